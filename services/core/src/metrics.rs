@@ -1,0 +1,190 @@
+//! Prometheus metrics of one server: requests by op and status, a latency histogram
+//! per op, open connections. One registry per server instance (not a global), so
+//! tests running several servers in one process keep their counts apart. Servers may
+//! register their own metrics (e.g. the broadcast hub) with `register`.
+
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::contract::Op;
+
+/// Labels of the request counter.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RequestLabels {
+    pub op: Cow<'static, str>,
+    pub status: u16,
+}
+
+/// Labels of the latency histogram.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct OpLabels {
+    pub op: Cow<'static, str>,
+}
+
+/// One server's metrics.
+pub struct Metrics {
+    registry: Mutex<Registry>,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<OpLabels, Histogram>,
+    open_connections: Gauge,
+    connections: Counter,
+}
+
+impl std::fmt::Debug for Metrics {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Metrics").finish_non_exhaustive()
+    }
+}
+
+fn latency_histogram() -> Histogram {
+    // 25 µs .. ~13 s, doubling: covers loopback round trips and 10 s stalls alike.
+    Histogram::new(exponential_buckets(0.000_025, 2.0, 20))
+}
+
+impl Metrics {
+    pub fn new(server: &str) -> Arc<Metrics> {
+        let mut registry = Registry::with_prefix("protolab");
+        let requests = Family::<RequestLabels, Counter>::default();
+        let latency = Family::<OpLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        let open_connections = Gauge::default();
+        let connections = Counter::default();
+        registry.register(
+            "requests",
+            format!("Requests handled by {server}, by op and status"),
+            requests.clone(),
+        );
+        registry.register(
+            "request_duration_seconds",
+            "Time to response headers, by op",
+            latency.clone(),
+        );
+        registry.register(
+            "open_connections",
+            "Connections open now",
+            open_connections.clone(),
+        );
+        registry.register("connections", "Connections accepted", connections.clone());
+        Arc::new(Metrics {
+            registry: Mutex::new(registry),
+            requests,
+            latency,
+            open_connections,
+            connections,
+        })
+    }
+
+    /// Registers a server-specific metric beside the standard ones.
+    pub fn register(
+        &self,
+        name: &str,
+        help: &str,
+        metric: impl prometheus_client::registry::Metric,
+    ) {
+        if let Ok(mut reg) = self.registry.lock() {
+            reg.register(name, help, metric);
+        }
+    }
+
+    /// Records one finished request.
+    pub fn observe(&self, op: impl Into<Cow<'static, str>>, status: u16, elapsed: Duration) {
+        let op = op.into();
+        self.latency
+            .get_or_create(&OpLabels { op: op.clone() })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels { op, status })
+            .inc();
+    }
+
+    /// Records one finished contract operation.
+    pub fn observe_op(&self, op: Op, status: u16, elapsed: Duration) {
+        self.observe(op.as_str(), status, elapsed);
+    }
+
+    /// Count of requests with this op and status (tests, JSON metrics).
+    pub fn requests(&self, op: &str, status: u16) -> u64 {
+        self.requests
+            .get_or_create(&RequestLabels {
+                op: Cow::Owned(op.to_string()),
+                status,
+            })
+            .get()
+    }
+
+    pub fn open_connections(&self) -> i64 {
+        self.open_connections.get()
+    }
+
+    /// Marks a connection open until the guard drops.
+    pub fn connection(self: &Arc<Self>) -> ConnectionGuard {
+        self.connections.inc();
+        self.open_connections.inc();
+        ConnectionGuard(self.clone())
+    }
+
+    /// The Prometheus text exposition.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        if let Ok(reg) = self.registry.lock() {
+            if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &reg) {
+                tracing::error!(error = %e, "encoding metrics");
+            }
+        }
+        out
+    }
+}
+
+/// Decrements the open-connection gauge when dropped.
+pub struct ConnectionGuard(Arc<Metrics>);
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.0.open_connections.dec();
+    }
+}
+
+/// axum middleware recording every request. The op label is the matched route
+/// (bounded), or for gRPC the method path of a registered service.
+pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
+    let grpc = req
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
+    let op: Cow<'static, str> = match req.extensions().get::<MatchedPath>() {
+        Some(_) if grpc => Cow::Owned(req.uri().path().to_string()),
+        Some(p) => Cow::Owned(p.as_str().to_string()),
+        None => Cow::Borrowed("unmatched"),
+    };
+    let start = Instant::now();
+    let resp = next.run(req).await;
+    let status = if grpc {
+        resp.headers()
+            .get("grpc-status")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    } else {
+        resp.status().as_u16()
+    };
+    // An unknown gRPC method must not mint a new label per name.
+    let op = if grpc && status == 12 {
+        Cow::Borrowed("unimplemented")
+    } else {
+        op
+    };
+    metrics.observe(op, status, start.elapsed());
+    resp
+}
