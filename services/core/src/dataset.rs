@@ -285,7 +285,10 @@ pub async fn seed_file(path: &Path, items: u32, seed: u64) -> Result<(), Dataset
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("dataset.db");
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    // Unique per process and per call: concurrent seeders never share a temp file.
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{file_name}.{}.{n}.tmp", std::process::id()));
     let result = write_rows(&tmp, items, seed).await;
     if let Err(e) = result {
         let _ = std::fs::remove_file(&tmp);

@@ -12,6 +12,7 @@ pub mod config;
 pub mod contract;
 pub mod dataset;
 pub mod healthcheck;
+pub mod http_error;
 pub mod hub;
 pub mod metrics;
 pub mod serve;

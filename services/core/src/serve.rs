@@ -17,7 +17,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::{BoxError, Json, Router};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
@@ -33,6 +33,9 @@ use crate::metrics::{track, Metrics};
 
 /// A TLS handshake that has not finished by then is abandoned (slowloris guard).
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// An HTTP/1 client must finish sending request headers within this.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// An accepted connection, plain or TLS.
 pub type Conn = Either<TcpStream, TlsStream<TcpStream>>;
@@ -158,7 +161,15 @@ pub async fn serve_http(
             if http2_only {
                 builder = builder.http2_only();
             }
-            builder.http2().max_concurrent_streams(1024);
+            // Slowloris guard: headers must arrive within HEADER_READ_TIMEOUT.
+            builder
+                .http1()
+                .timer(TokioTimer::new())
+                .header_read_timeout(HEADER_READ_TIMEOUT);
+            builder
+                .http2()
+                .timer(TokioTimer::new())
+                .max_concurrent_streams(1024);
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(conn), svc);
             tokio::pin!(conn);
             tokio::select! {
