@@ -1,0 +1,261 @@
+//! The command line (clap derive; every flag also reads an env var where a CI job
+//! would set it). Parsing only: turning options into cases happens in `commands`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::driver::http::HttpVersion;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "loadgen",
+    version,
+    about = "protolab load generator: wrk2/ghz-style runs against every protocol server"
+)]
+pub struct Opts {
+    /// No progress bars
+    #[arg(long, global = true, env = "LOADGEN_QUIET")]
+    pub quiet: bool,
+    /// Print the run as JSON on stdout instead of a table
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Ad-hoc run against one server, like wrk2, h2load or ghz
+    Run(RunOpts),
+    /// Run a suite against every endpoint (compose lab, or --local child processes)
+    Bench(BenchOpts),
+    /// Summarize reference/002-style JSONL results (#TEST= sections)
+    Summarize {
+        /// results.jsonl files
+        files: Vec<PathBuf>,
+    },
+    /// Write the dataset (SQLite `items`) deterministically
+    Seed {
+        /// Dataset file to write
+        #[arg(long = "db", env = "DB_PATH", default_value = "protolab.db")]
+        db: PathBuf,
+        /// Rows to generate
+        #[arg(long, env = "ITEMS", default_value_t = protolab_core::dataset::DEFAULT_ITEMS)]
+        items: u32,
+        /// Generator seed
+        #[arg(long, env = "SEED", default_value_t = protolab_core::dataset::DEFAULT_SEED)]
+        seed: u64,
+        /// Rewrite the file even if it exists
+        #[arg(long)]
+        force: bool,
+    },
+    /// Generate ca.crt, server.crt/key and client.crt/key (TLS 1.3, mTLS)
+    Certs {
+        /// Output folder
+        #[arg(long, default_value = "certs")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct BenchOpts {
+    /// Built-in suite (quick, full) or a TOML file
+    #[arg(long, default_value = "quick", env = "LOADGEN_SUITE")]
+    pub suite: String,
+    /// Servers to benchmark, comma-separated [default: every server with a driver]
+    #[arg(long, value_delimiter = ',')]
+    pub targets: Vec<String>,
+    /// Only these endpoints (e.g. rest-h1,rest-h2c), comma-separated
+    #[arg(long, value_delimiter = ',')]
+    pub endpoints: Option<Vec<String>>,
+    /// Start the server binaries as child processes on loopback (no Docker)
+    #[arg(long)]
+    pub local: bool,
+    /// --local: rows in the dataset
+    #[arg(long, env = "ITEMS", default_value_t = protolab_core::dataset::DEFAULT_ITEMS)]
+    pub items: u32,
+    /// Host of every server [default: compose service names inside a container, 127.0.0.1 outside]
+    #[arg(long, env = "LOADGEN_HOST")]
+    pub host: Option<String>,
+    /// CA for TLS endpoints [default: certs/ca.crt, or the --local lab's]
+    #[arg(long, env = "TLS_CA")]
+    pub ca: Option<PathBuf>,
+    /// Client certificate for mTLS endpoints
+    #[arg(long, env = "TLS_CLIENT_CERT")]
+    pub cert: Option<PathBuf>,
+    /// Client key for mTLS endpoints
+    #[arg(long, env = "TLS_CLIENT_KEY")]
+    pub key: Option<PathBuf>,
+    /// Override every case's repetitions
+    #[arg(long)]
+    pub repeat: Option<usize>,
+    /// Where to write results/<run-id>/
+    #[arg(long, env = "LOADGEN_OUT", default_value = "results")]
+    pub out: PathBuf,
+}
+
+/// Protocols `run` can drive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Protocol {
+    Rest,
+}
+
+/// Operations `run` can exercise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OpName {
+    Ping,
+    GetItem,
+    ListItems,
+    Echo,
+    Score,
+}
+
+/// Measurement kinds `run` offers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindName {
+    /// closed loop, as fast as the server answers (default without --rate)
+    Throughput,
+    /// open loop at --rate (default with --rate)
+    Rate,
+    /// serial requests on one connection: TTFB and total
+    Latency,
+    /// --connections clients, --requests-each requests each
+    Concurrency,
+    /// new connection per attempt at --rate (default 10/s): TCP, TLS, handshake, first call
+    Connect,
+    /// open-loop rate steps from --rate up, to the knee
+    Sweep,
+}
+
+#[derive(Debug, Args)]
+pub struct RunOpts {
+    /// Protocol of the target
+    #[arg(value_enum)]
+    pub protocol: Protocol,
+    /// Target: http://host:port, https://host:port (REST)
+    pub target: String,
+    /// Operation to exercise
+    #[arg(long, value_enum, default_value_t = OpName::GetItem)]
+    pub op: OpName,
+    /// Kind of measurement [default: throughput, or rate when --rate is given]
+    #[arg(long, value_enum)]
+    pub kind: Option<KindName>,
+    /// Open loop at this many requests per second (accepts 10k, 1.5M)
+    #[arg(long, value_parser = parse_count)]
+    pub rate: Option<u64>,
+    /// Connections to open
+    #[arg(short = 'c', long, default_value_t = 32)]
+    pub connections: usize,
+    /// Requests in flight per connection (HTTP/2 multiplexing; h1 opens more connections)
+    #[arg(long, default_value_t = 1)]
+    pub inflight: usize,
+    /// Measured duration (after warm-up): 30s, 2m
+    #[arg(short = 'd', long, value_parser = humantime::parse_duration, default_value = "10s")]
+    pub duration: Duration,
+    /// Warm-up, excluded from statistics
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "2s")]
+    pub warmup: Duration,
+    /// Stop after this many measured requests (closed loop; accepts 10k)
+    #[arg(short = 'n', long, value_parser = parse_count)]
+    pub requests: Option<u64>,
+    /// Concurrency kind: requests per client
+    #[arg(long, value_parser = parse_count, default_value = "100")]
+    pub requests_each: u64,
+    /// Per-request timeout
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "10s")]
+    pub timeout: Duration,
+    /// Repetitions; statistics across them (mean, CV, 95% CI, outliers removed)
+    #[arg(long, default_value_t = 1)]
+    pub repeat: usize,
+    /// Speak HTTP/2 (h2c on plain targets, offered first by ALPN on TLS)
+    #[arg(long)]
+    pub http2: bool,
+    /// HTTP version explicitly (overrides --http2)
+    #[arg(long, value_enum)]
+    pub http: Option<HttpVersion>,
+    /// CA certificate to trust for https targets
+    #[arg(long, env = "TLS_CA")]
+    pub ca: Option<PathBuf>,
+    /// Client certificate (mTLS)
+    #[arg(long, env = "TLS_CLIENT_CERT", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Client key (mTLS)
+    #[arg(long, env = "TLS_CLIENT_KEY", requires = "cert")]
+    pub key: Option<PathBuf>,
+    /// Echo payload size in bytes (accepts 1k, 1M)
+    #[arg(long, value_parser = parse_count, default_value = "1k")]
+    pub size: u64,
+    /// get_item draws ids from 1..=ids
+    #[arg(long, default_value_t = protolab_core::dataset::DEFAULT_ITEMS)]
+    pub ids: u32,
+    /// list_items page size
+    #[arg(long, default_value_t = 20)]
+    pub limit: u32,
+    /// Score: numbers in the JSON vector
+    #[arg(long, default_value_t = 64)]
+    pub dims: usize,
+    /// Dataset seed of the target (verification compares rows)
+    #[arg(long, env = "SEED", default_value_t = protolab_core::dataset::DEFAULT_SEED)]
+    pub seed: u64,
+    /// Open loop: schedule lag (p99) beyond which the run is invalid
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "5ms")]
+    pub max_lag: Duration,
+    /// Sweep: multiply the rate by this each step
+    #[arg(long, default_value_t = 1.5)]
+    pub sweep_factor: f64,
+    /// Sweep: highest rate to try
+    #[arg(long, value_parser = parse_count, default_value = "1M")]
+    pub sweep_max: u64,
+    /// Sweep: P99 limit in milliseconds
+    #[arg(long, default_value_t = 50.0)]
+    pub sweep_p99_ms: f64,
+    /// Connect kind: attempts
+    #[arg(long, default_value_t = 100)]
+    pub attempts: u64,
+    /// Where to write results/<run-id>/ (nothing written when absent)
+    #[arg(long, env = "LOADGEN_OUT")]
+    pub out: Option<PathBuf>,
+}
+
+/// `10k` → 10_000, `1.5M` → 1_500_000, `1024` → 1024, `1Ki` → 1024.
+pub fn parse_count(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s {
+        _ if s.ends_with("Ki") => (&s[..s.len() - 2], 1024.0),
+        _ if s.ends_with("Mi") => (&s[..s.len() - 2], 1024.0 * 1024.0),
+        _ if s.ends_with(['k', 'K']) => (&s[..s.len() - 1], 1e3),
+        _ if s.ends_with(['m', 'M']) => (&s[..s.len() - 1], 1e6),
+        _ if s.ends_with(['g', 'G']) => (&s[..s.len() - 1], 1e9),
+        _ => (s, 1.0),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a count (e.g. 500, 10k, 1.5M)"))?;
+    if !(v >= 0.0 && v.is_finite()) {
+        return Err(format!("'{s}' must be a positive count"));
+    }
+    Ok((v * mult).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_accept_suffixes() {
+        assert_eq!(parse_count("10k"), Ok(10_000));
+        assert_eq!(parse_count("1.5M"), Ok(1_500_000));
+        assert_eq!(parse_count("1Ki"), Ok(1024));
+        assert_eq!(parse_count("42"), Ok(42));
+        assert!(parse_count("ten").is_err());
+        assert!(parse_count("-3").is_err());
+    }
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Opts::command().debug_assert();
+    }
+}

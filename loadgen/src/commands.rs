@@ -1,0 +1,405 @@
+//! Each subcommand, from parsed options to printed and written results. The only
+//! place that maps a protocol name to a driver.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::cli::{BenchOpts, Command, KindName, OpName, Opts, Protocol, RunOpts};
+use crate::driver::http::{HttpTarget, HttpVersion, TlsOptions};
+use crate::driver::rest::RestDriver;
+use crate::driver::{Driver, OpSpec};
+use crate::endpoints::{self, Endpoint, ServerAddr, Transport};
+use crate::engine::{LoadPlan, Model};
+use crate::local::{LocalLab, Sampler};
+use crate::output::unix_now;
+use crate::results::{self, Run};
+use crate::scenario::{run_case, CaseResult, CaseSpec, Kind};
+
+/// Runs the parsed command line.
+pub async fn execute(opts: Opts) -> anyhow::Result<()> {
+    match opts.command {
+        Command::Run(ref run) => run_adhoc(run, opts.quiet, opts.json).await,
+        Command::Bench(ref bench) => run_bench(bench, opts.quiet, opts.json).await,
+        Command::Summarize { ref files } => {
+            for f in files {
+                for s in crate::output::summarize(f)
+                    .with_context(|| format!("reading {}", f.display()))?
+                {
+                    println!("{s}");
+                }
+            }
+            Ok(())
+        }
+        Command::Seed {
+            ref db,
+            items,
+            seed,
+            force,
+        } => {
+            if db.exists() && !force {
+                println!(
+                    "{} exists; keeping it (use --force to rewrite)",
+                    db.display()
+                );
+                return Ok(());
+            }
+            let start = std::time::Instant::now();
+            protolab_core::dataset::seed_file(db, items, seed)
+                .await
+                .with_context(|| format!("seeding {}", db.display()))?;
+            println!(
+                "seeded {} with {items} items (seed {seed}) in {:.2?}",
+                db.display(),
+                start.elapsed()
+            );
+            Ok(())
+        }
+        Command::Certs { ref out } => {
+            protolab_core::certs::write_to(out)
+                .with_context(|| format!("writing certificates to {}", out.display()))?;
+            println!(
+                "wrote ca.crt, server.crt, server.key, client.crt, client.key to {}",
+                out.display()
+            );
+            Ok(())
+        }
+    }
+}
+
+fn op_spec(o: &RunOpts) -> OpSpec {
+    match o.op {
+        OpName::Ping => OpSpec::Ping,
+        OpName::GetItem => OpSpec::GetItem { ids: o.ids },
+        OpName::ListItems => OpSpec::ListItems {
+            limit: o.limit,
+            category: None,
+        },
+        OpName::Echo => OpSpec::Echo {
+            size: o.size as usize,
+        },
+        OpName::Score => OpSpec::Score { dims: o.dims },
+    }
+}
+
+/// The case an ad-hoc `run` describes.
+pub fn case_from(o: &RunOpts, protocol_name: &str) -> CaseSpec {
+    let kind_name = o.kind.unwrap_or(if o.rate.is_some() {
+        KindName::Rate
+    } else {
+        KindName::Throughput
+    });
+    let rate = o.rate.map(|r| r as f64);
+    let kind = match kind_name {
+        KindName::Throughput => Kind::Throughput,
+        KindName::Rate => Kind::Rate,
+        KindName::Latency => Kind::Latency,
+        KindName::Concurrency => Kind::Concurrency,
+        KindName::Connect => Kind::Connect {
+            rate: rate.unwrap_or(10.0),
+            attempts: o.attempts,
+        },
+        KindName::Sweep => Kind::Sweep {
+            start: rate.unwrap_or(1000.0),
+            factor: o.sweep_factor,
+            max: o.sweep_max as f64,
+            p99_limit_ms: o.sweep_p99_ms,
+            error_limit: 0.01,
+        },
+    };
+    let mut plan = LoadPlan {
+        model: match (&kind, rate) {
+            (Kind::Rate, Some(r)) => Model::Open { rate: r },
+            (Kind::Rate, None) => Model::Open { rate: 1000.0 },
+            _ => Model::Closed,
+        },
+        connections: o.connections,
+        inflight: o.inflight,
+        duration: o.duration,
+        warmup: o.warmup,
+        requests: o.requests,
+        requests_per_worker: None,
+        timeout: o.timeout,
+        max_lag: o.max_lag,
+    };
+    match kind {
+        Kind::Latency => {
+            plan.connections = 1;
+            plan.inflight = 1;
+            plan.requests = Some(o.requests.unwrap_or(1000));
+            plan.duration = plan.duration.max(Duration::from_secs(60));
+        }
+        Kind::Concurrency => {
+            plan.inflight = 1;
+            plan.requests_per_worker = Some(o.requests_each);
+            plan.warmup = Duration::ZERO;
+            plan.duration = plan.duration.max(Duration::from_secs(60));
+        }
+        _ => {}
+    }
+    let name = format!("{protocol_name}/{}/{}", kind.name(), op_spec(o).name());
+    CaseSpec {
+        name,
+        protocol: protocol_name.to_string(),
+        target: o.target.clone(),
+        op: op_spec(o),
+        kind,
+        plan,
+        repeat: o.repeat.max(1),
+        z_threshold: 2.0,
+    }
+}
+
+fn progress(quiet: bool, spec: &CaseSpec) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{spinner} {prefix:.bold} [{elapsed_precise}] {pos} req {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.set_prefix(spec.name.clone());
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
+}
+
+async fn drive<D: Driver>(driver: D, o: &RunOpts, quiet: bool) -> CaseResult {
+    let spec = case_from(o, &driver.name());
+    let bar = progress(quiet, &spec);
+    let result = run_case(Arc::new(driver), spec, &bar).await;
+    bar.finish_and_clear();
+    result
+}
+
+async fn run_adhoc(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
+    let started = unix_now();
+    let tls = TlsOptions {
+        ca: o.ca.clone(),
+        cert: o.cert.clone(),
+        key: o.key.clone(),
+    };
+    let result = match o.protocol {
+        Protocol::Rest => {
+            let version = o.http.unwrap_or(if o.http2 {
+                HttpVersion::H2
+            } else {
+                HttpVersion::H1
+            });
+            let target = HttpTarget::new(&o.target, version, &tls)
+                .await
+                .context("target")?;
+            drive(RestDriver::new(target, o.seed, &op_spec(o)), o, quiet).await
+        }
+    };
+    finish(&Run::new(vec![result], started), o.out.as_deref(), json)
+}
+
+/// Prints the run (table or JSON), writes it under `out`, and fails when any case is invalid.
+fn finish(run: &Run, out: Option<&std::path::Path>, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(run)?);
+    } else {
+        results::print_table(run);
+        for w in &run.environment.warnings {
+            eprintln!("warning: {w}");
+        }
+    }
+    if let Some(root) = out {
+        let dir = results::write(root, run).context("writing results")?;
+        eprintln!("results in {}", dir.display());
+    }
+    let bad: Vec<&str> = run
+        .cases
+        .iter()
+        .filter(|c| !c.valid)
+        .map(|c| c.spec.name.as_str())
+        .collect();
+    if !bad.is_empty() {
+        anyhow::bail!(
+            "{} case(s) invalid or failed: {}",
+            bad.len(),
+            bad.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// Where the servers are: the local lab's ports, or default ports on a host.
+struct Lab {
+    local: Option<LocalLab>,
+    host: String,
+    tls: TlsOptions,
+}
+
+impl Lab {
+    fn addr(&self, server: &str) -> Option<ServerAddr> {
+        match &self.local {
+            Some(lab) => lab.server(server).map(|s| ServerAddr {
+                host: "127.0.0.1".into(),
+                plain: s.plain,
+                tls: s.tls,
+                admin: s.admin,
+            }),
+            // Inside the compose network every server is reachable by its service name.
+            None => ServerAddr::default_on(
+                server,
+                if self.host.is_empty() {
+                    server
+                } else {
+                    &self.host
+                },
+            ),
+        }
+    }
+
+    fn pid(&self, server: &str) -> Option<u32> {
+        self.local
+            .as_ref()
+            .and_then(|l| l.server(server))
+            .and_then(|s| s.pid())
+    }
+}
+
+async fn run_endpoint(
+    lab: &Lab,
+    e: &Endpoint,
+    template: &crate::suite::CaseTemplate,
+    quiet: bool,
+) -> anyhow::Result<CaseResult> {
+    let addr = lab
+        .addr(e.server)
+        .with_context(|| format!("no address for {}", e.server))?;
+    let spec = CaseSpec {
+        name: format!("{}/{}", e.name, template.name),
+        protocol: e.name.to_string(),
+        target: String::new(),
+        op: template.op.clone(),
+        kind: template.kind.clone(),
+        plan: template.plan.clone(),
+        repeat: template.repeat,
+        z_threshold: template.z_threshold,
+    };
+    let bar = progress(quiet, &spec);
+    let sampler = lab.pid(e.server).and_then(Sampler::start);
+    let mut result = match e.transport {
+        Transport::Http { version, tls } => {
+            // The lab certificate names every service, localhost and 127.0.0.1.
+            let (scheme, port) = if tls {
+                ("https", addr.tls)
+            } else {
+                ("http", addr.plain)
+            };
+            let target = format!("{scheme}://{}:{port}", addr.host);
+            let mut spec = spec;
+            spec.target = target.clone();
+            let t = HttpTarget::new(&target, version, &lab.tls)
+                .await
+                .with_context(|| format!("target {target}"))?;
+            run_case(
+                Arc::new(RestDriver::new(
+                    t,
+                    protolab_core::dataset::DEFAULT_SEED,
+                    &spec.op,
+                )),
+                spec,
+                &bar,
+            )
+            .await
+        }
+    };
+    if let Some(s) = sampler {
+        result.server_usage = Some(s.finish().await);
+    }
+    bar.finish_and_clear();
+    Ok(result)
+}
+
+async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
+    let started = unix_now();
+    let templates = crate::suite::load(&o.suite).with_context(|| format!("suite {}", o.suite))?;
+    let selected = endpoints::select(&o.targets, o.endpoints.as_deref());
+    anyhow::ensure!(
+        !selected.is_empty(),
+        "no endpoint matches --targets/--endpoints"
+    );
+    let servers = endpoints::servers_of(&selected);
+    let local = if o.local {
+        eprintln!(
+            "--local: starting {} as child processes on loopback",
+            servers.join(", ")
+        );
+        Some(
+            LocalLab::start(&servers, &crate::local::bin_dir(), o.items)
+                .await
+                .context("starting the local lab")?,
+        )
+    } else {
+        None
+    };
+    let default_ca = local
+        .as_ref()
+        .map(|l| l.certs.join("ca.crt"))
+        .unwrap_or_else(|| "certs/ca.crt".into());
+    let host = o.host.clone().unwrap_or_else(|| {
+        if crate::env::in_container() {
+            String::new()
+        } else {
+            "127.0.0.1".into()
+        }
+    });
+    let lab = Lab {
+        local,
+        host,
+        tls: TlsOptions {
+            ca: Some(o.ca.clone().unwrap_or(default_ca)),
+            cert: o.cert.clone(),
+            key: o.key.clone(),
+        },
+    };
+    let mut cases = Vec::new();
+    let work = async {
+        for t in &templates {
+            for e in selected.iter().filter(|e| {
+                t.endpoints
+                    .as_ref()
+                    .is_none_or(|n| n.iter().any(|x| x == e.name))
+            }) {
+                let mut t = t.clone();
+                if let Some(r) = o.repeat {
+                    t.repeat = r.max(1);
+                }
+                let r = run_endpoint(&lab, e, &t, quiet).await?;
+                if !quiet {
+                    eprintln!("  {:<44} {}", r.spec.name, brief(&r));
+                }
+                cases.push(r);
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    };
+    let outcome = tokio::select! {
+        r = work => r,
+        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
+    };
+    if let Some(l) = lab.local {
+        l.stop().await;
+    }
+    outcome?;
+    finish(&Run::new(cases, started), Some(&o.out), json)
+}
+
+fn brief(r: &CaseResult) -> String {
+    match r.repetitions.last() {
+        Some(rep) if r.valid => format!(
+            "{:.0} req/s, p99 {:.3} ms",
+            rep.summary.rps,
+            rep.summary.latency.p99_us as f64 / 1000.0
+        ),
+        _ => format!("INVALID: {}", r.problems.join("; ")),
+    }
+}

@@ -1,0 +1,281 @@
+//! An HTTP client connection for drivers that speak HTTP (REST now, GraphQL and SSE
+//! later): HTTP/1.1 or HTTP/2, plain (h2 by prior knowledge) or TLS (h2 or http/1.1
+//! by ALPN), built directly on hyper so that the engine, not a pool, decides how many
+//! connections exist, and every stage of a connection set-up can be timed.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode, Uri};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls_pki_types::ServerName;
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+use super::{CallError, CallOutcome, ConnectTimings, CONNECT_TIMEOUT};
+
+/// Which HTTP version to speak. Over TLS this is the preference offered by ALPN;
+/// the server's choice wins.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum HttpVersion {
+    H1,
+    H2,
+}
+
+/// TLS material for a client.
+#[derive(Debug, Clone, Default)]
+pub struct TlsOptions {
+    pub ca: Option<PathBuf>,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+/// A resolved HTTP target.
+#[derive(Clone)]
+pub struct HttpTarget {
+    pub addr: SocketAddr,
+    pub authority: String,
+    pub scheme: &'static str,
+    pub version: HttpVersion,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+}
+
+impl HttpTarget {
+    /// Parses `http://host:port` / `https://host:port` (or `host:port`, plain) and
+    /// resolves it once, so connect timings never include DNS.
+    pub async fn new(
+        target: &str,
+        version: HttpVersion,
+        tls: &TlsOptions,
+    ) -> Result<HttpTarget, CallError> {
+        let target = if target.contains("://") {
+            target.to_string()
+        } else {
+            format!("http://{target}")
+        };
+        let uri: Uri = target
+            .parse()
+            .map_err(|e| CallError::Connect(format!("bad target {target}: {e}")))?;
+        let https = uri.scheme_str() == Some("https");
+        let host = uri
+            .host()
+            .ok_or_else(|| CallError::Connect(format!("no host in {target}")))?
+            .to_string();
+        let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+        let addr = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| CallError::Connect(format!("resolving {host}: {e}")))?
+            .next()
+            .ok_or_else(|| CallError::Connect(format!("{host} has no address")))?;
+        let tls = if https {
+            let ca = tls
+                .ca
+                .as_deref()
+                .ok_or_else(|| CallError::Connect("https needs --ca".into()))?;
+            let alpn: &[&[u8]] = match version {
+                HttpVersion::H2 => &[b"h2", b"http/1.1"],
+                HttpVersion::H1 => &[b"http/1.1"],
+            };
+            let client = tls.cert.as_deref().zip(tls.key.as_deref());
+            let config = protolab_core::tls::client_config(ca, client, alpn)
+                .map_err(|e| CallError::Connect(e.to_string()))?;
+            let name = ServerName::try_from(host.clone())
+                .map_err(|e| CallError::Connect(e.to_string()))?;
+            Some((TlsConnector::from(config), name))
+        } else {
+            None
+        };
+        Ok(HttpTarget {
+            addr,
+            authority: format!("{host}:{port}"),
+            scheme: if https { "https" } else { "http" },
+            version,
+            tls,
+        })
+    }
+
+    /// A request for `path` on this target.
+    pub fn request(&self, method: http::Method, path: &str, body: Bytes) -> Request<Full<Bytes>> {
+        let mut b = Request::builder()
+            .method(method)
+            .uri(format!("{}://{}{path}", self.scheme, self.authority));
+        if !body.is_empty() {
+            b = b.header(http::header::CONTENT_TYPE, "application/octet-stream");
+        }
+        b.body(Full::new(body))
+            .unwrap_or_else(|_| Request::new(Full::new(Bytes::new())))
+    }
+
+    /// Opens one connection: TCP, then TLS, then the HTTP handshake.
+    pub async fn connect(&self) -> Result<(HttpConn, ConnectTimings), CallError> {
+        let t0 = Instant::now();
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(self.addr))
+            .await
+            .map_err(|_| CallError::Connect("TCP connect timed out".into()))?
+            .map_err(|e| CallError::Connect(e.to_string()))?;
+        let _ = tcp.set_nodelay(true);
+        let mut timings = ConnectTimings {
+            tcp: t0.elapsed(),
+            ..Default::default()
+        };
+        match &self.tls {
+            None => {
+                let conn = handshake(TokioIo::new(tcp), self.version, &mut timings).await?;
+                Ok((conn, timings))
+            }
+            Some((connector, name)) => {
+                let t1 = Instant::now();
+                let tls =
+                    tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name.clone(), tcp))
+                        .await
+                        .map_err(|_| CallError::Connect("TLS handshake timed out".into()))?
+                        .map_err(|e| CallError::Connect(format!("TLS: {e}")))?;
+                timings.tls = Some(t1.elapsed());
+                let negotiated = match tls.get_ref().1.alpn_protocol() {
+                    Some(b"h2") => HttpVersion::H2,
+                    _ => HttpVersion::H1,
+                };
+                let conn = handshake(TokioIo::new(tls), negotiated, &mut timings).await?;
+                Ok((conn, timings))
+            }
+        }
+    }
+}
+
+async fn handshake<T>(
+    io: TokioIo<T>,
+    version: HttpVersion,
+    timings: &mut ConnectTimings,
+) -> Result<HttpConn, CallError>
+where
+    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let t = Instant::now();
+    let conn = match version {
+        HttpVersion::H1 => {
+            let (send, conn) = http1::handshake(io)
+                .await
+                .map_err(|e| CallError::Connect(e.to_string()))?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            HttpConn::H1(send)
+        }
+        HttpVersion::H2 => {
+            let (mut send, conn) = http2::Builder::new(TokioExecutor::new())
+                .initial_stream_window_size(4 << 20)
+                .initial_connection_window_size(8 << 20)
+                .handshake(io)
+                .await
+                .map_err(|e| CallError::Connect(e.to_string()))?;
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            send.ready()
+                .await
+                .map_err(|e| CallError::Connect(e.to_string()))?;
+            timings.handshake = Some(t.elapsed());
+            HttpConn::H2(send)
+        }
+    };
+    Ok(conn)
+}
+
+/// One HTTP connection; HTTP/2 handles are cheap clones multiplexed on one socket.
+pub enum HttpConn {
+    H1(http1::SendRequest<Full<Bytes>>),
+    H2(http2::SendRequest<Full<Bytes>>),
+}
+
+impl HttpConn {
+    /// A second handle for a concurrent caller (HTTP/2 only).
+    pub fn share(&self) -> Option<HttpConn> {
+        match self {
+            HttpConn::H1(_) => None,
+            HttpConn::H2(s) => Some(HttpConn::H2(s.clone())),
+        }
+    }
+
+    /// Sends `req` and reads the whole answer, keeping the body only when `keep`.
+    pub async fn send(
+        &mut self,
+        req: Request<Full<Bytes>>,
+        keep: bool,
+    ) -> Result<Answer, CallError> {
+        let sent = http_body::Body::size_hint(req.body()).exact().unwrap_or(0);
+        let start = Instant::now();
+        let resp: Response<Incoming> = match self {
+            HttpConn::H1(s) => {
+                s.ready().await.map_err(|_| CallError::Closed)?;
+                s.send_request(req).await
+            }
+            HttpConn::H2(s) => {
+                s.ready().await.map_err(|_| CallError::Closed)?;
+                s.send_request(req).await
+            }
+        }
+        .map_err(|e| {
+            if e.is_closed() || e.is_canceled() {
+                CallError::Closed
+            } else {
+                CallError::Protocol(e.to_string())
+            }
+        })?;
+        let ttfb = start.elapsed();
+        let status = resp.status();
+        let mut body = resp.into_body();
+        let mut received = 0u64;
+        let mut kept = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame = frame.map_err(|e| CallError::Protocol(format!("body: {e}")))?;
+            if let Some(data) = frame.data_ref() {
+                received += data.len() as u64;
+                if keep {
+                    kept.extend_from_slice(data);
+                }
+            }
+        }
+        Ok(Answer {
+            status,
+            body: Bytes::from(kept),
+            outcome: CallOutcome {
+                ttfb: Some(ttfb),
+                sent,
+                received,
+            },
+        })
+    }
+}
+
+/// A read answer.
+pub struct Answer {
+    pub status: StatusCode,
+    pub body: Bytes,
+    pub outcome: CallOutcome,
+}
+
+impl Answer {
+    /// Fails unless the status is 200.
+    pub fn ok(self) -> Result<Answer, CallError> {
+        if self.status == StatusCode::OK {
+            Ok(self)
+        } else {
+            Err(CallError::Status(self.status.as_u16()))
+        }
+    }
+}
+
+/// Shared, immutable target for drivers.
+pub type SharedTarget = Arc<HttpTarget>;
+
+/// Default per-request timeout of HTTP drivers.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);

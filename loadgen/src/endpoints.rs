@@ -1,0 +1,104 @@
+//! The endpoints a suite runs against: one server spoken to one way (REST over h1,
+//! over h2c, over TLS h2, ...), and where each server is (compose service names, the
+//! host's loopback, or the `--local` lab's ports). Names only; drivers are built in
+//! `commands`.
+
+use crate::driver::http::HttpVersion;
+
+/// How an endpoint talks to its server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// HTTP-based protocol (REST): version, and whether over the TLS port.
+    Http { version: HttpVersion, tls: bool },
+}
+
+/// One way of reaching one server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Endpoint {
+    pub name: &'static str,
+    pub server: &'static str,
+    pub transport: Transport,
+}
+
+/// Every endpoint with a driver, in table order.
+pub const ALL: &[Endpoint] = &[
+    Endpoint {
+        name: "rest-h1",
+        server: "rest",
+        transport: Transport::Http {
+            version: HttpVersion::H1,
+            tls: false,
+        },
+    },
+    Endpoint {
+        name: "rest-h2c",
+        server: "rest",
+        transport: Transport::Http {
+            version: HttpVersion::H2,
+            tls: false,
+        },
+    },
+    Endpoint {
+        name: "rest-tls-h2",
+        server: "rest",
+        transport: Transport::Http {
+            version: HttpVersion::H2,
+            tls: true,
+        },
+    },
+];
+
+/// Default ports per server (DESIGN.md): (plain, tls, admin).
+pub fn default_ports(server: &str) -> Option<(u16, u16, u16)> {
+    Some(match server {
+        "rest" => (8000, 8440, 9000),
+        "graphql" => (8001, 8441, 9001),
+        "sse" => (8002, 8442, 9002),
+        "websocket" => (8003, 8443, 9003),
+        "grpc" => (50051, 50052, 9004),
+        "binary" => (5000, 5443, 6000),
+        _ => return None,
+    })
+}
+
+/// Where a server listens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerAddr {
+    pub host: String,
+    pub plain: u16,
+    pub tls: u16,
+    pub admin: u16,
+}
+
+impl ServerAddr {
+    /// The server at its default ports on `host`.
+    pub fn default_on(server: &str, host: &str) -> Option<ServerAddr> {
+        let (plain, tls, admin) = default_ports(server)?;
+        Some(ServerAddr {
+            host: host.to_string(),
+            plain,
+            tls,
+            admin,
+        })
+    }
+}
+
+/// The endpoints of `servers` (all when empty), optionally only `names`.
+pub fn select(servers: &[String], names: Option<&[String]>) -> Vec<Endpoint> {
+    ALL.iter()
+        .filter(|e| servers.is_empty() || servers.iter().any(|s| s == e.server))
+        .filter(|e| names.is_none_or(|n| n.iter().any(|x| x == e.name)))
+        .copied()
+        .collect()
+}
+
+/// Servers behind a set of endpoints, each once, in order.
+pub fn servers_of(endpoints: &[Endpoint]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for e in endpoints {
+        if !out.iter().any(|s| s == e.server) {
+            out.push(e.server.to_string());
+        }
+    }
+    out
+}

@@ -1,0 +1,255 @@
+//! `--local`: the lab without Docker. Starts the server binaries (found beside the
+//! `loadgen` binary) as child processes on loopback, with a dataset and certificates
+//! in a scratch folder, waits until each answers /readyz, samples their CPU and RSS
+//! from /proc while cases run, and always reaps them (on drop: after errors, and on
+//! Ctrl-C, which the caller turns into an early return).
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::process::{Child, Command};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LocalError {
+    #[error("server binary {0} not found (build it: cargo build --release --workspace)")]
+    Missing(PathBuf),
+    #[error("{what}: {source}")]
+    Io {
+        what: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0} did not become ready within {1:?}")]
+    NotReady(String, Duration),
+    #[error("preparing the lab: {0}")]
+    Prepare(String),
+}
+
+/// One running server.
+pub struct LocalServer {
+    pub name: String,
+    pub plain: u16,
+    pub tls: u16,
+    pub admin: u16,
+    child: Child,
+}
+
+impl LocalServer {
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+}
+
+/// The running local lab; dropping it kills and reaps every child.
+pub struct LocalLab {
+    pub servers: Vec<LocalServer>,
+    pub certs: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+fn free_port() -> Result<u16, LocalError> {
+    // The port is released before the child binds it: a tiny window, acceptable for a
+    // local run (tests in this repo bind port 0 in-process instead).
+    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|source| LocalError::Io {
+        what: "finding a free port".into(),
+        source,
+    })?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|source| LocalError::Io {
+            what: "finding a free port".into(),
+            source,
+        })
+}
+
+/// Folder of the running executable, where cargo puts the server binaries too.
+pub fn bin_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+impl LocalLab {
+    /// Seeds a dataset of `items` rows, writes certificates, starts `names`.
+    pub async fn start(
+        names: &[String],
+        bin_dir: &Path,
+        items: u32,
+    ) -> Result<LocalLab, LocalError> {
+        let dir = tempfile::tempdir().map_err(|source| LocalError::Io {
+            what: "scratch folder".into(),
+            source,
+        })?;
+        let db = dir.path().join("items.db");
+        protolab_core::dataset::seed_file(&db, items, protolab_core::dataset::DEFAULT_SEED)
+            .await
+            .map_err(|e| LocalError::Prepare(e.to_string()))?;
+        let certs = dir.path().join("certs");
+        protolab_core::certs::write_to(&certs).map_err(|e| LocalError::Prepare(e.to_string()))?;
+        let mut servers = Vec::new();
+        for name in names {
+            let bin = bin_dir.join(format!("protolab-{name}"));
+            if !bin.exists() {
+                return Err(LocalError::Missing(bin));
+            }
+            let (plain, tls, admin) = (free_port()?, free_port()?, free_port()?);
+            let mut cmd = Command::new(&bin);
+            cmd.env("BIND", "127.0.0.1")
+                .env("PORT", plain.to_string())
+                .env("TLS_PORT", tls.to_string())
+                .env("ADMIN_PORT", admin.to_string())
+                .env("DB_PATH", &db)
+                .env("TLS_CERT", certs.join("server.crt"))
+                .env("TLS_KEY", certs.join("server.key"))
+                .env("RUST_LOG", "warn")
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .kill_on_drop(true);
+            if name == "grpc" {
+                cmd.env("TLS_CA", certs.join("ca.crt"));
+            }
+            let child = cmd.spawn().map_err(|source| LocalError::Io {
+                what: format!("starting {}", bin.display()),
+                source,
+            })?;
+            servers.push(LocalServer {
+                name: name.clone(),
+                plain,
+                tls,
+                admin,
+                child,
+            });
+        }
+        let lab = LocalLab {
+            servers,
+            certs,
+            _dir: dir,
+        };
+        for s in &lab.servers {
+            wait_ready(&s.name, s.admin, Duration::from_secs(60)).await?;
+        }
+        Ok(lab)
+    }
+
+    pub fn server(&self, name: &str) -> Option<&LocalServer> {
+        self.servers.iter().find(|s| s.name == name)
+    }
+
+    /// Stops every server and waits for it.
+    pub async fn stop(mut self) {
+        for s in &mut self.servers {
+            let _ = s.child.start_kill();
+            let _ = s.child.wait().await;
+        }
+    }
+}
+
+async fn wait_ready(name: &str, admin: u16, limit: Duration) -> Result<(), LocalError> {
+    let deadline = tokio::time::Instant::now() + limit;
+    while tokio::time::Instant::now() < deadline {
+        let ok = tokio::task::spawn_blocking(move || {
+            protolab_core::healthcheck::check(admin, Duration::from_millis(500)).is_ok()
+        })
+        .await
+        .unwrap_or(false);
+        if ok {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Err(LocalError::NotReady(name.into(), limit))
+}
+
+/// A server process's resource use over one case.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+pub struct ServerUsage {
+    pub source: String,
+    pub cpu_seconds: f64,
+    pub peak_rss_bytes: u64,
+    pub rss_start_bytes: u64,
+    pub rss_end_bytes: u64,
+    pub samples: Vec<(f64, f64, u64)>,
+}
+
+/// (CPU seconds, RSS bytes) of a process, from /proc.
+pub fn proc_usage(pid: u32) -> Option<(f64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let cpu = (fields.get(11)?.parse::<f64>().ok()? + fields.get(12)?.parse::<f64>().ok()?) / 100.0;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: u64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()?;
+    Some((cpu, kb * 1024))
+}
+
+/// Samples a process at 1 Hz until `finish` is called.
+pub struct Sampler {
+    pid: u32,
+    start: (f64, u64),
+    began: std::time::Instant,
+    task: tokio::task::JoinHandle<Vec<(f64, f64, u64)>>,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Sampler {
+    pub fn start(pid: u32) -> Option<Sampler> {
+        let start = proc_usage(pid)?;
+        let began = std::time::Instant::now();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let mut samples = Vec::new();
+            let mut tick = tokio::time::interval(Duration::from_secs(1));
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => {
+                        if let Some((cpu, rss)) = proc_usage(pid) {
+                            samples.push((began.elapsed().as_secs_f64(), cpu, rss));
+                        }
+                    }
+                    _ = &mut stopped => break,
+                }
+            }
+            samples
+        });
+        Some(Sampler {
+            pid,
+            start,
+            began,
+            task,
+            stop,
+        })
+    }
+
+    pub async fn finish(self) -> ServerUsage {
+        let _ = self.stop.send(());
+        let mut samples = self.task.await.unwrap_or_default();
+        let end = proc_usage(self.pid).unwrap_or(self.start);
+        samples.push((self.began.elapsed().as_secs_f64(), end.0, end.1));
+        let peak = samples
+            .iter()
+            .map(|s| s.2)
+            .chain([self.start.1, end.1])
+            .max()
+            .unwrap_or(0);
+        // CPU as used during the case, not since the process started.
+        for s in &mut samples {
+            s.1 -= self.start.0;
+        }
+        ServerUsage {
+            source: "proc".into(),
+            cpu_seconds: end.0 - self.start.0,
+            peak_rss_bytes: peak,
+            rss_start_bytes: self.start.1,
+            rss_end_bytes: end.1,
+            samples,
+        }
+    }
+}

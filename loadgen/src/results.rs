@@ -1,0 +1,154 @@
+//! A run's results on disk: `results/<run-id>/` with run.json (the one source every
+//! report reads), one .hlog per case, summary.csv and results.jsonl; and the
+//! terminal table printed from the same data. Every file is written atomically.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::env::Environment;
+use crate::output::{self, CsvRow};
+use crate::scenario::CaseResult;
+
+/// Version of run.json's layout; bump on any incompatible change.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The whole run, as run.json holds it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Run {
+    pub schema_version: u32,
+    pub run_id: String,
+    pub started_unix_s: f64,
+    pub command: Vec<String>,
+    pub environment: Environment,
+    pub cases: Vec<CaseResult>,
+}
+
+impl Run {
+    pub fn new(cases: Vec<CaseResult>, started_unix_s: f64) -> Run {
+        Run {
+            schema_version: SCHEMA_VERSION,
+            run_id: run_id(started_unix_s),
+            started_unix_s,
+            command: std::env::args().collect(),
+            environment: Environment::capture(),
+            cases,
+        }
+    }
+}
+
+/// `YYYYmmdd-HHMMSS` in UTC: sorts by time, safe in paths.
+pub fn run_id(unix_s: f64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix_s as i64)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}{:02}{:02}-{:02}{:02}{:02}",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
+}
+
+fn file_name(case: &str) -> String {
+    case.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Writes run.json, the .hlog files and summary.csv into `root/<run-id>/`.
+pub fn write(root: &Path, run: &Run) -> Result<PathBuf, output::OutputError> {
+    let dir = root.join(&run.run_id);
+    std::fs::create_dir_all(&dir).map_err(|e| output::OutputError::Io {
+        path: dir.clone(),
+        source: e,
+    })?;
+    let json =
+        serde_json::to_vec_pretty(run).map_err(|e| output::OutputError::Json(e.to_string()))?;
+    output::write_atomic(&dir.join("run.json"), &json)?;
+    let mut rows = Vec::new();
+    for case in &run.cases {
+        if !case.intervals.is_empty() {
+            let intervals: Vec<_> = case.intervals.iter().map(|(o, l, h)| (*o, *l, h)).collect();
+            let path = dir.join(format!("{}.hlog", file_name(&case.spec.name)));
+            output::write_hlog(&path, &intervals, run.started_unix_s, Some(&case.spec.name))?;
+        }
+        for (i, rep) in case.repetitions.iter().enumerate() {
+            rows.push(CsvRow::from_summary(case, i, &rep.summary));
+        }
+    }
+    output::write_summary_csv(&dir.join("summary.csv"), &rows)?;
+    Ok(dir)
+}
+
+/// The headline table: one line per case (mean over repetitions where repeated).
+pub fn print_table(run: &Run) {
+    println!(
+        "{:<34} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}  notes",
+        "case", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"
+    );
+    for case in &run.cases {
+        let Some(last) = case.repetitions.last() else {
+            println!(
+                "{:<34} FAILED: {}",
+                case.spec.name,
+                case.problems.join("; ")
+            );
+            continue;
+        };
+        let s = &last.summary;
+        let ms = |us: u64| us as f64 / 1000.0;
+        let rps = case.stats.get("rps").map(|r| r.mean).unwrap_or(s.rps);
+        let mut notes = Vec::new();
+        if let Some(r) = case.stats.get("rps").filter(|r| r.n > 1) {
+            notes.push(format!(
+                "±{:.1}% (95% CI, n={}), CV {:.1}%",
+                (r.ci95_high - r.mean) / r.mean.max(1e-9) * 100.0,
+                r.kept,
+                r.cv * 100.0
+            ));
+        }
+        if let Some(k) = case.knee_rate {
+            notes.push(format!("knee {k:.0} req/s"));
+        }
+        if !case.valid {
+            notes.push(format!("INVALID: {}", case.problems.join("; ")));
+        }
+        println!(
+            "{:<34} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7}  {}",
+            case.spec.name,
+            rps,
+            ms(s.latency.p50_us),
+            ms(s.latency.p90_us),
+            ms(s.latency.p99_us),
+            ms(s.latency.p999_us),
+            ms(s.latency.max_us),
+            s.errors,
+            notes.join(", ")
+        );
+        if let Some(c) = &last.connect {
+            let stage = |name: &str, p: &Option<crate::stats::Percentiles>| {
+                p.as_ref()
+                    .map(|p| format!("{name} p50 {:.3} ms", ms(p.p50_us)))
+                    .unwrap_or_default()
+            };
+            println!(
+                "{:<34} {} {} {} first-call p50 {:.3} ms, total p50 {:.3} ms",
+                "",
+                stage("tcp", &Some(c.tcp.clone())),
+                stage("tls", &c.tls),
+                stage("handshake", &c.handshake),
+                ms(c.first_call.p50_us),
+                ms(c.total.p50_us)
+            );
+        }
+    }
+}

@@ -1,0 +1,310 @@
+//! Cases: a kind of measurement (throughput, rate, latency, ...) of one operation on
+//! one target, repeated. Turns a case into engine plans, runs the repetitions, and
+//! computes the statistics across them. Protocol-agnostic: works on any `Driver`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use indicatif::ProgressBar;
+use serde::{Deserialize, Serialize};
+
+use crate::driver::{Driver, OpSpec};
+use crate::engine::{self, LoadPlan, Model};
+use crate::stats::{rep_stats, Percentiles, Recorder, RepStats, Summary};
+
+/// What a case measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Kind {
+    /// Closed loop at full speed: connections x in-flight.
+    Throughput,
+    /// Open loop at `plan.model`'s fixed rate (reference/002 steady).
+    Rate,
+    /// Serial requests on one connection: time to first byte and total.
+    Latency,
+    /// `clients` parallel clients, each its own connection, `requests` each.
+    Concurrency,
+    /// A new connection per attempt at `rate` per second (reference/002 coldconn).
+    Connect { rate: f64, attempts: u64 },
+    /// Open-loop steps from `start` rate, x`factor` each step, until P99 or the error
+    /// rate crosses its limit or the achieved rate falls short.
+    Sweep {
+        start: f64,
+        factor: f64,
+        max: f64,
+        p99_limit_ms: f64,
+        error_limit: f64,
+    },
+}
+
+impl Kind {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Kind::Throughput => "throughput",
+            Kind::Rate => "rate",
+            Kind::Latency => "latency",
+            Kind::Concurrency => "concurrency",
+            Kind::Connect { .. } => "connect",
+            Kind::Sweep { .. } => "sweep",
+        }
+    }
+}
+
+/// A case to run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseSpec {
+    pub name: String,
+    pub protocol: String,
+    pub target: String,
+    pub op: OpSpec,
+    pub kind: Kind,
+    pub plan: LoadPlan,
+    pub repeat: usize,
+    /// |z| above which a repetition is an outlier (reference/003).
+    pub z_threshold: f64,
+}
+
+/// One repetition's outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Repetition {
+    pub summary: Summary,
+    /// Generator CPU as a fraction of its cores (None: too short to tell).
+    pub cpu_fraction: Option<f64>,
+    pub workers: usize,
+    pub connections: usize,
+    pub invalid: Vec<String>,
+    /// Sweep: the offered rate of this step.
+    pub offered_rate: Option<f64>,
+    /// Connect kind: the set-up breakdown.
+    pub connect: Option<ConnectBreakdown>,
+}
+
+/// reference/002's coldconn, per stage.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConnectBreakdown {
+    pub tcp: Percentiles,
+    pub tls: Option<Percentiles>,
+    pub handshake: Option<Percentiles>,
+    pub first_call: Percentiles,
+    pub total: Percentiles,
+}
+
+/// A finished case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub spec: CaseSpec,
+    pub valid: bool,
+    /// Why the case failed or cannot be trusted (verification, saturation, lag).
+    pub problems: Vec<String>,
+    pub repetitions: Vec<Repetition>,
+    /// Across repetitions: rps, p50_us, p99_us.
+    pub stats: BTreeMap<String, RepStats>,
+    /// Sweep: the highest offered rate that met the limits.
+    pub knee_rate: Option<f64>,
+    /// The server's CPU and memory during the case, when it could be observed.
+    #[serde(default)]
+    pub server_usage: Option<crate::local::ServerUsage>,
+    /// Per-second histograms of the last repetition, for the .hlog file.
+    #[serde(skip)]
+    pub intervals: Vec<(Duration, Duration, hdrhistogram::Histogram<u64>)>,
+}
+
+/// Runs every repetition (or step) of `spec` with `driver`.
+pub async fn run_case<D: Driver>(driver: Arc<D>, spec: CaseSpec, bar: &ProgressBar) -> CaseResult {
+    let mut result = CaseResult {
+        spec: spec.clone(),
+        valid: true,
+        problems: Vec::new(),
+        repetitions: Vec::new(),
+        stats: BTreeMap::new(),
+        knee_rate: None,
+        server_usage: None,
+        intervals: Vec::new(),
+    };
+    let outcome = match &spec.kind {
+        Kind::Connect { rate, attempts } => {
+            run_connect(&driver, &spec, *rate, *attempts, &mut result).await
+        }
+        Kind::Sweep { .. } => run_sweep(&driver, &spec, bar, &mut result).await,
+        _ => {
+            let mut r = Ok(());
+            for _ in 0..spec.repeat.max(1) {
+                r = run_rep(&driver, &spec, &spec.plan, None, bar, &mut result).await;
+                if r.is_err() {
+                    break;
+                }
+            }
+            r
+        }
+    };
+    if let Err(e) = outcome {
+        result.valid = false;
+        result.problems.push(e.to_string());
+        return result;
+    }
+    for rep in &result.repetitions {
+        if !rep.invalid.is_empty() {
+            result.valid = false;
+            result.problems.extend(rep.invalid.iter().cloned());
+        }
+    }
+    result.problems.dedup();
+    if !matches!(spec.kind, Kind::Sweep { .. }) {
+        let metric = |f: &dyn Fn(&Repetition) -> f64| -> Vec<f64> {
+            result.repetitions.iter().map(f).collect()
+        };
+        let z = spec.z_threshold;
+        let rps = rep_stats(&metric(&|r| r.summary.rps), z);
+        let p50 = rep_stats(&metric(&|r| r.summary.latency.p50_us as f64), z);
+        let p99 = rep_stats(&metric(&|r| r.summary.latency.p99_us as f64), z);
+        result.stats = BTreeMap::from([
+            ("rps".into(), rps),
+            ("p50_us".into(), p50),
+            ("p99_us".into(), p99),
+        ]);
+    }
+    result
+}
+
+async fn run_rep<D: Driver>(
+    driver: &Arc<D>,
+    spec: &CaseSpec,
+    plan: &LoadPlan,
+    offered_rate: Option<f64>,
+    bar: &ProgressBar,
+    result: &mut CaseResult,
+) -> Result<(), engine::EngineError> {
+    bar.set_position(0);
+    let r = engine::run(driver.clone(), &spec.op, plan, bar).await?;
+    result.repetitions.push(Repetition {
+        summary: r.recorder.summary(r.elapsed),
+        cpu_fraction: r.cpu_fraction,
+        workers: r.workers,
+        connections: r.connections,
+        invalid: r.invalid,
+        offered_rate,
+        connect: None,
+    });
+    result.intervals = r.intervals;
+    Ok(())
+}
+
+async fn run_sweep<D: Driver>(
+    driver: &Arc<D>,
+    spec: &CaseSpec,
+    bar: &ProgressBar,
+    result: &mut CaseResult,
+) -> Result<(), engine::EngineError> {
+    let Kind::Sweep {
+        start,
+        factor,
+        max,
+        p99_limit_ms,
+        error_limit,
+    } = spec.kind
+    else {
+        return Ok(());
+    };
+    let mut rate = start.max(1.0);
+    while rate <= max {
+        let plan = LoadPlan {
+            model: Model::Open { rate },
+            ..spec.plan.clone()
+        };
+        run_rep(driver, spec, &plan, Some(rate), bar, result).await?;
+        let Some(s) = result.repetitions.last().map(|r| &r.summary) else {
+            break;
+        };
+        let total = (s.requests + s.errors).max(1) as f64;
+        let ok = (s.latency.p99_us as f64) <= p99_limit_ms * 1000.0
+            && (s.errors as f64 / total) <= error_limit
+            && s.rps >= 0.95 * rate;
+        if !ok {
+            break;
+        }
+        result.knee_rate = Some(rate);
+        rate *= factor.max(1.01);
+    }
+    Ok(())
+}
+
+/// A fresh connection per attempt at a fixed rate; each attempt makes one call.
+async fn run_connect<D: Driver>(
+    driver: &Arc<D>,
+    spec: &CaseSpec,
+    rate: f64,
+    attempts: u64,
+    result: &mut CaseResult,
+) -> Result<(), engine::EngineError> {
+    let mut conns = engine::open_connections(driver, 1).await?;
+    if let Some(c) = conns.first_mut() {
+        driver
+            .verify(c, &spec.op)
+            .await
+            .map_err(|error| engine::EngineError::Verify {
+                op: spec.op.name(),
+                error,
+            })?;
+    }
+    drop(conns);
+    let (mut tcp, mut tls, mut hs, mut first, mut total) = (
+        Recorder::new(),
+        Recorder::new(),
+        Recorder::new(),
+        Recorder::new(),
+        Recorder::new(),
+    );
+    let start = Instant::now();
+    let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
+    for i in 0..attempts {
+        tokio::time::sleep_until(start + period * i as u32).await;
+        let t0 = Instant::now();
+        let attempt = async {
+            let (mut conn, timings) = driver.connect().await?;
+            let t1 = Instant::now();
+            driver.call(&mut conn, &spec.op, i).await?;
+            Ok::<_, crate::driver::CallError>((timings, t1.elapsed()))
+        };
+        match tokio::time::timeout(spec.plan.timeout, attempt)
+            .await
+            .unwrap_or(Err(crate::driver::CallError::Timeout))
+        {
+            Ok((t, call)) => {
+                tcp.record_ok(t.tcp, t.tcp, None, 0, 0);
+                if let Some(d) = t.tls {
+                    tls.record_ok(d, d, None, 0, 0);
+                }
+                if let Some(d) = t.handshake {
+                    hs.record_ok(d, d, None, 0, 0);
+                }
+                first.record_ok(call, call, None, 0, 0);
+                let all = t0.elapsed();
+                total.record_ok(all, all, None, 0, 0);
+            }
+            Err(e) => total.record_error(&e.kind(), t0.elapsed()),
+        }
+    }
+    let elapsed = start.elapsed();
+    let pct =
+        |r: &Recorder| (r.ok() > 0).then(|| Percentiles::from_histogram(r.latency_histogram()));
+    let empty = || Percentiles::from_histogram(&engine::histogram());
+    result.repetitions.push(Repetition {
+        summary: total.summary(elapsed),
+        cpu_fraction: None,
+        workers: 1,
+        connections: attempts as usize,
+        invalid: Vec::new(),
+        offered_rate: Some(rate),
+        connect: Some(ConnectBreakdown {
+            tcp: pct(&tcp).unwrap_or_else(empty),
+            tls: pct(&tls),
+            handshake: pct(&hs),
+            first_call: pct(&first).unwrap_or_else(empty),
+            total: pct(&total).unwrap_or_else(empty),
+        }),
+    });
+    Ok(())
+}

@@ -1,0 +1,352 @@
+//! Suites: TOML files of cases run against every endpoint, so results line up in
+//! one table. `quick` and `full` are embedded in the binary; any file can be given.
+//! This module only parses and expands; it never runs anything.
+
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::driver::OpSpec;
+use crate::engine::{LoadPlan, Model};
+use crate::scenario::Kind;
+
+/// The built-in suites, by name.
+pub const BUILT_IN: &[(&str, &str)] = &[
+    ("quick", include_str!("../suites/quick.toml")),
+    ("full", include_str!("../suites/full.toml")),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    #[error("suite file: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("reading {0}: {1}")]
+    Io(String, std::io::Error),
+    #[error("case {case}: {msg}")]
+    Case { case: usize, msg: String },
+}
+
+/// One value or a list of values (`rate = 1000` or `rate = [500, 1000]`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Clone> OneOrMany<T> {
+    fn values(&self) -> Vec<T> {
+        match self {
+            OneOrMany::One(v) => vec![v.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// Every setting a case can carry; `[defaults]` holds the same.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Knobs {
+    duration: Option<String>,
+    warmup: Option<String>,
+    timeout: Option<String>,
+    max_lag: Option<String>,
+    connections: Option<usize>,
+    inflight: Option<usize>,
+    repeat: Option<usize>,
+    z_threshold: Option<f64>,
+    requests: Option<u64>,
+    requests_each: Option<u64>,
+    rate: Option<OneOrMany<f64>>,
+    size: Option<OneOrMany<usize>>,
+    ids: Option<u32>,
+    limit: Option<u32>,
+    dims: Option<usize>,
+    attempts: Option<u64>,
+    sweep_factor: Option<f64>,
+    sweep_max: Option<f64>,
+    sweep_p99_ms: Option<f64>,
+    sweep_error_limit: Option<f64>,
+}
+
+impl Knobs {
+    /// `self` where set, else `d`.
+    fn or(&self, d: &Knobs) -> Knobs {
+        macro_rules! pick { ($($f:ident),*) => { Knobs { $($f: self.$f.clone().or_else(|| d.$f.clone()),)* } } }
+        pick!(
+            duration,
+            warmup,
+            timeout,
+            max_lag,
+            connections,
+            inflight,
+            repeat,
+            z_threshold,
+            requests,
+            requests_each,
+            rate,
+            size,
+            ids,
+            limit,
+            dims,
+            attempts,
+            sweep_factor,
+            sweep_max,
+            sweep_p99_ms,
+            sweep_error_limit
+        )
+    }
+}
+
+/// A case: what it is (`kind`, `op`, optional `name` and `endpoints`) plus knobs.
+/// Split by hand because serde cannot deny unknown fields through `flatten`.
+#[derive(Debug)]
+struct CaseDef {
+    name: Option<String>,
+    kind: String,
+    op: String,
+    endpoints: Option<Vec<String>>,
+    knobs: Knobs,
+}
+
+impl CaseDef {
+    fn from_table(mut t: toml::Table) -> Result<CaseDef, String> {
+        let mut text = |key: &str| match t.remove(key) {
+            Some(toml::Value::String(s)) => Ok(Some(s)),
+            Some(other) => Err(format!("{key} must be a string, not {other}")),
+            None => Ok(None),
+        };
+        let name = text("name")?;
+        let kind = text("kind")?.ok_or("kind is missing")?;
+        let op = text("op")?.ok_or("op is missing")?;
+        let endpoints = match t.remove("endpoints") {
+            Some(v) => Some(
+                v.try_into::<Vec<String>>()
+                    .map_err(|e| format!("endpoints: {e}"))?,
+            ),
+            None => None,
+        };
+        let knobs = toml::Value::Table(t)
+            .try_into::<Knobs>()
+            .map_err(|e| e.to_string())?;
+        Ok(CaseDef {
+            name,
+            kind,
+            op,
+            endpoints,
+            knobs,
+        })
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SuiteFile {
+    #[serde(default)]
+    defaults: Knobs,
+    #[serde(default)]
+    case: Vec<toml::Table>,
+}
+
+/// A case of a suite, before it is bound to an endpoint.
+#[derive(Debug, Clone)]
+pub struct CaseTemplate {
+    pub name: String,
+    pub op: OpSpec,
+    pub kind: Kind,
+    pub plan: LoadPlan,
+    pub repeat: usize,
+    pub z_threshold: f64,
+    /// Only these endpoints, when set.
+    pub endpoints: Option<Vec<String>>,
+}
+
+/// Loads a built-in suite by name, or a TOML file by path.
+pub fn load(name_or_path: &str) -> Result<Vec<CaseTemplate>, SuiteError> {
+    let text = match BUILT_IN.iter().find(|(n, _)| *n == name_or_path) {
+        Some((_, t)) => t.to_string(),
+        None => std::fs::read_to_string(name_or_path)
+            .map_err(|e| SuiteError::Io(name_or_path.into(), e))?,
+    };
+    parse(&text)
+}
+
+/// Parses a suite and expands list-valued knobs into one case per value.
+pub fn parse(text: &str) -> Result<Vec<CaseTemplate>, SuiteError> {
+    let file: SuiteFile = toml::from_str(text)?;
+    let mut out = Vec::new();
+    for (i, table) in file.case.into_iter().enumerate() {
+        let err = |msg: String| SuiteError::Case { case: i + 1, msg };
+        let def = CaseDef::from_table(table).map_err(err)?;
+        let k = def.knobs.or(&file.defaults);
+        let rates: Vec<Option<f64>> = k
+            .rate
+            .as_ref()
+            .map(|r| r.values().into_iter().map(Some).collect())
+            .unwrap_or(vec![None]);
+        let sizes: Vec<Option<usize>> = k
+            .size
+            .as_ref()
+            .map(|s| s.values().into_iter().map(Some).collect())
+            .unwrap_or(vec![None]);
+        for rate in &rates {
+            for size in &sizes {
+                out.push(template(&def, &k, *rate, *size).map_err(err)?);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn duration(v: &Option<String>, default: Duration) -> Result<Duration, String> {
+    match v {
+        Some(s) => humantime::parse_duration(s).map_err(|e| format!("bad duration {s:?}: {e}")),
+        None => Ok(default),
+    }
+}
+
+fn template(
+    def: &CaseDef,
+    k: &Knobs,
+    rate: Option<f64>,
+    size: Option<usize>,
+) -> Result<CaseTemplate, String> {
+    let op = match def.op.as_str() {
+        "ping" => OpSpec::Ping,
+        "get_item" => OpSpec::GetItem {
+            ids: k.ids.unwrap_or(protolab_core::dataset::DEFAULT_ITEMS),
+        },
+        "list_items" => OpSpec::ListItems {
+            limit: k.limit.unwrap_or(20),
+            category: None,
+        },
+        "echo" => OpSpec::Echo {
+            size: size.unwrap_or(1024),
+        },
+        "score" => OpSpec::Score {
+            dims: k.dims.unwrap_or(64),
+        },
+        other => return Err(format!("unknown op {other:?}")),
+    };
+    let kind = match def.kind.as_str() {
+        "throughput" => Kind::Throughput,
+        "rate" => Kind::Rate,
+        "latency" => Kind::Latency,
+        "concurrency" => Kind::Concurrency,
+        "connect" => Kind::Connect {
+            rate: rate.unwrap_or(10.0),
+            attempts: k.attempts.unwrap_or(100),
+        },
+        "sweep" => Kind::Sweep {
+            start: rate.unwrap_or(1000.0),
+            factor: k.sweep_factor.unwrap_or(1.5),
+            max: k.sweep_max.unwrap_or(1e6),
+            p99_limit_ms: k.sweep_p99_ms.unwrap_or(50.0),
+            error_limit: k.sweep_error_limit.unwrap_or(0.01),
+        },
+        other => return Err(format!("unknown kind {other:?}")),
+    };
+    if matches!(kind, Kind::Rate) && rate.is_none() {
+        return Err("kind rate needs rate".into());
+    }
+    let mut plan = LoadPlan {
+        model: match kind {
+            Kind::Rate => Model::Open {
+                rate: rate.unwrap_or(1000.0),
+            },
+            _ => Model::Closed,
+        },
+        connections: k.connections.unwrap_or(16).max(1),
+        inflight: k.inflight.unwrap_or(1).max(1),
+        duration: duration(&k.duration, Duration::from_secs(10))?,
+        warmup: duration(&k.warmup, Duration::from_secs(2))?,
+        requests: k.requests,
+        requests_per_worker: None,
+        timeout: duration(&k.timeout, Duration::from_secs(10))?,
+        max_lag: duration(&k.max_lag, Duration::from_millis(5))?,
+    };
+    match kind {
+        Kind::Latency => {
+            plan.connections = 1;
+            plan.inflight = 1;
+            plan.requests = Some(k.requests.unwrap_or(1000));
+            plan.duration = plan.duration.max(Duration::from_secs(60));
+        }
+        Kind::Concurrency => {
+            plan.inflight = 1;
+            plan.requests_per_worker = Some(k.requests_each.unwrap_or(100));
+            plan.warmup = Duration::ZERO;
+            plan.duration = plan.duration.max(Duration::from_secs(60));
+        }
+        _ => {}
+    }
+    let mut name = def
+        .name
+        .clone()
+        .unwrap_or_else(|| format!("{}/{}", kind.name(), op.name()));
+    if let Some(s) = size {
+        name.push_str(&format!("/{s}B"));
+    }
+    if let (Some(r), Kind::Rate) = (rate, &kind) {
+        name.push_str(&format!("@{r}"));
+    }
+    Ok(CaseTemplate {
+        name,
+        op,
+        kind,
+        plan,
+        repeat: k.repeat.unwrap_or(1).max(1),
+        z_threshold: k.z_threshold.unwrap_or(2.0),
+        endpoints: def.endpoints.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn built_in_and_example_suites_parse() {
+        for (name, _) in BUILT_IN {
+            let cases = load(name).expect("built-in suite parses");
+            assert!(!cases.is_empty(), "{name}");
+        }
+        let example = parse(include_str!("../suites/example.toml")).expect("example parses");
+        assert!(example.iter().any(|c| c.name == "item-by-id"));
+    }
+
+    #[test]
+    fn lists_expand_and_case_knobs_override_defaults() {
+        let cases = parse(
+            r#"
+            [defaults]
+            duration = "3s"
+            connections = 8
+            [[case]]
+            kind = "rate"
+            op = "score"
+            rate = [100, 200]
+            connections = 2
+            [[case]]
+            kind = "throughput"
+            op = "echo"
+            size = [1, 2, 3]
+            "#,
+        )
+        .expect("parses");
+        assert_eq!(cases.len(), 5);
+        assert_eq!(cases[0].name, "rate/score@100");
+        assert_eq!(cases[0].plan.connections, 2);
+        assert_eq!(cases[0].plan.model, Model::Open { rate: 100.0 });
+        assert_eq!(cases[2].plan.connections, 8);
+        assert_eq!(cases[2].plan.duration, Duration::from_secs(3));
+        assert_eq!(cases[4].op, OpSpec::Echo { size: 3 });
+    }
+
+    #[test]
+    fn mistakes_are_reported() {
+        assert!(parse("[[case]]\nkind = \"rate\"\nop = \"ping\"\n").is_err());
+        assert!(parse("[[case]]\nkind = \"warp\"\nop = \"ping\"\n").is_err());
+        assert!(parse("[[case]]\nkind = \"throughput\"\nop = \"ping\"\nconections = 3\n").is_err());
+    }
+}
