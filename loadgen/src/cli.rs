@@ -100,6 +100,7 @@ pub struct BenchOpts {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Protocol {
     Rest,
+    Grpc,
 }
 
 /// Operations `run` can exercise.
@@ -134,7 +135,7 @@ pub struct RunOpts {
     /// Protocol of the target
     #[arg(value_enum)]
     pub protocol: Protocol,
-    /// Target: http://host:port, https://host:port (REST)
+    /// Target: http://host:port or https://host:port (REST); host:port or https://host:port (gRPC)
     pub target: String,
     /// Operation to exercise
     #[arg(long, value_enum, default_value_t = OpName::GetItem)]

@@ -8,6 +8,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{BenchOpts, Command, KindName, OpName, Opts, Protocol, RunOpts};
+use crate::driver::grpc::GrpcDriver;
 use crate::driver::http::{HttpTarget, HttpVersion, TlsOptions};
 use crate::driver::rest::RestDriver;
 use crate::driver::{Driver, OpSpec};
@@ -195,6 +196,12 @@ async fn run_adhoc(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
                 .context("target")?;
             drive(RestDriver::new(target, o.seed, &op_spec(o)), o, quiet).await
         }
+        Protocol::Grpc => {
+            let d = GrpcDriver::new(&o.target, Some(&tls), o.seed, &op_spec(o))
+                .await
+                .context("target")?;
+            drive(d, o, quiet).await
+        }
     };
     finish(&Run::new(vec![result], started), o.out.as_deref(), json)
 }
@@ -310,6 +317,20 @@ async fn run_endpoint(
                 &bar,
             )
             .await
+        }
+        Transport::Grpc { tls } => {
+            let target = if tls {
+                format!("https://{}:{}", addr.host, addr.tls)
+            } else {
+                format!("{}:{}", addr.host, addr.plain)
+            };
+            let mut spec = spec;
+            spec.target = target.clone();
+            let seed = protolab_core::dataset::DEFAULT_SEED;
+            let d = GrpcDriver::new(&target, Some(&lab.tls), seed, &spec.op)
+                .await
+                .with_context(|| format!("target {target}"))?;
+            run_case(Arc::new(d), spec, &bar).await
         }
     };
     if let Some(s) = sampler {

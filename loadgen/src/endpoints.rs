@@ -10,6 +10,8 @@ use crate::driver::http::HttpVersion;
 pub enum Transport {
     /// HTTP-based protocol (REST): version, and whether over the TLS port.
     Http { version: HttpVersion, tls: bool },
+    /// gRPC; over the TLS port with the lab's client certificate (mTLS).
+    Grpc { tls: bool },
 }
 
 /// One way of reaching one server.

@@ -2,6 +2,7 @@
 //! trait: connect (with a timed breakdown), call an operation, verify answers. A
 //! driver never records statistics or decides pacing; it reports what one call did.
 
+pub mod grpc;
 pub mod http;
 pub mod rest;
 
