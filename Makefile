@@ -4,8 +4,9 @@ CARGO ?= cargo
 CERTS ?= certs
 RESULTS ?= results
 FUZZ_SECONDS ?= 60
+SUITE ?= quick
 
-.PHONY: help test lint fmt certs seed bench build e2e fuzz clean
+.PHONY: help test lint fmt certs seed bench calibrate build e2e fuzz clean
 
 help: ## list targets
 	@grep -E '^[a-z0-9_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -30,10 +31,13 @@ $(CERTS)/ca.crt:
 seed: ## write the dataset (ITEMS rows, SEED) to protolab.db
 	$(CARGO) run --quiet --release -p loadgen -- seed --db protolab.db
 
-bench: ## build, start, benchmark, report
-	@echo "make bench: the load generator (engine, drivers, reports) is not in this tree yet;" >&2
-	@echo "the servers can be started with 'cargo run --release -p protolab-rest' (see README)." >&2
-	@exit 1
+bench: ## build, start every server, run the $(SUITE) suite, write results/<run-id>/
+	@echo "make bench: the Docker lab is not in this tree yet; running the servers as local processes (--local)." >&2
+	$(CARGO) build --release --workspace
+	target/release/loadgen bench --local --suite $(SUITE) --out $(RESULTS)
+
+calibrate: ## loadgen vs wrk and h2load on the same server, open-loop accuracy, stall test
+	bash loadgen/scripts/calibrate.sh
 
 clean: ## remove build output and generated files (keeps results/)
 	$(CARGO) clean

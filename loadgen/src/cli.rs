@@ -21,6 +21,10 @@ pub struct Opts {
     /// Print the run as JSON on stdout instead of a table
     #[arg(long, global = true)]
     pub json: bool,
+    /// CPUs for the generator's threads, e.g. 1 or 1-3 [default: all it may use;
+    /// with `bench --local` on 2+ cores: all but --server-cpus]
+    #[arg(long, global = true, env = "LOADGEN_CPUS", value_parser = parse_cpus)]
+    pub cpus: Option<Vec<usize>>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -73,12 +77,15 @@ pub struct BenchOpts {
     /// Start the server binaries as child processes on loopback (no Docker)
     #[arg(long)]
     pub local: bool,
+    /// --local: CPUs the servers are pinned to (taskset), e.g. 0 [default: 0 on 2+ cores]
+    #[arg(long, value_parser = parse_cpus)]
+    pub server_cpus: Option<Vec<usize>>,
     /// --local: rows in the dataset
     #[arg(long, env = "ITEMS", default_value_t = protolab_core::dataset::DEFAULT_ITEMS)]
     pub items: u32,
-    /// Host of every server [default: compose service names inside a container, 127.0.0.1 outside]
-    #[arg(long, env = "LOADGEN_HOST")]
-    pub host: Option<String>,
+    /// Host of every server; `compose` means each server's compose service name
+    #[arg(long, env = "LOADGEN_HOST", default_value = "127.0.0.1")]
+    pub host: String,
     /// CA for TLS endpoints [default: certs/ca.crt, or the --local lab's]
     #[arg(long, env = "TLS_CA")]
     pub ca: Option<PathBuf>,
@@ -220,6 +227,29 @@ pub struct RunOpts {
     pub out: Option<PathBuf>,
 }
 
+/// `0`, `1-3`, `0,2,4-5` → CPU ids.
+pub fn parse_cpus(s: &str) -> Result<Vec<usize>, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let bad = || format!("'{part}' is not a CPU or CPU range (e.g. 1, 0-3)");
+        match part.split_once('-') {
+            Some((a, b)) => {
+                let (a, b): (usize, usize) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                if a > b {
+                    return Err(bad());
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(part.parse().map_err(|_| bad())?),
+        }
+    }
+    if out.is_empty() {
+        return Err("no CPU given".into());
+    }
+    Ok(out)
+}
+
 /// `10k` → 10_000, `1.5M` → 1_500_000, `1024` → 1024, `1Ki` → 1024.
 pub fn parse_count(s: &str) -> Result<u64, String> {
     let s = s.trim();
@@ -252,6 +282,14 @@ mod tests {
         assert_eq!(parse_count("42"), Ok(42));
         assert!(parse_count("ten").is_err());
         assert!(parse_count("-3").is_err());
+    }
+
+    #[test]
+    fn cpu_lists_parse() {
+        assert_eq!(parse_cpus("1"), Ok(vec![1]));
+        assert_eq!(parse_cpus("0,2-4"), Ok(vec![0, 2, 3, 4]));
+        assert!(parse_cpus("3-1").is_err());
+        assert!(parse_cpus("x").is_err());
     }
 
     #[test]

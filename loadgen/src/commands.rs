@@ -255,7 +255,7 @@ impl Lab {
             // Inside the compose network every server is reachable by its service name.
             None => ServerAddr::default_on(
                 server,
-                if self.host.is_empty() {
+                if self.host == "compose" {
                     server
                 } else {
                     &self.host
@@ -349,37 +349,34 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
         "no endpoint matches --targets/--endpoints"
     );
     let servers = endpoints::servers_of(&selected);
+    let server_cpus = o.server_cpus.clone().filter(|_| o.local);
     let local = if o.local {
+        let pinned = server_cpus
+            .as_ref()
+            .map(|c| format!(", pinned to CPU {c:?}"))
+            .unwrap_or_default();
         eprintln!(
-            "--local: starting {} as child processes on loopback",
+            "--local: starting {} as child processes on loopback{pinned}",
             servers.join(", ")
         );
-        Some(
-            LocalLab::start(&servers, &crate::local::bin_dir(), o.items)
-                .await
-                .context("starting the local lab")?,
-        )
+        let bin_dir = crate::local::bin_dir();
+        let lab = LocalLab::start(&servers, &bin_dir, o.items, server_cpus.as_deref());
+        Some(lab.await.context("starting the local lab")?)
     } else {
         None
     };
-    let default_ca = local
+    let certs = local
         .as_ref()
-        .map(|l| l.certs.join("ca.crt"))
-        .unwrap_or_else(|| "certs/ca.crt".into());
-    let host = o.host.clone().unwrap_or_else(|| {
-        if crate::env::in_container() {
-            String::new()
-        } else {
-            "127.0.0.1".into()
-        }
-    });
+        .map(|l| l.certs.clone())
+        .unwrap_or_else(|| "certs".into());
+    let host = o.host.clone();
     let lab = Lab {
         local,
         host,
         tls: TlsOptions {
-            ca: Some(o.ca.clone().unwrap_or(default_ca)),
-            cert: o.cert.clone(),
-            key: o.key.clone(),
+            ca: Some(o.ca.clone().unwrap_or_else(|| certs.join("ca.crt"))),
+            cert: Some(o.cert.clone().unwrap_or_else(|| certs.join("client.crt"))),
+            key: Some(o.key.clone().unwrap_or_else(|| certs.join("client.key"))),
         },
     };
     let mut cases = Vec::new();
@@ -411,7 +408,9 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
         l.stop().await;
     }
     outcome?;
-    finish(&Run::new(cases, started), Some(&o.out), json)
+    let mut run = Run::new(cases, started);
+    run.environment.server_cpus = server_cpus.map(|c| format!("{c:?}"));
+    finish(&run, Some(&o.out), json)
 }
 
 fn brief(r: &CaseResult) -> String {

@@ -48,6 +48,16 @@ pub const ALL: &[Endpoint] = &[
             tls: true,
         },
     },
+    Endpoint {
+        name: "grpc",
+        server: "grpc",
+        transport: Transport::Grpc { tls: false },
+    },
+    Endpoint {
+        name: "grpc-mtls",
+        server: "grpc",
+        transport: Transport::Grpc { tls: true },
+    },
 ];
 
 /// Default ports per server (DESIGN.md): (plain, tls, admin).
@@ -103,4 +113,26 @@ pub fn servers_of(endpoints: &[Endpoint]) -> Vec<String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_endpoint_has_default_ports_and_selection_filters() {
+        assert!(ALL.iter().all(|e| default_ports(e.server).is_some()));
+        assert_eq!(select(&[], None).len(), ALL.len());
+        let grpc = select(&["grpc".into()], None);
+        assert!(grpc.len() == 2 && grpc.iter().all(|e| e.server == "grpc"));
+        let one = select(&[], Some(&["rest-h2c".into()]));
+        assert_eq!(
+            one.iter().map(|e| e.name).collect::<Vec<_>>(),
+            vec!["rest-h2c"]
+        );
+        assert_eq!(
+            servers_of(ALL),
+            vec!["rest".to_string(), "grpc".to_string()]
+        );
+    }
 }

@@ -20,6 +20,10 @@ pub struct Environment {
     pub cpu_governor: Option<String>,
     pub loopback_mtu: Option<u64>,
     pub in_container: bool,
+    /// CPUs the generator's main thread may run on (after pinning), from /proc.
+    pub cpus_allowed: Option<String>,
+    /// `bench --local`: CPUs the servers were pinned to.
+    pub server_cpus: Option<String>,
     pub warnings: Vec<String>,
 }
 
@@ -80,6 +84,12 @@ impl Environment {
             cpu_governor: read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
             loopback_mtu: read("/sys/class/net/lo/mtu").and_then(|s| s.parse().ok()),
             in_container: in_container(),
+            cpus_allowed: read("/proc/self/status").and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))
+                    .map(|v| v.trim().to_string())
+            }),
+            server_cpus: None,
             warnings: Vec::new(),
         };
         env.warnings = env.check();

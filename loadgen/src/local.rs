@@ -73,11 +73,13 @@ pub fn bin_dir() -> PathBuf {
 }
 
 impl LocalLab {
-    /// Seeds a dataset of `items` rows, writes certificates, starts `names`.
+    /// Seeds a dataset of `items` rows, writes certificates, starts `names`, pinned
+    /// to `cpus` (through `taskset`) when given.
     pub async fn start(
         names: &[String],
         bin_dir: &Path,
         items: u32,
+        cpus: Option<&[usize]>,
     ) -> Result<LocalLab, LocalError> {
         let dir = tempfile::tempdir().map_err(|source| LocalError::Io {
             what: "scratch folder".into(),
@@ -96,7 +98,18 @@ impl LocalLab {
                 return Err(LocalError::Missing(bin));
             }
             let (plain, tls, admin) = (free_port()?, free_port()?, free_port()?);
-            let mut cmd = Command::new(&bin);
+            let mut cmd = match cpus {
+                Some(c) => {
+                    let list: Vec<String> = c.iter().map(usize::to_string).collect();
+                    let mut t = Command::new("taskset");
+                    t.arg("-c")
+                        .arg(list.join(","))
+                        .arg(&bin)
+                        .env("WORKERS", c.len().to_string());
+                    t
+                }
+                None => Command::new(&bin),
+            };
             cmd.env("BIND", "127.0.0.1")
                 .env("PORT", plain.to_string())
                 .env("TLS_PORT", tls.to_string())
@@ -252,4 +265,43 @@ impl Sampler {
             samples,
         }
     }
+}
+
+fn taskset_works() -> bool {
+    std::process::Command::new("taskset")
+        .arg("-V")
+        .output()
+        .is_ok_and(|out| out.status.success())
+}
+
+/// Decides CPU pinning before the runtime starts (afterwards the process only sees
+/// its own CPUs). Returns the generator's CPUs: `--cpus`, or for `bench --local` on 2+
+/// cores every CPU but the servers' (`--server-cpus`, default CPU 0), which it writes
+/// back into the options. DESIGN.md: a generator thread on the server's core costs the
+/// server ~15% and cross-CPU wake-ups add latency, so they are kept apart.
+pub fn plan_cpus(opts: &mut crate::cli::Opts) -> Option<Vec<usize>> {
+    let all: Vec<usize> = core_affinity::get_core_ids()?
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    if let crate::cli::Command::Bench(b) = &mut opts.command {
+        if b.local && all.len() >= 2 && b.server_cpus.is_none() {
+            if taskset_works() {
+                b.server_cpus = Some(vec![all[0]]);
+            } else {
+                eprintln!("warning: taskset not found: servers and generator share every CPU");
+            }
+        }
+        if opts.cpus.is_none() && b.local {
+            if let Some(servers) = &b.server_cpus {
+                let rest: Vec<usize> = all
+                    .iter()
+                    .copied()
+                    .filter(|c| !servers.contains(c))
+                    .collect();
+                return (!rest.is_empty()).then_some(rest);
+            }
+        }
+    }
+    opts.cpus.clone()
 }

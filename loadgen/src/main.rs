@@ -1,12 +1,27 @@
-//! `loadgen`: parse the command line, start the runtime, run the command.
+//! `loadgen`: parse the command line, start the runtime (one worker thread per CPU
+//! the generator owns, each pinned), run the command.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 use clap::Parser;
+use loadgen::cli::Opts;
 
 fn main() -> anyhow::Result<()> {
     protolab_core::telemetry::init();
-    let opts = loadgen::cli::Opts::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let mut opts = Opts::parse();
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(cpus) = loadgen::local::plan_cpus(&mut opts) {
+        let pin = |id: usize| core_affinity::set_for_current(core_affinity::CoreId { id });
+        pin(cpus[0]);
+        let next = Arc::new(AtomicUsize::new(0));
+        let cpus_for_threads = cpus.clone();
+        builder.worker_threads(cpus.len()).on_thread_start(move || {
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            pin(cpus_for_threads[i % cpus_for_threads.len()]);
+        });
+    }
+    let rt = builder.build()?;
     rt.block_on(loadgen::commands::execute(opts))
 }
