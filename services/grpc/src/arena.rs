@@ -1,12 +1,15 @@
 //! The service implementations: each rpc validates through the contract, calls the
 //! shared dataset or pattern generators, and maps errors with `status::to_status`.
-//! Streams are generated lazily and end when the client goes away.
+//! Server streams are generated lazily (never buffered whole), are dropped when the
+//! client goes away, and end with UNAVAILABLE when the server shuts down, so a
+//! ten-million-event stream cannot hold the drain for the whole grace period.
 
 use std::pin::Pin;
 
 use futures::{Stream, StreamExt};
 use protolab_core::contract::{self, DownloadParams, ListQuery, StreamParams, UploadHasher};
 use protolab_core::{Item, ServerState};
+use tokio_util::sync::CancellationToken;
 use tonic::{Request, Response, Status, Streaming};
 
 use crate::pb::arena::{self as pb, arena_server::Arena};
@@ -15,6 +18,31 @@ use crate::status::to_status;
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = Result<T, Status>> + Send>>;
 
+/// `stream` until `shutdown`, then one UNAVAILABLE and the end.
+fn until_shutdown<T, S>(stream: S, shutdown: CancellationToken) -> BoxStream<T>
+where
+    T: Send + 'static,
+    S: Stream<Item = Result<T, Status>> + Send + 'static,
+{
+    let state = (Box::pin(stream), shutdown, false);
+    Box::pin(futures::stream::unfold(
+        state,
+        |(mut stream, shutdown, stopped)| async move {
+            if stopped {
+                return None;
+            }
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => {
+                    let status = Status::unavailable("server shutting down");
+                    Some((Err(status), (stream, shutdown, true)))
+                }
+                item = stream.next() => item.map(|i| (i, (stream, shutdown, false))),
+            }
+        },
+    ))
+}
+
 /// `arena.Arena`.
 #[derive(Clone)]
 pub struct ArenaService {
@@ -22,6 +50,7 @@ pub struct ArenaService {
 }
 
 impl ArenaService {
+    /// The service over a server's shared state.
     pub fn new(state: ServerState) -> Self {
         ArenaService { state }
     }
@@ -122,7 +151,10 @@ impl Arena for ArenaService {
                 data: data.to_vec(),
             })
         });
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(until_shutdown(
+            stream,
+            self.state.shutdown.clone(),
+        )))
     }
 
     type StreamStream = BoxStream<pb::StreamEvent>;
@@ -145,7 +177,10 @@ impl Arena for ArenaService {
                 payload: e.payload.into_bytes(),
             })
         });
-        Ok(Response::new(Box::pin(stream)))
+        Ok(Response::new(until_shutdown(
+            stream,
+            self.state.shutdown.clone(),
+        )))
     }
 
     async fn upload(
@@ -180,6 +215,7 @@ pub struct ScoreService {
 }
 
 impl ScoreService {
+    /// The service over a server's shared state.
     pub fn new(state: ServerState) -> Self {
         ScoreService { state }
     }

@@ -10,6 +10,10 @@ mod status;
 use axum::Router;
 use protolab_core::{tls, Ports, ServerSpec, ServerState};
 use tonic::service::Routes;
+use tonic_health::pb::health_server::{Health, HealthServer};
+
+use crate::pb::arena::arena_server::ArenaServer;
+use crate::pb::score::score_service_server::ScoreServiceServer;
 
 /// Generated protobuf and tonic code, public so clients (the load generator) can use it.
 pub mod pb {
@@ -37,40 +41,50 @@ pub const SPEC: ServerSpec = ServerSpec {
     http2_only: true,
 };
 
-/// Bytes of protobuf framing allowed above the payload limit.
-const FRAMING_ALLOWANCE: usize = 64 * 1024;
+/// What protobuf adds around a payload-sized field: one tag byte and a length varint
+/// (at most ten bytes). A request whose payload is exactly `max_body` bytes (the 1 MiB
+/// echo) must still decode; the handler then checks the payload itself.
+const PROTOBUF_FRAMING: usize = 16;
 
 /// Every gRPC service over `state`, as one router.
 pub fn app(state: ServerState) -> Router {
-    // Payloads are checked against max_body in the handlers (RESOURCE_EXHAUSTED);
-    // tonic's own cap sits above it by the protobuf framing, and refuses anything
-    // larger before decoding (tonic reports that as OUT_OF_RANGE).
-    let max = state.max_body.saturating_add(FRAMING_ALLOWANCE);
-    let arena = pb::arena::arena_server::ArenaServer::new(ArenaService::new(state.clone()))
-        .max_decoding_message_size(max)
-        .max_encoding_message_size(max);
-    let score = pb::score::score_service_server::ScoreServiceServer::new(ScoreService::new(state))
-        .max_decoding_message_size(max);
-    let (reporter, health) = tonic_health::server::health_reporter();
-    // The reporter starts with every service unknown; mark ours serving before the
-    // first connection can ask. Blocking here is safe: nothing else holds the
-    // reporter's lock yet, so the future completes without waiting on the runtime.
-    let reporter_task = async move {
-        reporter
-            .set_serving::<pb::arena::arena_server::ArenaServer<ArenaService>>()
-            .await;
-        reporter
-            .set_serving::<pb::score::score_service_server::ScoreServiceServer<ScoreService>>()
-            .await;
-    };
-    futures::executor::block_on(reporter_task);
-    let mut routes = Routes::new(arena).add_service(score).add_service(health);
+    // tonic refuses a request above this before decoding it (no unbounded buffering);
+    // `status::oversize_is_resource_exhausted` turns its OUT_OF_RANGE into the
+    // contract's RESOURCE_EXHAUSTED. Replies stay uncapped: the contract bounds them
+    // (a page <= 1000 rows, a download chunk <= 4 MiB, an echo <= max_body).
+    let max = state.max_body.saturating_add(PROTOBUF_FRAMING);
+    let arena = ArenaServer::new(ArenaService::new(state.clone())).max_decoding_message_size(max);
+    let score = ScoreServiceServer::new(ScoreService::new(state)).max_decoding_message_size(max);
+    let mut routes = Routes::new(arena)
+        .add_service(score)
+        .add_service(health_service());
     match tonic_reflection::server::Builder::configure()
         .register_encoded_file_descriptor_set(pb::DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1()
     {
         Ok(reflection) => routes = routes.add_service(reflection),
         Err(e) => tracing::error!(error = %e, "reflection unavailable"),
     }
-    routes.prepare().into_axum_router()
+    routes
+        .prepare()
+        .into_axum_router()
+        .layer(axum::middleware::map_response(
+            status::oversize_is_resource_exhausted,
+        ))
+}
+
+/// `grpc.health.v1.Health`, reporting Arena and ScoreService (and the server as a
+/// whole, the empty name) SERVING.
+fn health_service() -> HealthServer<impl Health> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    // Mark ours serving before the first connection can ask. Blocking is safe: nothing
+    // else holds the reporter's lock yet, so these futures complete without waiting.
+    futures::executor::block_on(async move {
+        reporter.set_serving::<ArenaServer<ArenaService>>().await;
+        reporter
+            .set_serving::<ScoreServiceServer<ScoreService>>()
+            .await;
+    });
+    health
 }

@@ -13,6 +13,10 @@ use protolab_grpc::pb::arena::arena_client::ArenaClient;
 use rustls_pki_types::ServerName;
 use tonic::transport::{Channel, Endpoint};
 
+/// Largest reply a test client accepts: a download chunk of the contract's maximum
+/// (4 MiB) plus protobuf framing.
+pub const MAX_REPLY: usize = 8 << 20;
+
 pub struct TestServer {
     pub plain: SocketAddr,
     pub tls: SocketAddr,
@@ -57,7 +61,7 @@ impl TestServer {
     }
 
     pub async fn client(&self) -> anyhow::Result<ArenaClient<Channel>> {
-        Ok(ArenaClient::new(self.channel().await?).max_decoding_message_size(4 << 20))
+        Ok(ArenaClient::new(self.channel().await?).max_decoding_message_size(MAX_REPLY))
     }
 
     /// A channel over TLS 1.3 to the mTLS port, presenting `client` (cert, key) if given.
