@@ -146,7 +146,7 @@ pub async fn run<D: Driver>(
         budget: plan.requests.map(AtomicU64::new),
         seq: AtomicU64::new(0),
     });
-    let (tx, rx) = mpsc::channel::<Sample>(65_536);
+    let (tx, rx) = mpsc::channel::<Vec<Sample>>(4096);
     let workers = slots.len();
     let handles: Vec<_> = slots
         .into_iter()
@@ -175,11 +175,11 @@ pub async fn run<D: Driver>(
             ));
         }
     }
-    agg.close_interval();
+    let intervals = agg.intervals();
     Ok(LoadResult {
         recorder: agg.recorder,
         elapsed,
-        intervals: agg.intervals,
+        intervals,
         lateness: agg.lateness,
         cpu_fraction,
         workers,
@@ -262,9 +262,54 @@ async fn next_slot<D: Driver>(
     }
 }
 
-async fn worker<D: Driver>(s: Arc<Shared<D>>, mut conn: Option<D::Conn>, tx: mpsc::Sender<Sample>) {
+/// A worker's samples on their way to the aggregator, sent in batches: one channel
+/// message (and one aggregator wake-up) per 128 calls or 100 ms, not per call.
+struct Batch {
+    samples: Vec<Sample>,
+    since: Instant,
+    tx: mpsc::Sender<Vec<Sample>>,
+}
+
+impl Batch {
+    const SIZE: usize = 128;
+    const AGE: Duration = Duration::from_millis(100);
+
+    /// Adds a sample; false once the aggregator is gone.
+    async fn push(&mut self, sample: Sample) -> bool {
+        self.samples.push(sample);
+        if self.samples.len() >= Self::SIZE || self.since.elapsed() >= Self::AGE {
+            return self.flush().await;
+        }
+        true
+    }
+
+    async fn flush(&mut self) -> bool {
+        self.since = Instant::now();
+        if self.samples.is_empty() {
+            return true;
+        }
+        let full = std::mem::replace(&mut self.samples, Vec::with_capacity(Self::SIZE));
+        self.tx.send(full).await.is_ok()
+    }
+}
+
+async fn worker<D: Driver>(
+    s: Arc<Shared<D>>,
+    conn: Option<D::Conn>,
+    tx: mpsc::Sender<Vec<Sample>>,
+) {
+    let mut batch = Batch {
+        samples: Vec::with_capacity(Batch::SIZE),
+        since: Instant::now(),
+        tx,
+    };
+    calls(&s, conn, &mut batch).await;
+    batch.flush().await;
+}
+
+async fn calls<D: Driver>(s: &Shared<D>, mut conn: Option<D::Conn>, batch: &mut Batch) {
     let mut done_here = 0u64;
-    while let Some((due, lateness)) = next_slot(&s, done_here).await {
+    while let Some((due, lateness)) = next_slot(s, done_here).await {
         let at = due.saturating_duration_since(s.start);
         if due >= s.warmup_end {
             done_here += 1;
@@ -274,7 +319,9 @@ async fn worker<D: Driver>(s: Arc<Shared<D>>, mut conn: Option<D::Conn>, tx: mps
             None => match s.driver.connect().await {
                 Ok((c, _)) => conn.insert(c),
                 Err(e) => {
-                    let _ = tx.send(Sample::failed(at, Duration::ZERO, &e)).await;
+                    if !batch.push(Sample::failed(at, Duration::ZERO, &e)).await {
+                        break;
+                    }
                     tokio::time::sleep(Duration::from_millis(100)).await;
                     continue;
                 }
@@ -312,7 +359,7 @@ async fn worker<D: Driver>(s: Arc<Shared<D>>, mut conn: Option<D::Conn>, tx: mps
                 Sample::failed(at, latency, &e)
             }
         };
-        if tx.send(sample).await.is_err() {
+        if !batch.push(sample).await {
             break;
         }
     }
@@ -337,9 +384,9 @@ impl Sample {
 /// The aggregator's state.
 struct Aggregate {
     recorder: Recorder,
-    intervals: Vec<(Duration, Duration, Histogram<u64>)>,
-    current: Histogram<u64>,
-    current_index: u64,
+    /// One histogram per second of the measured window, by index (batches from
+    /// different workers arrive out of order).
+    seconds: Vec<Histogram<u64>>,
     lateness: Histogram<u64>,
 }
 
@@ -349,54 +396,56 @@ pub(crate) fn histogram() -> Histogram<u64> {
 }
 
 impl Aggregate {
-    fn close_interval(&mut self) {
-        if !self.current.is_empty() {
-            let fresh = histogram();
-            let h = std::mem::replace(&mut self.current, fresh);
-            self.intervals.push((
-                Duration::from_secs(self.current_index),
-                Duration::from_secs(1),
-                h,
-            ));
+    fn push(&mut self, s: Sample, warmup: Duration) {
+        if let Some(l) = s.lateness {
+            self.lateness.saturating_record(l.as_micros() as u64);
         }
+        if s.at < warmup {
+            return;
+        }
+        let index = (s.at - warmup).as_secs() as usize;
+        match &s.error {
+            None => {
+                if self.seconds.len() <= index {
+                    self.seconds.resize_with(index + 1, histogram);
+                }
+                self.seconds[index].saturating_record(s.latency.as_micros().max(1) as u64);
+                self.recorder
+                    .record_ok(s.latency, s.service, s.ttfb, s.sent, s.received);
+            }
+            Some(kind) => self.recorder.record_error(kind, s.latency),
+        }
+    }
+
+    /// The non-empty seconds as (offset, length, histogram).
+    fn intervals(&mut self) -> Vec<(Duration, Duration, Histogram<u64>)> {
+        std::mem::take(&mut self.seconds)
+            .into_iter()
+            .enumerate()
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(i, h)| (Duration::from_secs(i as u64), Duration::from_secs(1), h))
+            .collect()
     }
 }
 
 async fn aggregate(
-    mut rx: mpsc::Receiver<Sample>,
+    mut rx: mpsc::Receiver<Vec<Sample>>,
     warmup: Duration,
     bar: &ProgressBar,
 ) -> Aggregate {
     let mut agg = Aggregate {
         recorder: Recorder::new(),
-        intervals: Vec::new(),
-        current: histogram(),
-        current_index: 0,
+        seconds: Vec::new(),
         lateness: histogram(),
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last = (0u64, Instant::now());
     loop {
         tokio::select! {
-            sample = rx.recv() => {
-                let Some(s) = sample else { break };
-                if let Some(l) = s.lateness {
-                    agg.lateness.saturating_record(l.as_micros() as u64);
-                }
-                if s.at < warmup {
-                    continue;
-                }
-                let index = (s.at - warmup).as_secs();
-                if index != agg.current_index {
-                    agg.close_interval();
-                    agg.current_index = index;
-                }
-                match &s.error {
-                    None => {
-                        agg.current.saturating_record(s.latency.as_micros().max(1) as u64);
-                        agg.recorder.record_ok(s.latency, s.service, s.ttfb, s.sent, s.received);
-                    }
-                    Some(kind) => agg.recorder.record_error(kind, s.latency),
+            batch = rx.recv() => {
+                let Some(samples) = batch else { break };
+                for s in samples {
+                    agg.push(s, warmup);
                 }
             }
             _ = tick.tick() => {

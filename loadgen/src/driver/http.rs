@@ -216,7 +216,7 @@ impl HttpConn {
         let resp: Response<Incoming> = match self {
             HttpConn::H1(s) => {
                 s.ready().await.map_err(|_| CallError::Closed)?;
-                s.send_request(req).await
+                s.send_request(origin_form(req)).await
             }
             HttpConn::H2(s) => {
                 s.ready().await.map_err(|_| CallError::Closed)?;
@@ -254,6 +254,21 @@ impl HttpConn {
             },
         })
     }
+}
+
+/// HTTP/1.1 wants the path in the request line and the authority in `Host`
+/// (HTTP/2 carries both in pseudo-headers, taken from the absolute URI).
+fn origin_form(mut req: Request<Full<Bytes>>) -> Request<Full<Bytes>> {
+    if let Some(authority) = req.uri().authority().cloned() {
+        if let Ok(v) = http::HeaderValue::from_str(authority.as_str()) {
+            req.headers_mut().insert(http::header::HOST, v);
+        }
+        let path = req.uri().path_and_query().cloned();
+        if let Some(p) = path {
+            *req.uri_mut() = Uri::from(p);
+        }
+    }
+    req
 }
 
 /// A read answer.
