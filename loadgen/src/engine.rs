@@ -26,7 +26,7 @@ use tokio::time::{sleep_until, Instant};
 
 use crate::driver::{CallError, Driver, OpSpec};
 use crate::selfcheck::CpuMeter;
-use crate::stats::Recorder;
+use crate::stats::{Interval, Recorder};
 
 /// How requests are paced.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -61,8 +61,8 @@ pub struct LoadResult {
     pub recorder: Recorder,
     /// Measured window: warm-up end to the last answer.
     pub elapsed: Duration,
-    /// Per-second latency histograms of the measured window: (offset, length, histogram).
-    pub intervals: Vec<(Duration, Duration, Histogram<u64>)>,
+    /// Per-second latency histograms of the measured window.
+    pub intervals: Vec<Interval>,
     /// Open loop: how late idle workers woke for their slots, µs.
     pub lateness: Histogram<u64>,
     /// Generator CPU use as a fraction of the cores it may use (None: run too short to tell).
@@ -153,7 +153,7 @@ pub async fn run<D: Driver>(
         .map(|conn| tokio::spawn(worker(shared.clone(), conn, tx.clone())))
         .collect();
     drop(tx);
-    let mut agg = aggregate(rx, plan.warmup, bar).await;
+    let mut agg = aggregate(rx, plan.warmup, plan.timeout, bar).await;
     for h in handles {
         let _ = h.await;
     }
@@ -384,9 +384,13 @@ impl Sample {
 /// The aggregator's state.
 struct Aggregate {
     recorder: Recorder,
-    /// One histogram per second of the measured window, by index (batches from
-    /// different workers arrive out of order).
-    seconds: Vec<Histogram<u64>>,
+    /// Seconds of the measured window still receiving samples, by index (batches
+    /// from different workers arrive out of order, and a slow call late).
+    open: std::collections::BTreeMap<usize, Histogram<u64>>,
+    /// Seconds no sample can reach any more (older than the call timeout), compact.
+    closed: Vec<Interval>,
+    /// How many seconds stay open.
+    window: usize,
     lateness: Histogram<u64>,
 }
 
@@ -406,10 +410,11 @@ impl Aggregate {
         let index = (s.at - warmup).as_secs() as usize;
         match &s.error {
             None => {
-                if self.seconds.len() <= index {
-                    self.seconds.resize_with(index + 1, histogram);
+                if index + self.window >= self.open.keys().next_back().copied().unwrap_or(0) {
+                    let h = self.open.entry(index).or_insert_with(histogram);
+                    h.saturating_record(s.latency.as_micros().max(1) as u64);
                 }
-                self.seconds[index].saturating_record(s.latency.as_micros().max(1) as u64);
+                self.close_before(index.saturating_sub(self.window));
                 self.recorder
                     .record_ok(s.latency, s.service, s.ttfb, s.sent, s.received);
             }
@@ -417,25 +422,41 @@ impl Aggregate {
         }
     }
 
-    /// The non-empty seconds as (offset, length, histogram).
-    fn intervals(&mut self) -> Vec<(Duration, Duration, Histogram<u64>)> {
-        std::mem::take(&mut self.seconds)
-            .into_iter()
-            .enumerate()
-            .filter(|(_, h)| !h.is_empty())
-            .map(|(i, h)| (Duration::from_secs(i as u64), Duration::from_secs(1), h))
-            .collect()
+    /// Encodes and drops the open seconds before `index`.
+    fn close_before(&mut self, index: usize) {
+        while let Some(entry) = self.open.first_entry() {
+            if *entry.key() >= index {
+                break;
+            }
+            let (i, h) = entry.remove_entry();
+            self.closed.push(Interval::new(
+                Duration::from_secs(i as u64),
+                Duration::from_secs(1),
+                &h,
+            ));
+        }
+    }
+
+    /// Every second of the measured window, in order.
+    fn intervals(&mut self) -> Vec<Interval> {
+        self.close_before(usize::MAX);
+        let mut all = std::mem::take(&mut self.closed);
+        all.sort_by_key(|i| i.offset);
+        all
     }
 }
 
 async fn aggregate(
     mut rx: mpsc::Receiver<Vec<Sample>>,
     warmup: Duration,
+    timeout: Duration,
     bar: &ProgressBar,
 ) -> Aggregate {
     let mut agg = Aggregate {
         recorder: Recorder::new(),
-        seconds: Vec::new(),
+        open: std::collections::BTreeMap::new(),
+        closed: Vec::new(),
+        window: timeout.as_secs() as usize + 2,
         lateness: histogram(),
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));

@@ -10,11 +10,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::V2DeflateSerializer;
-use hdrhistogram::Histogram;
 use serde::Serialize;
 
 use crate::scenario::CaseResult;
-use crate::stats::Summary;
+use crate::stats::{Interval, Summary};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
@@ -56,7 +55,7 @@ fn temp_path(path: &Path) -> PathBuf {
 /// microseconds (HistogramLogProcessor: `-outputValueUnitRatio 1000` prints ms).
 pub fn write_hlog(
     path: &Path,
-    intervals: &[(Duration, Duration, &Histogram<u64>)],
+    intervals: &[Interval],
     start_unix_s: f64,
     tag: Option<&str>,
 ) -> Result<(), OutputError> {
@@ -73,8 +72,9 @@ pub fn write_hlog(
             .map_err(io_err(path))?;
         // Tags may not hold spaces or commas.
         let clean: Option<String> = tag.map(|t| t.replace([' ', ','], "_"));
-        for (offset, length, h) in intervals {
-            log.write_histogram(*h, *offset, *length, clean.as_deref().and_then(Tag::new))
+        for i in intervals {
+            let Some(h) = i.histogram() else { continue };
+            log.write_histogram(&h, i.offset, i.length, clean.as_deref().and_then(Tag::new))
                 .map_err(|e| OutputError::Format(format!("hlog: {e}")))?;
         }
     }
@@ -349,6 +349,7 @@ mod tests {
     use super::*;
     use hdrhistogram::serialization::interval_log::{IntervalLogIterator, LogEntry};
     use hdrhistogram::serialization::Deserializer;
+    use hdrhistogram::Histogram;
 
     #[test]
     fn hlog_round_trips_through_the_reader() {
@@ -361,8 +362,8 @@ mod tests {
             b.record(v * 10).expect("record");
         }
         let intervals = [
-            (Duration::ZERO, Duration::from_secs(1), &a),
-            (Duration::from_secs(1), Duration::from_secs(1), &b),
+            Interval::new(Duration::ZERO, Duration::from_secs(1), &a),
+            Interval::new(Duration::from_secs(1), Duration::from_secs(1), &b),
         ];
         write_hlog(&path, &intervals, 1_700_000_000.0, Some("rest h1/get item")).expect("write");
         let bytes = std::fs::read(&path).expect("read");

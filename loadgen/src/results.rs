@@ -77,9 +77,13 @@ pub fn write(root: &Path, run: &Run) -> Result<PathBuf, output::OutputError> {
     let mut rows = Vec::new();
     for case in &run.cases {
         if !case.intervals.is_empty() {
-            let intervals: Vec<_> = case.intervals.iter().map(|(o, l, h)| (*o, *l, h)).collect();
             let path = dir.join(format!("{}.hlog", file_name(&case.spec.name)));
-            output::write_hlog(&path, &intervals, run.started_unix_s, Some(&case.spec.name))?;
+            output::write_hlog(
+                &path,
+                &case.intervals,
+                run.started_unix_s,
+                Some(&case.spec.name),
+            )?;
         }
         for (i, rep) in case.repetitions.iter().enumerate() {
             rows.push(CsvRow::from_summary(case, i, &rep.summary));

@@ -109,7 +109,7 @@ pub struct CaseResult {
     pub server_usage: Option<crate::local::ServerUsage>,
     /// Per-second histograms of the last repetition, for the .hlog file.
     #[serde(skip)]
-    pub intervals: Vec<(Duration, Duration, hdrhistogram::Histogram<u64>)>,
+    pub intervals: Vec<crate::stats::Interval>,
 }
 
 /// Runs every repetition (or step) of `spec` with `driver`.

@@ -2,7 +2,8 @@
 //! digits, 1 µs ..= 1 h, values clamped into range), summaries with percentiles, and
 //! statistics across repetitions (reference/003's z-score outlier removal, then mean,
 //! median, sample standard deviation, CV and a Student-t 95% confidence interval).
-//! Pure computation: no IO, no clocks.
+//! Pure computation: it never does IO, reads a clock or decides validity; callers
+//! pass durations in and get numbers out.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -10,18 +11,24 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-const MAX_US: u64 = 3_600_000_000;
+/// Highest recordable value: one hour in microseconds; longer calls are clamped to it.
+pub const MAX_US: u64 = 3_600_000_000;
 
-fn new_histogram() -> Histogram<u64> {
+/// An empty histogram with the recorder's bounds (1 µs ..= 1 h, 3 significant digits).
+pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_US, 3).expect("constant histogram bounds are valid")
 }
 
+/// A duration as whole microseconds clamped into the histogram's range (a sub-µs call
+/// counts as 1 µs: the histogram cannot hold 0).
 fn us(d: Duration) -> u64 {
     (d.as_micros().min(u128::from(MAX_US)) as u64).max(1)
 }
 
-/// Latency recorder of one worker or one case.
-#[derive(Clone)]
+/// Latency recorder of one worker or one case: HdrHistograms in microseconds
+/// (3 significant digits, 1 µs ..= 1 h, values clamped into range, never an error),
+/// error counts by kind and payload bytes both ways.
+#[derive(Clone, Debug)]
 pub struct Recorder {
     latency: Histogram<u64>,
     service: Histogram<u64>,
@@ -45,6 +52,7 @@ impl Default for Recorder {
 }
 
 impl Recorder {
+    /// An empty recorder.
     pub fn new() -> Self {
         Self::default()
     }
@@ -68,11 +76,14 @@ impl Recorder {
         self.received += received;
     }
 
-    /// One failed call, counted by kind (failures are not in the latency histograms).
+    /// One failed call, counted by kind. Its latency is not recorded: a timeout's
+    /// latency is the timeout itself, and mixing failures into the latency
+    /// histograms would make a failing server look fast (or slow) instead of broken.
     pub fn record_error(&mut self, kind: &str, _latency: Duration) {
         *self.errors.entry(kind.to_string()).or_default() += 1;
     }
 
+    /// Adds `other`'s calls to this recorder: the same as having recorded them here.
     pub fn merge(&mut self, other: &Recorder) {
         // Same bounds on both sides: `add` cannot fail.
         let _ = self.latency.add(&other.latency);
@@ -85,29 +96,34 @@ impl Recorder {
         self.received += other.received;
     }
 
+    /// Successful calls recorded.
     pub fn ok(&self) -> u64 {
         self.latency.len()
     }
 
+    /// Failed calls recorded, all kinds.
     pub fn errors(&self) -> u64 {
         self.errors.values().sum()
     }
 
+    /// The reported (corrected in open loop) latency histogram, in microseconds.
     pub fn latency_histogram(&self) -> &Histogram<u64> {
         &self.latency
     }
 
-    /// The summary over a measured wall-clock window.
+    /// The summary over a measured wall-clock window. Rates are 0 for an empty
+    /// window rather than a division by (almost) zero.
     pub fn summary(&self, elapsed: Duration) -> Summary {
-        let secs = elapsed.as_secs_f64().max(1e-9);
+        let secs = elapsed.as_secs_f64();
+        let rate = |n: f64| if secs > 0.0 { n / secs } else { 0.0 };
         Summary {
             requests: self.ok(),
             errors: self.errors(),
             errors_by_kind: self.errors.clone(),
-            elapsed_s: elapsed.as_secs_f64(),
-            rps: self.ok() as f64 / secs,
-            mbps_sent: self.sent as f64 / 1e6 / secs,
-            mbps_received: self.received as f64 / 1e6 / secs,
+            elapsed_s: secs,
+            rps: rate(self.ok() as f64),
+            mbps_sent: rate(self.sent as f64 / 1e6),
+            mbps_received: rate(self.received as f64 / 1e6),
             latency: Percentiles::from_histogram(&self.latency),
             service: Percentiles::from_histogram(&self.service),
             ttfb: (!self.ttfb.is_empty()).then(|| Percentiles::from_histogram(&self.ttfb)),
@@ -115,13 +131,60 @@ impl Recorder {
     }
 }
 
+/// One interval's histogram kept compactly (HdrHistogram's V2 encoding holds only
+/// the non-zero counts: a few KB instead of ~190 KB), so a long run's per-second
+/// histograms keep the generator's memory flat.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Interval {
+    /// Start of the interval, from the start of the measured window.
+    pub offset: Duration,
+    /// Length of the interval.
+    pub length: Duration,
+    encoded: Vec<u8>,
+}
+
+impl Interval {
+    /// Encodes `h` (an encoding failure is logged and leaves the interval empty).
+    pub fn new(offset: Duration, length: Duration, h: &Histogram<u64>) -> Interval {
+        let mut encoded = Vec::new();
+        use hdrhistogram::serialization::Serializer;
+        if let Err(e) = hdrhistogram::serialization::V2Serializer::new().serialize(h, &mut encoded)
+        {
+            tracing::warn!(error = ?e, "interval histogram not encoded");
+            encoded.clear();
+        }
+        Interval {
+            offset,
+            length,
+            encoded,
+        }
+    }
+
+    /// The histogram back; `None` if it could not be encoded.
+    pub fn histogram(&self) -> Option<Histogram<u64>> {
+        hdrhistogram::serialization::Deserializer::new()
+            .deserialize(&mut self.encoded.as_slice())
+            .ok()
+    }
+
+    /// Bytes held.
+    pub fn size(&self) -> usize {
+        self.encoded.len()
+    }
+}
+
 /// What a case measured, in one repetition.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct Summary {
+    /// Successful calls.
     pub requests: u64,
+    /// Failed calls, all kinds.
     pub errors: u64,
+    /// Failed calls by kind ("timeout", "connect", "status_503", ...).
     pub errors_by_kind: BTreeMap<String, u64>,
+    /// The measured window, seconds.
     pub elapsed_s: f64,
+    /// Successful calls per second.
     pub rps: f64,
     /// Payload MB/s (10^6 bytes) each way.
     pub mbps_sent: f64,
@@ -130,10 +193,13 @@ pub struct Summary {
     pub latency: Percentiles,
     /// Uncorrected service time (wrk2's -U); equals `latency` in closed loop.
     pub service: Percentiles,
+    /// Time to first byte, when the driver measured it.
     pub ttfb: Option<Percentiles>,
 }
 
-/// A latency distribution in microseconds.
+/// A latency distribution in microseconds (all zero when nothing was recorded).
+/// Percentiles are HdrHistogram's: the highest value equivalent to the sample at that
+/// quantile, so within 0.1% (3 significant digits) above the exact sample.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
 pub struct Percentiles {
     pub count: u64,
@@ -150,6 +216,7 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
+    /// The distribution held by `h`, whose values are microseconds.
     pub fn from_histogram(h: &Histogram<u64>) -> Self {
         if h.is_empty() {
             return Percentiles::default();
@@ -171,24 +238,31 @@ impl Percentiles {
     }
 }
 
-/// Statistics of one metric across repetitions.
+/// Statistics of one metric across repetitions (e.g. the rps of each repetition).
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct RepStats {
+    /// Values given.
     pub n: usize,
+    /// Values the statistics are over: `n` minus `removed`.
     pub kept: usize,
-    /// Indices of the repetitions removed as outliers.
+    /// Indices of the values removed: outliers by z-score, and non-finite values.
     pub removed: Vec<usize>,
     pub mean: f64,
     pub median: f64,
+    /// Sample standard deviation (n - 1), 0 for a single value.
     pub stddev: f64,
-    /// stddev / mean.
+    /// Coefficient of variation: stddev / |mean| (0 when the mean is 0).
     pub cv: f64,
-    /// 95% confidence interval of the mean (Student t, kept - 1 degrees of freedom);
-    /// [mean, mean] when a single value is kept.
+    /// 95% confidence interval of the mean (Student t, kept - 1 degrees of freedom).
     pub ci95_low: f64,
     pub ci95_high: f64,
+    /// True when fewer than two values were kept: the interval is then [mean, mean]
+    /// and says nothing about spread.
+    #[serde(default)]
+    pub ci95_degenerate: bool,
 }
 
+/// Mean and sample standard deviation (n - 1 denominator; 0 below two values).
 fn mean_sd(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let mean = v.iter().sum::<f64>() / n.max(1.0);
@@ -200,7 +274,17 @@ fn mean_sd(v: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// Two-sided 95% Student t quantile for `dof` degrees of freedom.
+fn median(v: &[f64]) -> f64 {
+    let mut sorted = v.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    match sorted.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => sorted[n / 2],
+        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
+    }
+}
+
+/// Two-sided 95% Student t quantile (t at 0.975) for `dof` degrees of freedom.
 pub fn t95(dof: usize) -> f64 {
     use statrs::distribution::{ContinuousCDF, StudentsT};
     match StudentsT::new(0.0, 1.0, dof.max(1) as f64) {
@@ -209,45 +293,60 @@ pub fn t95(dof: usize) -> f64 {
     }
 }
 
-/// reference/003's z-score outlier removal (|z| > `z_threshold`, only with n >= 3),
-/// then the statistics of what is kept.
-pub fn rep_stats(values: &[f64], z_threshold: f64) -> RepStats {
-    let (mean_all, sd_all) = mean_sd(values);
-    let removed: Vec<usize> = if values.len() >= 3 && sd_all > 0.0 {
-        values
-            .iter()
-            .enumerate()
-            .filter(|(_, v)| ((*v - mean_all) / sd_all).abs() > z_threshold)
-            .map(|(i, _)| i)
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let kept: Vec<f64> = values
+/// Indices of the values whose z-score (against the mean and sample standard
+/// deviation of all of them) exceeds `z_threshold`; none below three values or when
+/// all are equal. One pass, as reference/003 does. With the sample standard
+/// deviation |z| can never exceed (n - 1) / sqrt(n), so a threshold of 2 removes
+/// nothing below six values.
+pub fn z_outliers(values: &[f64], z_threshold: f64) -> Vec<usize> {
+    let (mean, sd) = mean_sd(values);
+    if values.len() < 3 || sd <= 0.0 || !sd.is_finite() {
+        return Vec::new();
+    }
+    values
         .iter()
         .enumerate()
-        .filter(|(i, _)| !removed.contains(i))
-        .map(|(_, v)| *v)
+        .filter(|(_, v)| ((*v - mean) / sd).abs() > z_threshold)
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// reference/003's z-score outlier removal (see [`z_outliers`]), then the statistics
+/// of what is kept. Non-finite values (a NaN rate from an empty repetition) are
+/// removed first and listed in `removed` too. Empty input gives all zeros.
+pub fn rep_stats(values: &[f64], z_threshold: f64) -> RepStats {
+    let finite: Vec<(usize, f64)> = values
+        .iter()
+        .copied()
+        .enumerate()
+        .filter(|(_, v)| v.is_finite())
         .collect();
+    let just_values: Vec<f64> = finite.iter().map(|(_, v)| *v).collect();
+    let outliers = z_outliers(&just_values, z_threshold);
+    let kept: Vec<f64> = finite
+        .iter()
+        .enumerate()
+        .filter(|(j, _)| !outliers.contains(j))
+        .map(|(_, (_, v))| *v)
+        .collect();
+    let mut removed: Vec<usize> = (0..values.len())
+        .filter(|i| !values[*i].is_finite())
+        .chain(outliers.iter().map(|j| finite[*j].0))
+        .collect();
+    removed.sort_unstable();
     let (mean, stddev) = mean_sd(&kept);
-    let mut sorted = kept.clone();
-    sorted.sort_by(f64::total_cmp);
-    let median = match sorted.len() {
-        0 => 0.0,
-        n if n % 2 == 1 => sorted[n / 2],
-        n => (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0,
-    };
-    let half = if kept.len() > 1 {
-        t95(kept.len() - 1) * stddev / (kept.len() as f64).sqrt()
-    } else {
+    let degenerate = kept.len() < 2;
+    let half = if degenerate {
         0.0
+    } else {
+        t95(kept.len() - 1) * stddev / (kept.len() as f64).sqrt()
     };
     RepStats {
         n: values.len(),
         kept: kept.len(),
         removed,
         mean,
-        median,
+        median: median(&kept),
         stddev,
         cv: if mean != 0.0 {
             stddev / mean.abs()
@@ -256,112 +355,6 @@ pub fn rep_stats(values: &[f64], z_threshold: f64) -> RepStats {
         },
         ci95_low: mean - half,
         ci95_high: mean + half,
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn close(a: f64, b: f64, tol: f64) -> bool {
-        (a - b).abs() <= tol
-    }
-
-    #[test]
-    fn percentiles_of_a_uniform_distribution() {
-        let mut r = Recorder::new();
-        for v in 1..=10_000u64 {
-            r.record_ok(
-                Duration::from_micros(v),
-                Duration::from_micros(v),
-                None,
-                1,
-                2,
-            );
-        }
-        let s = r.summary(Duration::from_secs(2));
-        assert_eq!(s.requests, 10_000);
-        assert!(
-            close(s.latency.p50_us as f64, 5000.0, 5.0),
-            "{}",
-            s.latency.p50_us
-        );
-        assert!(
-            close(s.latency.p99_us as f64, 9900.0, 10.0),
-            "{}",
-            s.latency.p99_us
-        );
-        assert!(close(s.latency.mean_us, 5000.5, 3.0));
-        assert!(
-            close(s.latency.stddev_us, 2886.9, 3.0),
-            "{}",
-            s.latency.stddev_us
-        );
-        assert!(close(s.rps, 5000.0, 1e-9));
-        assert!(close(s.mbps_received, 0.01, 1e-12));
-    }
-
-    #[test]
-    fn merge_equals_recording_into_one() {
-        let (mut a, mut b, mut all) = (Recorder::new(), Recorder::new(), Recorder::new());
-        for v in 1..500u64 {
-            let d = Duration::from_micros(v * 13);
-            if v % 3 == 0 {
-                a.record_ok(d, d, Some(d), 1, 1)
-            } else {
-                b.record_ok(d, d, Some(d), 1, 1)
-            }
-            all.record_ok(d, d, Some(d), 1, 1);
-        }
-        a.record_error("timeout", Duration::ZERO);
-        all.record_error("timeout", Duration::ZERO);
-        a.merge(&b);
-        assert_eq!(
-            a.summary(Duration::from_secs(1)),
-            all.summary(Duration::from_secs(1))
-        );
-    }
-
-    #[test]
-    fn errors_are_counted_by_kind_and_values_clamped() {
-        let mut r = Recorder::new();
-        r.record_error("status_503", Duration::ZERO);
-        r.record_error("status_503", Duration::ZERO);
-        r.record_error("timeout", Duration::ZERO);
-        r.record_ok(Duration::from_secs(10_000), Duration::ZERO, None, 0, 0);
-        let s = r.summary(Duration::from_secs(1));
-        assert_eq!(s.errors, 3);
-        assert_eq!(s.errors_by_kind.get("status_503"), Some(&2));
-        assert!(s.latency.max_us >= 3_599_000_000);
-        assert_eq!(s.service.min_us, 1);
-    }
-
-    #[test]
-    fn confidence_interval_matches_a_hand_computation() {
-        // mean 14, s = 3.1623, t(0.975, 4) = 2.7764 → 14 ± 3.9264
-        let s = rep_stats(&[10.0, 12.0, 14.0, 16.0, 18.0], 2.0);
-        assert!(close(s.mean, 14.0, 1e-12));
-        assert!(close(s.stddev, 3.162_277, 1e-5));
-        assert!(
-            close(s.ci95_high - s.mean, 3.9264, 1e-3),
-            "{}",
-            s.ci95_high - s.mean
-        );
-        assert!(close(s.cv, 3.162_277 / 14.0, 1e-6));
-        assert_eq!(s.median, 14.0);
-        let one = rep_stats(&[7.0], 2.0);
-        assert_eq!((one.ci95_low, one.ci95_high, one.kept), (7.0, 7.0, 1));
-    }
-
-    #[test]
-    fn outliers_are_removed_by_z_score() {
-        let s = rep_stats(&[10.0, 11.0, 9.0, 10.0, 12.0, 11.0, 10.0, 100.0], 2.0);
-        assert_eq!(s.removed, vec![7]);
-        assert_eq!(s.kept, 7);
-        assert!(s.mean < 11.0);
-        assert!(
-            rep_stats(&[1.0, 100.0], 0.5).removed.is_empty(),
-            "no removal below 3 values"
-        );
+        ci95_degenerate: degenerate,
     }
 }

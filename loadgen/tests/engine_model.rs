@@ -160,3 +160,23 @@ async fn closed_loop_throughput_matches_service_time() -> anyhow::Result<()> {
     );
     Ok(())
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_long_run_keeps_compact_per_second_histograms() -> anyhow::Result<()> {
+    let server = FakeServer::new(Duration::from_millis(3), None);
+    let mut p = plan(Model::Open { rate: 200.0 }, 4, Duration::from_secs(600));
+    p.timeout = Duration::from_secs(1);
+    let r = engine::run(server, &OpSpec::Ping, &p, &ProgressBar::hidden()).await?;
+    assert_eq!(r.recorder.ok(), 120_000);
+    assert_eq!(r.intervals.len(), 600);
+    assert!(r.intervals.windows(2).all(|w| w[0].offset < w[1].offset));
+    let bytes: usize = r.intervals.iter().map(|i| i.size()).sum();
+    // Ten minutes of per-second histograms in well under a megabyte (a full
+    // histogram each would be ~110 MB).
+    assert!(bytes < 600 * 1024, "{bytes} bytes");
+    let h = r.intervals[300]
+        .histogram()
+        .ok_or_else(|| anyhow::anyhow!("decodes"))?;
+    assert_eq!(h.len(), 200);
+    Ok(())
+}
