@@ -1,0 +1,13 @@
+//! `protolab-websocket`: parse flags, then serve the WebSocket app until SIGTERM.
+
+use std::process::ExitCode;
+
+use protolab_core::hub::{Hub, DEFAULT_CAPACITY};
+use protolab_core::server::{main_http, NoExtra};
+
+fn main() -> ExitCode {
+    main_http::<NoExtra, _>(protolab_websocket::SPEC, |state, _| {
+        let hub = Hub::new(DEFAULT_CAPACITY, &state.metrics);
+        protolab_websocket::app(state, hub)
+    })
+}
