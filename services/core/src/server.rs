@@ -54,6 +54,8 @@ pub enum ServerError {
     },
     #[error("runtime: {0}")]
     Runtime(std::io::Error),
+    #[error(transparent)]
+    Certs(#[from] crate::certs::CertError),
 }
 
 /// What every handler of a server shares.
@@ -320,4 +322,56 @@ pub fn ephemeral_args(db: PathBuf, items: u32) -> ServerArgs {
         request_timeout_secs: 30,
         shutdown_grace_secs: 5,
     }
+}
+
+/// A server running inside this process on loopback (tests, tools that embed one).
+pub struct InProcess {
+    pub plain: SocketAddr,
+    /// The TLS port (always served: `start_in_process` writes certificates).
+    pub tls: SocketAddr,
+    pub admin: SocketAddr,
+    pub state: ServerState,
+    pub task: tokio::task::JoinHandle<()>,
+}
+
+impl InProcess {
+    /// Cancels the server and waits until it has drained.
+    pub async fn stop(self) {
+        self.state.shutdown.cancel();
+        let _ = self.task.await;
+    }
+}
+
+/// Starts `app` as `spec`'s server inside this process: lab certificates written to
+/// `dir` (ca.crt, server.*, client.*), a dataset of `items` rows at `dir/items.db`,
+/// every port chosen by the OS on 127.0.0.1, TLS served; `tune` adjusts the
+/// arguments first (e.g. `delay_ms`, or `tls_ca` for mTLS).
+pub async fn start_in_process(
+    spec: &ServerSpec,
+    dir: &std::path::Path,
+    items: u32,
+    tune: impl FnOnce(&mut ServerArgs),
+    app: impl FnOnce(ServerState) -> Router,
+) -> Result<InProcess, ServerError> {
+    crate::certs::write_to(dir)?;
+    let mut args = ephemeral_args(dir.join("items.db"), items);
+    args.tls_cert = Some(dir.join("server.crt"));
+    args.tls_key = Some(dir.join("server.key"));
+    tune(&mut args);
+    let state = ServerState::open(spec, &args).await?;
+    let listeners = Listeners::bind(spec, &args).await?;
+    let (plain, tls, admin) = listeners.addrs();
+    let task = tokio::spawn(run_http(
+        app(state.clone()),
+        listeners,
+        state.clone(),
+        spec.http2_only,
+    ));
+    Ok(InProcess {
+        plain,
+        tls: tls.unwrap_or(plain),
+        admin,
+        state,
+        task,
+    })
 }

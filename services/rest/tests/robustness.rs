@@ -51,12 +51,14 @@ async fn slow_and_broken_clients_do_not_stop_others() -> anyhow::Result<()> {
 async fn shutdown_drains_in_flight_requests_then_stops() -> anyhow::Result<()> {
     let srv = TestServer::start_with(|a| a.delay_ms = 300).await?;
     let url = srv.url("/score");
+    let plain = srv.plain;
+    let state = srv.state.clone();
     let in_flight = tokio::spawn(async move { h1().post(url).body("[1,2]").send().await });
     tokio::time::sleep(Duration::from_millis(100)).await;
-    srv.state.shutdown.cancel();
+    state.shutdown.cancel();
     let resp = in_flight.await??;
     assert_eq!(resp.status(), 200);
-    tokio::time::timeout(Duration::from_secs(5), srv.task).await??;
-    assert!(TcpStream::connect(srv.plain).await.is_err());
+    tokio::time::timeout(Duration::from_secs(5), srv.task()).await??;
+    assert!(TcpStream::connect(plain).await.is_err());
     Ok(())
 }

@@ -7,8 +7,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use hyper_util::rt::TokioIo;
-use protolab_core::server::{ephemeral_args, run_http, Listeners};
-use protolab_core::{certs, tls, ServerArgs, ServerState};
+use protolab_core::server::start_in_process;
+use protolab_core::{tls, ServerArgs, ServerState};
 use protolab_grpc::pb::arena::arena_client::ArenaClient;
 use rustls_pki_types::ServerName;
 use tonic::transport::{Channel, Endpoint};
@@ -31,25 +31,23 @@ impl TestServer {
 
     pub async fn start_with(tune: impl FnOnce(&mut ServerArgs)) -> anyhow::Result<TestServer> {
         let dir = tempfile::tempdir()?;
-        certs::write_to(dir.path())?;
-        let mut args = ephemeral_args(dir.path().join("items.db"), 2_000);
-        args.tls_cert = Some(dir.path().join("server.crt"));
-        args.tls_key = Some(dir.path().join("server.key"));
-        args.tls_ca = Some(dir.path().join("ca.crt"));
-        tune(&mut args);
-        let state = ServerState::open(&protolab_grpc::SPEC, &args).await?;
-        let listeners = Listeners::bind(&protolab_grpc::SPEC, &args).await?;
-        let (plain, tls, _) = listeners.addrs();
-        tokio::spawn(run_http(
-            protolab_grpc::app(state.clone()),
-            listeners,
-            state.clone(),
-            true,
-        ));
+        let ca = dir.path().join("ca.crt");
+        let mtls = |a: &mut ServerArgs| {
+            a.tls_ca = Some(ca);
+            tune(a);
+        };
+        let s = start_in_process(
+            &protolab_grpc::SPEC,
+            dir.path(),
+            2_000,
+            mtls,
+            protolab_grpc::app,
+        )
+        .await?;
         Ok(TestServer {
-            plain,
-            tls: tls.ok_or_else(|| anyhow::anyhow!("no TLS port"))?,
-            state,
+            plain: s.plain,
+            tls: s.tls,
+            state: s.state,
             dir,
         })
     }

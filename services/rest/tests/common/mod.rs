@@ -5,8 +5,8 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use protolab_core::server::{ephemeral_args, run_http, Listeners};
-use protolab_core::{certs, tls, ServerArgs, ServerState};
+use protolab_core::server::{start_in_process, InProcess};
+use protolab_core::{tls, ServerArgs, ServerState};
 
 pub struct TestServer {
     pub plain: SocketAddr,
@@ -14,7 +14,7 @@ pub struct TestServer {
     pub admin: SocketAddr,
     pub state: ServerState,
     pub dir: tempfile::TempDir,
-    pub task: tokio::task::JoinHandle<()>,
+    server: InProcess,
 }
 
 impl TestServer {
@@ -24,27 +24,21 @@ impl TestServer {
 
     pub async fn start_with(tune: impl FnOnce(&mut ServerArgs)) -> anyhow::Result<TestServer> {
         let dir = tempfile::tempdir()?;
-        certs::write_to(dir.path())?;
-        let mut args = ephemeral_args(dir.path().join("items.db"), 2_000);
-        args.tls_cert = Some(dir.path().join("server.crt"));
-        args.tls_key = Some(dir.path().join("server.key"));
-        tune(&mut args);
-        let state = ServerState::open(&protolab_rest::SPEC, &args).await?;
-        let listeners = Listeners::bind(&protolab_rest::SPEC, &args).await?;
-        let (plain, tls, admin) = listeners.addrs();
-        let task = tokio::spawn(run_http(
-            protolab_rest::app(state.clone()),
-            listeners,
-            state.clone(),
-            false,
-        ));
+        let server = start_in_process(
+            &protolab_rest::SPEC,
+            dir.path(),
+            2_000,
+            tune,
+            protolab_rest::app,
+        )
+        .await?;
         Ok(TestServer {
-            plain,
-            tls: tls.ok_or_else(|| anyhow::anyhow!("no TLS port"))?,
-            admin,
-            state,
+            plain: server.plain,
+            tls: server.tls,
+            admin: server.admin,
+            state: server.state.clone(),
             dir,
-            task,
+            server,
         })
     }
 
@@ -70,8 +64,11 @@ impl TestServer {
     }
 
     pub async fn stop(self) {
-        self.state.shutdown.cancel();
-        let _ = self.task.await;
+        self.server.stop().await;
+    }
+
+    pub fn task(self) -> tokio::task::JoinHandle<()> {
+        self.server.task
     }
 }
 
