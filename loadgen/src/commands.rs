@@ -125,21 +125,7 @@ pub fn case_from(o: &RunOpts, protocol_name: &str) -> CaseSpec {
         timeout: o.timeout,
         max_lag: o.max_lag,
     };
-    match kind {
-        Kind::Latency => {
-            plan.connections = 1;
-            plan.inflight = 1;
-            plan.requests = Some(o.requests.unwrap_or(1000));
-            plan.duration = plan.duration.max(Duration::from_secs(60));
-        }
-        Kind::Concurrency => {
-            plan.inflight = 1;
-            plan.requests_per_worker = Some(o.requests_each);
-            plan.warmup = Duration::ZERO;
-            plan.duration = plan.duration.max(Duration::from_secs(60));
-        }
-        _ => {}
-    }
+    kind.shape_plan(&mut plan, o.requests, o.requests_each);
     let name = format!("{protocol_name}/{}/{}", kind.name(), op_spec(o).name());
     CaseSpec {
         name,

@@ -1,11 +1,16 @@
-//! Files of a run, all written atomically (a temp file in the same folder, then a
-//! rename), so a reader never sees half a file: HdrHistogram interval logs, the
-//! summary CSV, reference/002's JSONL, and that JSONL's summarizer. Formats only:
-//! nothing here measures or decides validity.
+//! Files of a run, all written atomically (a temp file in the same folder, synced,
+//! then renamed over the target), so a reader never sees half a file and a crash
+//! leaves the old file or the new one: HdrHistogram interval logs, summary.csv, and
+//! (in `jsonl`) reference/002's JSONL and its summarizer. Formats only: nothing here
+//! measures, recomputes a statistic or decides validity.
 
-use std::fmt;
+mod jsonl;
+
+pub use jsonl::{summarize, JsonlSummary, JsonlWriter};
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
@@ -15,16 +20,20 @@ use serde::Serialize;
 use crate::scenario::CaseResult;
 use crate::stats::{Interval, Summary};
 
+/// Why a results file could not be written or read.
 #[derive(Debug, thiserror::Error)]
 pub enum OutputError {
+    /// Reading or writing `path` failed.
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
         #[source]
         source: std::io::Error,
     },
+    /// JSON that could not be produced or parsed (with file and line when read).
     #[error("JSON: {0}")]
     Json(String),
+    /// Any other encoding failure (CSV, histogram log).
     #[error("{0}")]
     Format(String),
 }
@@ -36,52 +45,100 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> OutputError + '_ {
     }
 }
 
-/// Writes `bytes` to `path` through a temp file and a rename.
+/// Writes `bytes` to `path` atomically: a temp file beside it (same file system, so
+/// the rename is atomic), synced, then renamed over `path`. On failure the temp file
+/// is removed and `path` is untouched.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
     let tmp = temp_path(path);
-    std::fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err(path))
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
+        f.write_all(bytes).map_err(io_err(&tmp))?;
+        f.sync_all().map_err(io_err(&tmp))?;
+        std::fs::rename(&tmp, path).map_err(io_err(path))
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
+/// A hidden temp name beside `path`, unique per process and call, so concurrent
+/// writers (threads or processes) never share one.
 fn temp_path(path: &Path) -> PathBuf {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    path.with_file_name(format!(".{name}.{}.tmp", std::process::id()))
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
-/// The HdrHistogram interval log of one case: one histogram per interval, values in
-/// microseconds (HistogramLogProcessor: `-outputValueUnitRatio 1000` prints ms).
+/// Writes the HdrHistogram interval log of one case (V2 deflate encoding, readable by
+/// HistogramLogProcessor, HdrHistogram's log readers and hdr-plot).
+///
+/// Values are microseconds: a `#[Units: microseconds]` comment says so, and the max
+/// column is divided by 1000 so it reads as milliseconds, like Java's logs
+/// (HistogramLogProcessor needs `-outputValueUnitRatio 1000` to print ms).
+/// StartTime and BaseTime are `start_unix_s`; each interval's offset is relative to
+/// it. `tag` (spaces, commas and line breaks become `_`) labels every interval.
 pub fn write_hlog(
     path: &Path,
     intervals: &[Interval],
     start_unix_s: f64,
     tag: Option<&str>,
 ) -> Result<(), OutputError> {
-    let start = UNIX_EPOCH + Duration::from_secs_f64(start_unix_s.max(0.0));
+    let since_epoch = Duration::try_from_secs_f64(start_unix_s).unwrap_or(Duration::ZERO);
+    let start = UNIX_EPOCH + since_epoch;
+    let clean: Option<String> = tag
+        .map(|t| t.replace([' ', ',', '\r', '\n'], "_"))
+        .filter(|t| !t.is_empty());
     let mut buf = Vec::new();
     let mut serializer = V2DeflateSerializer::new();
     {
         let mut log = IntervalLogWriterBuilder::new()
-            .add_comment("protolab loadgen latency log; values in microseconds")
+            .add_comment("protolab loadgen latency log")
+            .add_comment("[Units: microseconds]")
             .with_start_time(start)
             .with_base_time(start)
             .with_max_value_divisor(1000.0)
             .begin_log_with(&mut buf, &mut serializer)
             .map_err(io_err(path))?;
-        // Tags may not hold spaces or commas.
-        let clean: Option<String> = tag.map(|t| t.replace([' ', ','], "_"));
         for i in intervals {
             let Some(h) = i.histogram() else { continue };
             log.write_histogram(&h, i.offset, i.length, clean.as_deref().and_then(Tag::new))
-                .map_err(|e| OutputError::Format(format!("hlog: {e}")))?;
+                .map_err(|e| OutputError::Format(format!("{}: hlog: {e}", path.display())))?;
         }
     }
     write_atomic(path, &buf)
 }
 
-/// One line of summary.csv.
+/// Column names of summary.csv, in [`CsvRow`]'s field order (written even when there
+/// are no rows, so an empty run still gives a well-formed file).
+pub const CSV_HEADER: [&str; 19] = [
+    "case",
+    "protocol",
+    "target",
+    "op",
+    "kind",
+    "repetition",
+    "valid",
+    "requests",
+    "errors",
+    "rps",
+    "mean_us",
+    "p50_us",
+    "p90_us",
+    "p95_us",
+    "p99_us",
+    "p999_us",
+    "max_us",
+    "mbps_sent",
+    "mbps_received",
+];
+
+/// One line of summary.csv: one repetition of one case (`repetition` empty for a
+/// line that is not one repetition). Latencies are the reported latency, µs.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CsvRow {
     pub case: String,
@@ -89,7 +146,7 @@ pub struct CsvRow {
     pub target: String,
     pub op: String,
     pub kind: String,
-    pub repetition: usize,
+    pub repetition: Option<usize>,
     pub valid: bool,
     pub requests: u64,
     pub errors: u64,
@@ -106,6 +163,7 @@ pub struct CsvRow {
 }
 
 impl CsvRow {
+    /// The row of repetition `repetition` (0-based) of `case`, from its summary.
     pub fn from_summary(case: &CaseResult, repetition: usize, s: &Summary) -> CsvRow {
         CsvRow {
             case: case.spec.name.clone(),
@@ -113,7 +171,7 @@ impl CsvRow {
             target: case.spec.target.clone(),
             op: case.spec.op.name().to_string(),
             kind: case.spec.kind.name().to_string(),
-            repetition,
+            repetition: Some(repetition),
             valid: case.valid,
             requests: s.requests,
             errors: s.errors,
@@ -131,209 +189,18 @@ impl CsvRow {
     }
 }
 
+/// Writes summary.csv: [`CSV_HEADER`], then one line per row.
 pub fn write_summary_csv(path: &Path, rows: &[CsvRow]) -> Result<(), OutputError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+    let csv_err = |e: &dyn std::fmt::Display| OutputError::Format(format!("csv: {e}"));
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record(CSV_HEADER).map_err(|e| csv_err(&e))?;
     for r in rows {
-        w.serialize(r)
-            .map_err(|e| OutputError::Format(format!("csv: {e}")))?;
+        w.serialize(r).map_err(|e| csv_err(&e))?;
     }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| OutputError::Format(format!("csv: {e}")))?;
+    let bytes = w.into_inner().map_err(|e| csv_err(&e))?;
     write_atomic(path, &bytes)
-}
-
-/// reference/002's JSONL: `#TEST=<name>` then one JSON object per sample.
-pub struct JsonlWriter {
-    path: PathBuf,
-    tmp: PathBuf,
-    out: std::io::BufWriter<std::fs::File>,
-}
-
-impl JsonlWriter {
-    pub fn create(path: &Path) -> Result<JsonlWriter, OutputError> {
-        let tmp = temp_path(path);
-        let file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-        Ok(JsonlWriter {
-            path: path.to_owned(),
-            tmp,
-            out: std::io::BufWriter::new(file),
-        })
-    }
-
-    fn line(&mut self, s: &str) -> Result<(), OutputError> {
-        writeln!(self.out, "{s}").map_err(io_err(&self.tmp))
-    }
-
-    pub fn header(&mut self, name: &str) -> Result<(), OutputError> {
-        self.line(&format!("#TEST={name}"))
-    }
-
-    pub fn ok(&mut self, latency: Duration) -> Result<(), OutputError> {
-        self.line(&format!(
-            "{{\"ok\":true,\"latency_ms\":{:.3}}}",
-            latency.as_secs_f64() * 1e3
-        ))
-    }
-
-    pub fn err(&mut self, code: &str) -> Result<(), OutputError> {
-        self.line(&serde_json::json!({ "ok": false, "code": code }).to_string())
-    }
-
-    pub fn connect(
-        &mut self,
-        connect: Duration,
-        first: Duration,
-        total: Duration,
-    ) -> Result<(), OutputError> {
-        let ms = |d: Duration| (d.as_secs_f64() * 1e6).round() / 1e3;
-        self.line(&format!(
-            "{{\"ok\":true,\"t_connect_ms\":{},\"t_first_rpc_ms\":{},\"t_total_ms\":{}}}",
-            ms(connect),
-            ms(first),
-            ms(total)
-        ))
-    }
-
-    /// Flushes and moves the file into place.
-    pub fn finish(mut self) -> Result<(), OutputError> {
-        self.out.flush().map_err(io_err(&self.tmp))?;
-        std::fs::rename(&self.tmp, &self.path).map_err(io_err(&self.path))
-    }
-}
-
-/// Summary of one `#TEST=` section, as reference/002's summarize prints it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct JsonlSummary {
-    pub test: String,
-    pub total: u64,
-    pub successful: u64,
-    /// latency_ms (steady) or t_total_ms (coldconn) of successful samples.
-    pub mean_ms: f64,
-    pub p50_ms: f64,
-    pub p90_ms: f64,
-    pub p95_ms: f64,
-    pub p99_ms: f64,
-    /// coldconn only: mean connect and first-RPC times.
-    pub mean_connect_ms: Option<f64>,
-    pub mean_first_rpc_ms: Option<f64>,
-    pub errors: std::collections::BTreeMap<String, u64>,
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    // Nearest rank, as numpy's "lower"-free default is not needed for a summary.
-    let rank = ((p / 100.0) * sorted.len() as f64).ceil().max(1.0) as usize;
-    sorted[rank.min(sorted.len()) - 1]
-}
-
-#[derive(Default)]
-struct Section {
-    test: String,
-    total: u64,
-    lat: Vec<f64>,
-    connect: Vec<f64>,
-    first: Vec<f64>,
-    errors: std::collections::BTreeMap<String, u64>,
-}
-
-impl Section {
-    fn summary(mut self) -> JsonlSummary {
-        self.lat.sort_by(f64::total_cmp);
-        let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
-        JsonlSummary {
-            test: self.test,
-            total: self.total,
-            successful: self.lat.len() as u64,
-            mean_ms: mean(&self.lat).unwrap_or(0.0),
-            p50_ms: percentile(&self.lat, 50.0),
-            p90_ms: percentile(&self.lat, 90.0),
-            p95_ms: percentile(&self.lat, 95.0),
-            p99_ms: percentile(&self.lat, 99.0),
-            mean_connect_ms: mean(&self.connect),
-            mean_first_rpc_ms: mean(&self.first),
-            errors: self.errors,
-        }
-    }
-}
-
-/// Reads a JSONL results file (several `#TEST=` sections allowed) and summarizes each.
-pub fn summarize(path: &Path) -> Result<Vec<JsonlSummary>, OutputError> {
-    let text = std::fs::read_to_string(path).map_err(io_err(path))?;
-    let mut out = Vec::new();
-    let mut cur = Section {
-        test: "unnamed".into(),
-        ..Default::default()
-    };
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        if let Some(name) = line.strip_prefix("#TEST=") {
-            let prev = std::mem::replace(
-                &mut cur,
-                Section {
-                    test: name.trim().into(),
-                    ..Default::default()
-                },
-            );
-            if prev.total > 0 {
-                out.push(prev.summary());
-            }
-            continue;
-        }
-        let v: serde_json::Value = serde_json::from_str(line)
-            .map_err(|e| OutputError::Json(format!("{}:{}: {e}", path.display(), n + 1)))?;
-        cur.total += 1;
-        if v["ok"].as_bool() == Some(true) {
-            let lat = v["latency_ms"]
-                .as_f64()
-                .or_else(|| v["t_total_ms"].as_f64())
-                .unwrap_or(0.0);
-            cur.lat.push(lat);
-            cur.connect.extend(v["t_connect_ms"].as_f64());
-            cur.first.extend(v["t_first_rpc_ms"].as_f64());
-        } else {
-            let code = v["code"].as_str().unwrap_or("unknown").to_string();
-            *cur.errors.entry(code).or_default() += 1;
-        }
-    }
-    if cur.total > 0 {
-        out.push(cur.summary());
-    }
-    Ok(out)
-}
-
-impl fmt::Display for JsonlSummary {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let pct = if self.total > 0 {
-            self.successful as f64 / self.total as f64 * 100.0
-        } else {
-            0.0
-        };
-        writeln!(f, "== {}", self.test)?;
-        writeln!(f, "Total Requests: {}", self.total)?;
-        writeln!(f, "Successful: {} ({pct:.1}%)", self.successful)?;
-        if let (Some(c), Some(r)) = (self.mean_connect_ms, self.mean_first_rpc_ms) {
-            writeln!(f, "Mean Connect Time: {c:.2}ms")?;
-            writeln!(f, "Mean First RPC Time: {r:.2}ms")?;
-            writeln!(f, "Mean Total Time: {:.2}ms", self.mean_ms)?;
-        } else {
-            writeln!(f, "Mean Latency: {:.2}ms", self.mean_ms)?;
-        }
-        write!(
-            f,
-            "P50: {:.2}ms | P90: {:.2}ms | P95: {:.2}ms | P99: {:.2}ms",
-            self.p50_ms, self.p90_ms, self.p95_ms, self.p99_ms
-        )?;
-        for (code, n) in &self.errors {
-            write!(f, "\n{code}: {n}")?;
-        }
-        Ok(())
-    }
 }
 
 /// Seconds since the epoch, for run ids and log start times.
@@ -351,38 +218,6 @@ mod tests {
     use hdrhistogram::serialization::Deserializer;
     use hdrhistogram::Histogram;
 
-    #[test]
-    fn hlog_round_trips_through_the_reader() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("case.hlog");
-        let mut a = Histogram::<u64>::new_with_bounds(1, 3_600_000_000, 3).expect("histogram");
-        let mut b = a.clone();
-        for v in 1..=1000 {
-            a.record(v).expect("record");
-            b.record(v * 10).expect("record");
-        }
-        let intervals = [
-            Interval::new(Duration::ZERO, Duration::from_secs(1), &a),
-            Interval::new(Duration::from_secs(1), Duration::from_secs(1), &b),
-        ];
-        write_hlog(&path, &intervals, 1_700_000_000.0, Some("rest h1/get item")).expect("write");
-        let bytes = std::fs::read(&path).expect("read");
-        let mut read = Vec::new();
-        for entry in IntervalLogIterator::new(&bytes) {
-            if let Ok(LogEntry::Interval(h)) = entry {
-                assert_eq!(h.tag().map(|t| t.as_str()), Some("rest_h1/get_item"));
-                let decoded = base64_decode(h.encoded_histogram());
-                let hist: Histogram<u64> = Deserializer::new()
-                    .deserialize(&mut decoded.as_slice())
-                    .expect("decode");
-                read.push(hist);
-            }
-        }
-        assert_eq!(read.len(), 2);
-        assert_eq!(read[0].value_at_quantile(0.5), a.value_at_quantile(0.5));
-        assert_eq!(read[1].len(), 1000);
-    }
-
     fn base64_decode(s: &str) -> Vec<u8> {
         use base64::Engine;
         base64::engine::general_purpose::STANDARD
@@ -391,35 +226,118 @@ mod tests {
     }
 
     #[test]
-    fn jsonl_written_then_summarized_like_reference_002() {
+    fn hlog_round_trips_through_the_reader() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("results.jsonl");
-        let mut w = JsonlWriter::create(&path).expect("create");
-        w.header("01_steady").expect("write");
-        for ms in [5.0, 6.0, 7.0, 8.0] {
-            w.ok(Duration::from_secs_f64(ms / 1e3)).expect("write");
+        let path = dir.path().join("case.hlog");
+        let (mut a, mut b) = (crate::stats::new_histogram(), crate::stats::new_histogram());
+        for v in 1..=1000 {
+            a.record(v).expect("record");
+            b.record(v * 10).expect("record");
         }
-        w.err("DEADLINE_EXCEEDED").expect("write");
-        w.header("02_coldconn").expect("write");
-        w.connect(
-            Duration::from_millis(2),
-            Duration::from_millis(12),
-            Duration::from_millis(14),
-        )
-        .expect("write");
-        w.finish().expect("finish");
-        let s = summarize(&path).expect("summarize");
-        assert_eq!(s.len(), 2);
-        assert_eq!((s[0].total, s[0].successful), (5, 4));
-        assert_eq!(s[0].mean_ms, 6.5);
-        assert_eq!(s[0].p50_ms, 6.0);
-        assert_eq!(s[0].errors.get("DEADLINE_EXCEEDED"), Some(&1));
-        assert_eq!(s[1].mean_connect_ms, Some(2.0));
-        let text = s[0].to_string();
-        assert!(
-            text.contains("Successful: 4 (80.0%)") && text.contains("P99: 8.00ms"),
-            "{text}"
+        let second = Duration::from_secs(1);
+        let intervals = [
+            Interval::new(Duration::ZERO, second, &a),
+            Interval::new(second, second, &b),
+        ];
+        write_hlog(&path, &intervals, 1_700_000_000.5, Some("rest h1/get,item")).expect("write");
+        let bytes = std::fs::read(&path).expect("read");
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(text.contains("#[Units: microseconds]\n"), "{text}");
+        assert!(text.contains("#[StartTime: 1700000000.500 "), "{text}");
+        assert!(text.contains("#[BaseTime: 1700000000.500 "), "{text}");
+        let (mut read, mut times) = (Vec::new(), Vec::new());
+        for entry in IntervalLogIterator::new(&bytes) {
+            match entry.expect("parses") {
+                LogEntry::StartTime(t) | LogEntry::BaseTime(t) => times.push(t),
+                LogEntry::Interval(h) => {
+                    assert_eq!(h.tag().map(|t| t.as_str()), Some("rest_h1/get_item"));
+                    let decoded = base64_decode(h.encoded_histogram());
+                    let hist: Histogram<u64> = Deserializer::new()
+                        .deserialize(&mut decoded.as_slice())
+                        .expect("decode");
+                    // The max column is in ms (µs / 1000), like Java's logs.
+                    assert!((h.max() - hist.max() as f64 / 1000.0).abs() < 1e-3);
+                    read.push((h.start_timestamp(), h.duration(), hist));
+                }
+            }
+        }
+        assert_eq!(times, [Duration::from_secs_f64(1_700_000_000.5); 2]);
+        assert_eq!(read.len(), 2);
+        assert_eq!((read[1].0, read[1].1), (second, second));
+        for ((_, _, got), want) in read.iter().zip([&a, &b]) {
+            assert_eq!(got.len(), want.len());
+            for q in [0.5, 0.9, 0.99, 0.999] {
+                assert_eq!(got.value_at_quantile(q), want.value_at_quantile(q));
+            }
+            assert_eq!((got.min(), got.max()), (want.min(), want.max()));
+        }
+    }
+
+    #[test]
+    fn hlog_without_a_usable_tag_or_start_time() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("x.hlog");
+        let mut h = crate::stats::new_histogram();
+        h.record(42).expect("record");
+        let one = [Interval::new(Duration::ZERO, Duration::from_secs(1), &h)];
+        write_hlog(&path, &one, f64::NAN, Some("")).expect("write");
+        let bytes = std::fs::read(&path).expect("read");
+        let intervals: Vec<_> = IntervalLogIterator::new(&bytes)
+            .filter_map(|e| match e {
+                Ok(LogEntry::Interval(h)) => Some(h.tag().is_none()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(intervals, [true]);
+        assert!(String::from_utf8_lossy(&bytes).contains("#[StartTime: 0.000 "));
+    }
+
+    fn row(case: &str, repetition: Option<usize>) -> CsvRow {
+        CsvRow {
+            case: case.into(),
+            protocol: "rest".into(),
+            target: "h1".into(),
+            op: "get_item".into(),
+            kind: "latency".into(),
+            repetition,
+            valid: true,
+            requests: 10,
+            errors: 1,
+            rps: 5.5,
+            mean_us: 120.25,
+            p50_us: 100,
+            p90_us: 150,
+            p95_us: 170,
+            p99_us: 200,
+            p999_us: 300,
+            max_us: 400,
+            mbps_sent: 0.5,
+            mbps_received: 1.0,
+        }
+    }
+
+    #[test]
+    fn csv_has_its_header_even_without_rows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("summary.csv");
+        write_summary_csv(&path, &[]).expect("write");
+        let header = CSV_HEADER.join(",") + "\n";
+        assert_eq!(std::fs::read_to_string(&path).expect("read"), header);
+        // The header names are the struct's field names, in order.
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.serialize(row("a", None)).expect("serialize");
+        let serde_header = String::from_utf8(w.into_inner().expect("csv")).expect("utf8");
+        assert!(serde_header.starts_with(&header), "{serde_header}");
+
+        write_summary_csv(&path, &[row("a, \"b\"", Some(0)), row("c", None)]).expect("write");
+        let mut r = csv::Reader::from_path(&path).expect("read");
+        let recs: Vec<csv::StringRecord> = r.records().collect::<Result<_, _>>().expect("rows");
+        assert_eq!(recs.len(), 2);
+        assert_eq!(
+            (&recs[0][0], &recs[0][5], &recs[0][9]),
+            ("a, \"b\"", "0", "5.5")
         );
+        assert_eq!(&recs[1][5], "", "no repetition: empty field");
     }
 
     #[test]
@@ -430,5 +348,20 @@ mod tests {
         write_atomic(&path, b"{\"a\":1}").expect("rewrite");
         assert_eq!(std::fs::read(&path).expect("read"), b"{\"a\":1}");
         assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
+        // Renaming over a directory fails: the error names it and no temp file stays.
+        let e = write_atomic(dir.path(), b"x").expect_err("a directory");
+        assert!(matches!(e, OutputError::Io { .. }), "{e}");
+        let parent = dir.path().parent().expect("parent");
+        let name = dir.path().file_name().expect("name").to_string_lossy();
+        let leftovers = std::fs::read_dir(parent)
+            .expect("dir")
+            .filter_map(Result::ok)
+            .filter(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with(&format!(".{name}."))
+            })
+            .count();
+        assert_eq!(leftovers, 0);
     }
 }

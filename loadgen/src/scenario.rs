@@ -41,6 +41,27 @@ pub enum Kind {
 }
 
 impl Kind {
+    /// What a kind implies for its plan: `latency` is serial requests on one
+    /// connection (`requests` of them, default 1000); `concurrency` gives each client
+    /// its own connection and exactly `requests_each` requests, with no warm-up. Both
+    /// end by count, so their duration becomes a generous cap.
+    pub fn shape_plan(&self, plan: &mut LoadPlan, requests: Option<u64>, requests_each: u64) {
+        match self {
+            Kind::Latency => {
+                plan.connections = 1;
+                plan.inflight = 1;
+                plan.requests = Some(requests.unwrap_or(1000));
+            }
+            Kind::Concurrency => {
+                plan.inflight = 1;
+                plan.requests_per_worker = Some(requests_each);
+                plan.warmup = Duration::ZERO;
+            }
+            _ => return,
+        }
+        plan.duration = plan.duration.max(Duration::from_secs(60));
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Kind::Throughput => "throughput",

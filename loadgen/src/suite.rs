@@ -265,21 +265,7 @@ fn template(
         timeout: duration(&k.timeout, Duration::from_secs(10))?,
         max_lag: duration(&k.max_lag, Duration::from_millis(5))?,
     };
-    match kind {
-        Kind::Latency => {
-            plan.connections = 1;
-            plan.inflight = 1;
-            plan.requests = Some(k.requests.unwrap_or(1000));
-            plan.duration = plan.duration.max(Duration::from_secs(60));
-        }
-        Kind::Concurrency => {
-            plan.inflight = 1;
-            plan.requests_per_worker = Some(k.requests_each.unwrap_or(100));
-            plan.warmup = Duration::ZERO;
-            plan.duration = plan.duration.max(Duration::from_secs(60));
-        }
-        _ => {}
-    }
+    kind.shape_plan(&mut plan, k.requests, k.requests_each.unwrap_or(100));
     let mut name = def
         .name
         .clone()

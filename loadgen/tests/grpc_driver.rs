@@ -10,8 +10,7 @@ use loadgen::driver::http::TlsOptions;
 use loadgen::driver::OpSpec;
 use loadgen::engine::{LoadPlan, Model};
 use loadgen::scenario::{run_case, CaseSpec, Kind};
-use protolab_core::server::{ephemeral_args, run_http, Listeners};
-use protolab_core::{certs, ServerState};
+use protolab_core::server::start_in_process;
 
 fn spec(op: OpSpec, kind: Kind) -> CaseSpec {
     CaseSpec {
@@ -39,21 +38,17 @@ fn spec(op: OpSpec, kind: Kind) -> CaseSpec {
 #[tokio::test]
 async fn grpc_plain_and_mtls_measure_every_op() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    certs::write_to(dir.path())?;
-    let mut args = ephemeral_args(dir.path().join("items.db"), 1_000);
-    args.tls_cert = Some(dir.path().join("server.crt"));
-    args.tls_key = Some(dir.path().join("server.key"));
-    args.tls_ca = Some(dir.path().join("ca.crt"));
-    let state = ServerState::open(&protolab_grpc::SPEC, &args).await?;
-    let listeners = Listeners::bind(&protolab_grpc::SPEC, &args).await?;
-    let (plain, tls, _) = listeners.addrs();
-    let tls = tls.ok_or_else(|| anyhow::anyhow!("no TLS port"))?;
-    tokio::spawn(run_http(
-        protolab_grpc::app(state.clone()),
-        listeners,
-        state.clone(),
-        true,
-    ));
+    let ca = dir.path().join("ca.crt");
+    let mtls = |a: &mut protolab_core::ServerArgs| a.tls_ca = Some(ca);
+    let s = start_in_process(
+        &protolab_grpc::SPEC,
+        dir.path(),
+        1_000,
+        mtls,
+        protolab_grpc::app,
+    )
+    .await?;
+    let (plain, tls, state) = (s.plain, s.tls, s.state);
 
     let opts = TlsOptions {
         ca: Some(dir.path().join("ca.crt")),

@@ -13,8 +13,8 @@ use loadgen::driver::rest::RestDriver;
 use loadgen::driver::OpSpec;
 use loadgen::engine::{LoadPlan, Model};
 use loadgen::scenario::{run_case, CaseSpec, Kind};
-use protolab_core::server::{ephemeral_args, run_http, Listeners};
-use protolab_core::{certs, ServerState};
+use protolab_core::server::start_in_process;
+use protolab_core::ServerState;
 
 struct Server {
     plain: SocketAddr,
@@ -25,23 +25,18 @@ struct Server {
 
 async fn start() -> anyhow::Result<Server> {
     let dir = tempfile::tempdir()?;
-    certs::write_to(dir.path())?;
-    let mut args = ephemeral_args(dir.path().join("items.db"), 1_000);
-    args.tls_cert = Some(dir.path().join("server.crt"));
-    args.tls_key = Some(dir.path().join("server.key"));
-    let state = ServerState::open(&protolab_rest::SPEC, &args).await?;
-    let listeners = Listeners::bind(&protolab_rest::SPEC, &args).await?;
-    let (plain, tls, _) = listeners.addrs();
-    tokio::spawn(run_http(
-        protolab_rest::app(state.clone()),
-        listeners,
-        state.clone(),
-        false,
-    ));
+    let s = start_in_process(
+        &protolab_rest::SPEC,
+        dir.path(),
+        1_000,
+        |_| {},
+        protolab_rest::app,
+    )
+    .await?;
     Ok(Server {
-        plain,
-        tls: tls.ok_or_else(|| anyhow::anyhow!("no tls"))?,
-        state,
+        plain: s.plain,
+        tls: s.tls,
+        state: s.state,
         dir,
     })
 }
