@@ -5,6 +5,7 @@ CERTS ?= certs
 RESULTS ?= results
 FUZZ_SECONDS ?= 60
 SUITE ?= quick
+FUZZ_TARGETS ?= net001_decode framed_decode
 
 .PHONY: help test lint fmt certs seed bench calibrate build e2e fuzz clean
 
@@ -39,6 +40,92 @@ bench: ## build, start every server, run the $(SUITE) suite, write results/<run-
 calibrate: ## loadgen vs wrk and h2load on the same server, open-loop accuracy, stall test
 	bash loadgen/scripts/calibrate.sh
 
+fuzz: ## fuzz the wire decoders, FUZZ_SECONDS each (needs a nightly toolchain; installs cargo-fuzz if missing)
+	@rustup toolchain list | grep -q '^nightly' || { echo "make fuzz: needs a nightly toolchain (rustup toolchain install nightly)" >&2; exit 1; }
+	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	cd services/wire && for t in $(FUZZ_TARGETS); do \
+	  $(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	done
+
 clean: ## remove build output and generated files (keeps results/)
 	$(CARGO) clean
 	rm -f $(CERTS)/*.crt $(CERTS)/*.key protolab.db
+
+# ---- Docker Compose lab -------------------------------------------------------
+# Images: protolab/<server>, protolab/loadgen and protolab/build (the workspace build
+# they all come from), tagged $(IMAGE_TAG). Base images are build args; where no
+# registry answers, `make base-images` assembles local ones (services/base-images.sh).
+IMAGE_TAG ?= latest
+# Every crate under services/ with a main.rs is a server.
+ALL_SERVERS := $(patsubst services/%/src/main.rs,%,$(wildcard services/*/src/main.rs))
+SERVERS ?= $(ALL_SERVERS)
+# What the image build compiles: the whole workspace, or only the servers asked for
+# and loadgen (it seeds the lab), e.g. while another server does not compile yet.
+CARGO_PACKAGES ?= $(if $(filter-out $(SERVERS),$(ALL_SERVERS)),$(foreach s,$(SERVERS),-p protolab-$(s)) -p loadgen,--workspace)
+# 1: crates from vendor/ (no network in the image build); 0: from the registry.
+VENDORED ?= 1
+DOCKER_BUILD_FLAGS ?=
+UP_TIMEOUT ?= 180
+export IMAGE_TAG
+export COMPOSE_PROJECT_NAME ?= protolab
+
+# $(call first_image,A B ...): the first image present locally, else the last one.
+first_image = $(shell for i in $(1); do docker image inspect $$i >/dev/null 2>&1 && { echo $$i; exit; }; done; echo $(lastword $(1)))
+# Evaluated once, on first use (so `make test` never asks Docker).
+BUILDER_IMAGE ?= $(eval BUILDER_IMAGE := $(call first_image,rust:1-bookworm protolab/builder:bookworm))$(BUILDER_IMAGE)
+RUNTIME_IMAGE ?= $(eval RUNTIME_IMAGE := $(call first_image,gcr.io/distroless/cc-debian12:nonroot protolab/runtime:distroless))$(RUNTIME_IMAGE)
+COMPOSE ?= $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; then echo docker compose; elif command -v docker-compose >/dev/null; then echo docker-compose; fi))$(COMPOSE)
+
+BUILD_ARGS = --build-arg BUILDER_IMAGE=$(BUILDER_IMAGE) --build-arg RUNTIME_IMAGE=$(RUNTIME_IMAGE) \
+	--build-arg VENDORED=$(VENDORED) --build-arg 'CARGO_PACKAGES=$(CARGO_PACKAGES)'
+VENDOR_CONFIG := vendor/cargo-config.toml
+
+.PHONY: base-images vendor images up down logs ps smoke
+
+base-images: ## assemble protolab/builder and protolab/runtime locally (debootstrap + this machine's Rust)
+	bash services/base-images.sh
+
+vendor: $(VENDOR_CONFIG) ## copy every crate into vendor/ (git-ignored) so image builds need no network
+$(VENDOR_CONFIG): Cargo.lock
+	@mkdir -p target
+	$(CARGO) vendor --locked vendor > target/cargo-vendor-config.tmp
+	mv target/cargo-vendor-config.tmp $@
+
+images: $(if $(filter 1,$(VENDORED)),vendor) ## build protolab/{build,<server>,loadgen} images (SERVERS=..., IMAGE_TAG=...)
+	@need=; \
+	case "$(BUILDER_IMAGE)" in protolab/builder:*) docker image inspect $(BUILDER_IMAGE) >/dev/null 2>&1 || need=builder;; esac; \
+	case "$(RUNTIME_IMAGE)" in protolab/runtime:*) docker image inspect $(RUNTIME_IMAGE) >/dev/null 2>&1 || need="$$need runtime";; esac; \
+	if [ -n "$$need" ]; then BUILDER_TAG=$(BUILDER_IMAGE) RUNTIME_TAG=$(RUNTIME_IMAGE) bash services/base-images.sh $$need; fi
+	@echo "== images: builder $(BUILDER_IMAGE), runtime $(RUNTIME_IMAGE), servers: $(SERVERS)"
+	docker build $(DOCKER_BUILD_FLAGS) -f services/Dockerfile --target build $(BUILD_ARGS) -t protolab/build:$(IMAGE_TAG) .
+	@set -e; for s in $(SERVERS); do \
+	  echo "== image protolab/$$s:$(IMAGE_TAG)"; \
+	  docker build $(DOCKER_BUILD_FLAGS) -f services/Dockerfile $(BUILD_ARGS) --build-arg SERVICE=$$s -t protolab/$$s:$(IMAGE_TAG) .; \
+	done
+	docker build $(DOCKER_BUILD_FLAGS) -f loadgen/Dockerfile --build-arg BUILD_IMAGE=protolab/build:$(IMAGE_TAG) \
+	  --build-arg RUNTIME_IMAGE=$(RUNTIME_IMAGE) -t protolab/loadgen:$(IMAGE_TAG) loadgen
+	@docker image ls --filter reference='protolab/*' --format 'table {{.Repository}}:{{.Tag}}\t{{.Size}}\t{{.CreatedSince}}'
+
+up: ## start the servers (building images and certs when missing) and wait until healthy
+	@test -n "$(COMPOSE)" || { echo "make up: neither 'docker compose' nor 'docker-compose' found" >&2; exit 1; }
+	@missing=; for i in $(SERVERS) loadgen; do \
+	  docker image inspect protolab/$$i:$(IMAGE_TAG) >/dev/null 2>&1 || missing="$$missing $$i"; done; \
+	if [ -n "$$missing" ]; then echo "== images missing:$$missing; building them"; $(MAKE) --no-print-directory images; fi
+	@if [ ! -f $(CERTS)/ca.crt ]; then \
+	  if command -v $(CARGO) >/dev/null; then $(MAKE) --no-print-directory certs; \
+	  else mkdir -p $(CERTS) && docker run --rm --user "$$(id -u):$$(id -g)" -v "$(CURDIR)/$(CERTS):/certs" \
+	    protolab/loadgen:$(IMAGE_TAG) certs --out /certs; fi; fi
+	$(COMPOSE) up -d --no-build $(SERVERS)
+	@UP_TIMEOUT=$(UP_TIMEOUT) bash services/smoke.sh wait $(SERVERS)
+
+down: ## stop and remove the lab's containers and network (keeps the dataset volume)
+	$(COMPOSE) --profile tools down --remove-orphans
+
+logs: ## follow the lab's logs (SERVICES=rest to narrow)
+	$(COMPOSE) logs -f --tail=100 $(SERVICES)
+
+ps: ## the lab's containers and their health
+	$(COMPOSE) ps
+
+smoke: ## with the lab up: every container healthy, GET /items/42 through 127.0.0.1
+	bash services/smoke.sh check $(SERVERS)
