@@ -98,6 +98,9 @@ pub struct BenchOpts {
     /// Override every case's repetitions
     #[arg(long)]
     pub repeat: Option<usize>,
+    /// Write every measured sample to results.jsonl (reference/002's format)
+    #[arg(long)]
+    pub raw: bool,
     /// Where to write results/<run-id>/
     #[arg(long, env = "LOADGEN_OUT", default_value = "results")]
     pub out: PathBuf,
@@ -131,6 +134,8 @@ pub enum KindName {
     Latency,
     /// --connections clients, --requests-each requests each
     Concurrency,
+    /// echo at each of --sizes: MB/s both ways
+    Bandwidth,
     /// new connection per attempt at --rate (default 10/s): TCP, TLS, handshake, first call
     Connect,
     /// open-loop rate steps from --rate up, to the knee
@@ -195,6 +200,15 @@ pub struct RunOpts {
     /// Echo payload size in bytes (accepts 1k, 1M)
     #[arg(long, value_parser = parse_count, default_value = "1k")]
     pub size: u64,
+    /// Bandwidth kind: payload sizes, one case each
+    #[arg(long, value_parser = parse_count, value_delimiter = ',', default_value = "1k,16k,64k,256k,1M")]
+    pub sizes: Vec<u64>,
+    /// Use TLS (turns host:port or http:// into https://)
+    #[arg(long)]
+    pub tls: bool,
+    /// Write every measured sample to results.jsonl (reference/002's format; needs --out)
+    #[arg(long, requires = "out")]
+    pub raw: bool,
     /// get_item draws ids from 1..=ids
     #[arg(long, default_value_t = protolab_core::dataset::DEFAULT_ITEMS)]
     pub ids: u32,

@@ -13,11 +13,13 @@ use crate::driver::http::{HttpTarget, HttpVersion, TlsOptions};
 use crate::driver::rest::RestDriver;
 use crate::driver::{Driver, OpSpec};
 use crate::endpoints::{self, Endpoint, ServerAddr, Transport};
+use crate::engine::Sinks;
 use crate::engine::{LoadPlan, Model};
 use crate::local::{LocalLab, Sampler};
 use crate::output::unix_now;
+use crate::output::JsonlWriter;
 use crate::results::{self, Run};
-use crate::scenario::{run_case, CaseResult, CaseSpec, Kind};
+use crate::scenario::{run_case_with, CaseResult, CaseSpec, Kind};
 
 /// Runs the parsed command line.
 pub async fn execute(opts: Opts) -> anyhow::Result<()> {
@@ -86,7 +88,43 @@ fn op_spec(o: &RunOpts) -> OpSpec {
 }
 
 /// The case an ad-hoc `run` describes.
-pub fn case_from(o: &RunOpts, protocol_name: &str) -> CaseSpec {
+/// The operations a `run` covers: one, or for `--kind bandwidth` echo at each size.
+fn op_specs(o: &RunOpts) -> Vec<OpSpec> {
+    if o.kind == Some(KindName::Bandwidth) {
+        return o
+            .sizes
+            .iter()
+            .map(|s| OpSpec::Echo { size: *s as usize })
+            .collect();
+    }
+    vec![op_spec(o)]
+}
+
+/// `host:port` or `http://` made `https://` when `--tls` is given.
+fn with_scheme(target: &str, tls: bool) -> String {
+    match (tls, target.split_once("://")) {
+        (false, _) => target.to_string(),
+        (true, Some((_, rest))) => format!("https://{rest}"),
+        (true, None) => format!("https://{target}"),
+    }
+}
+
+/// Opens `<out>/<run-id>/results.jsonl` when raw samples are wanted.
+fn open_raw(
+    out: Option<&std::path::Path>,
+    raw: bool,
+    started: f64,
+) -> anyhow::Result<Option<JsonlWriter>> {
+    let Some(root) = out.filter(|_| raw) else {
+        return Ok(None);
+    };
+    let dir = root.join(results::run_id(started));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(Some(JsonlWriter::create(&dir.join("results.jsonl"))?))
+}
+
+/// The case an ad-hoc `run` describes, for `op`.
+pub fn case_from(o: &RunOpts, protocol_name: &str, op: &OpSpec) -> CaseSpec {
     let kind_name = o.kind.unwrap_or(if o.rate.is_some() {
         KindName::Rate
     } else {
@@ -95,6 +133,7 @@ pub fn case_from(o: &RunOpts, protocol_name: &str) -> CaseSpec {
     let rate = o.rate.map(|r| r as f64);
     let kind = match kind_name {
         KindName::Throughput => Kind::Throughput,
+        KindName::Bandwidth => Kind::Bandwidth,
         KindName::Rate => Kind::Rate,
         KindName::Latency => Kind::Latency,
         KindName::Concurrency => Kind::Concurrency,
@@ -126,12 +165,15 @@ pub fn case_from(o: &RunOpts, protocol_name: &str) -> CaseSpec {
         max_lag: o.max_lag,
     };
     kind.shape_plan(&mut plan, o.requests, o.requests_each);
-    let name = format!("{protocol_name}/{}/{}", kind.name(), op_spec(o).name());
+    let mut name = format!("{protocol_name}/{}/{}", kind.name(), op.name());
+    if let (Kind::Bandwidth, OpSpec::Echo { size }) = (&kind, op) {
+        name.push_str(&format!("/{size}B"));
+    }
     CaseSpec {
         name,
         protocol: protocol_name.to_string(),
         target: o.target.clone(),
-        op: op_spec(o),
+        op: op.clone(),
         kind,
         plan,
         repeat: o.repeat.max(1),
@@ -155,10 +197,16 @@ fn progress(quiet: bool, spec: &CaseSpec) -> ProgressBar {
     bar
 }
 
-async fn drive<D: Driver>(driver: D, o: &RunOpts, quiet: bool) -> CaseResult {
-    let spec = case_from(o, &driver.name());
+async fn drive<D: Driver>(
+    driver: D,
+    o: &RunOpts,
+    op: &OpSpec,
+    quiet: bool,
+    raw: Option<&mut JsonlWriter>,
+) -> CaseResult {
+    let spec = case_from(o, &driver.name(), op);
     let bar = progress(quiet, &spec);
-    let result = run_case(Arc::new(driver), spec, &bar).await;
+    let result = run_case_with(Arc::new(driver), spec, &mut Sinks { bar: &bar, raw }).await;
     bar.finish_and_clear();
     result
 }
@@ -170,26 +218,35 @@ async fn run_adhoc(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
         cert: o.cert.clone(),
         key: o.key.clone(),
     };
-    let result = match o.protocol {
-        Protocol::Rest => {
-            let version = o.http.unwrap_or(if o.http2 {
-                HttpVersion::H2
-            } else {
-                HttpVersion::H1
-            });
-            let target = HttpTarget::new(&o.target, version, &tls)
-                .await
-                .context("target")?;
-            drive(RestDriver::new(target, o.seed, &op_spec(o)), o, quiet).await
-        }
-        Protocol::Grpc => {
-            let d = GrpcDriver::new(&o.target, Some(&tls), o.seed, &op_spec(o))
-                .await
-                .context("target")?;
-            drive(d, o, quiet).await
-        }
-    };
-    finish(&Run::new(vec![result], started), o.out.as_deref(), json)
+    let target = with_scheme(&o.target, o.tls);
+    let mut raw = open_raw(o.out.as_deref(), o.raw, started)?;
+    let mut cases = Vec::new();
+    for op in op_specs(o) {
+        let result = match o.protocol {
+            Protocol::Rest => {
+                let version = o.http.unwrap_or(if o.http2 {
+                    HttpVersion::H2
+                } else {
+                    HttpVersion::H1
+                });
+                let t = HttpTarget::new(&target, version, &tls)
+                    .await
+                    .context("target")?;
+                drive(RestDriver::new(t, o.seed, &op), o, &op, quiet, raw.as_mut()).await
+            }
+            Protocol::Grpc => {
+                let d = GrpcDriver::new(&target, Some(&tls), o.seed, &op)
+                    .await
+                    .context("target")?;
+                drive(d, o, &op, quiet, raw.as_mut()).await
+            }
+        };
+        cases.push(result);
+    }
+    if let Some(w) = raw {
+        w.finish()?;
+    }
+    finish(&Run::new(cases, started), o.out.as_deref(), json)
 }
 
 /// Prints the run (table or JSON), writes it under `out`, and fails when any case is invalid.
@@ -263,6 +320,7 @@ async fn run_endpoint(
     e: &Endpoint,
     template: &crate::suite::CaseTemplate,
     quiet: bool,
+    raw: Option<&mut JsonlWriter>,
 ) -> anyhow::Result<CaseResult> {
     let addr = lab
         .addr(e.server)
@@ -293,16 +351,8 @@ async fn run_endpoint(
             let t = HttpTarget::new(&target, version, &lab.tls)
                 .await
                 .with_context(|| format!("target {target}"))?;
-            run_case(
-                Arc::new(RestDriver::new(
-                    t,
-                    protolab_core::dataset::DEFAULT_SEED,
-                    &spec.op,
-                )),
-                spec,
-                &bar,
-            )
-            .await
+            let d = RestDriver::new(t, protolab_core::dataset::DEFAULT_SEED, &spec.op);
+            run_case_with(Arc::new(d), spec, &mut Sinks { bar: &bar, raw }).await
         }
         Transport::Grpc { tls } => {
             let target = if tls {
@@ -316,7 +366,7 @@ async fn run_endpoint(
             let d = GrpcDriver::new(&target, Some(&lab.tls), seed, &spec.op)
                 .await
                 .with_context(|| format!("target {target}"))?;
-            run_case(Arc::new(d), spec, &bar).await
+            run_case_with(Arc::new(d), spec, &mut Sinks { bar: &bar, raw }).await
         }
     };
     if let Some(s) = sampler {
@@ -366,6 +416,7 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
         },
     };
     let mut cases = Vec::new();
+    let mut raw = open_raw(Some(&o.out), o.raw, started)?;
     let work = async {
         for t in &templates {
             for e in selected.iter().filter(|e| {
@@ -377,7 +428,7 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
                 if let Some(r) = o.repeat {
                     t.repeat = r.max(1);
                 }
-                let r = run_endpoint(&lab, e, &t, quiet).await?;
+                let r = run_endpoint(&lab, e, &t, quiet, raw.as_mut()).await?;
                 if !quiet {
                     eprintln!("  {:<44} {}", r.spec.name, brief(&r));
                 }
@@ -394,6 +445,9 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
         l.stop().await;
     }
     outcome?;
+    if let Some(w) = raw {
+        w.finish()?;
+    }
     let mut run = Run::new(cases, started);
     run.environment.server_cpus = server_cpus.map(|c| format!("{c:?}"));
     finish(&run, Some(&o.out), json)

@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
 use crate::driver::{CallError, Driver, OpSpec};
+use crate::output::JsonlWriter;
 use crate::selfcheck::CpuMeter;
 use crate::stats::{Interval, Recorder};
 
@@ -63,6 +64,8 @@ pub struct LoadResult {
     pub elapsed: Duration,
     /// Per-second latency histograms of the measured window.
     pub intervals: Vec<Interval>,
+    /// When the measured window began (the intervals' time base), Unix seconds.
+    pub measured_start_unix_s: f64,
     /// Open loop: how late idle workers woke for their slots, µs.
     pub lateness: Histogram<u64>,
     /// Generator CPU use as a fraction of the cores it may use (None: run too short to tell).
@@ -107,12 +110,19 @@ struct Shared<D: Driver> {
     seq: AtomicU64,
 }
 
+/// Where a run's progress and, optionally, every raw sample go.
+pub struct Sinks<'a> {
+    pub bar: &'a ProgressBar,
+    /// reference/002's JSONL: one line per measured call (`--raw`).
+    pub raw: Option<&'a mut JsonlWriter>,
+}
+
 /// Opens connections, verifies the target, then runs `plan`.
 pub async fn run<D: Driver>(
     driver: Arc<D>,
     op: &OpSpec,
     plan: &LoadPlan,
-    bar: &ProgressBar,
+    sinks: &mut Sinks<'_>,
 ) -> Result<LoadResult, EngineError> {
     let mut conns = open_connections(&driver, plan.connections.max(1)).await?;
     if let Some(first) = conns.first_mut() {
@@ -153,7 +163,8 @@ pub async fn run<D: Driver>(
         .map(|conn| tokio::spawn(worker(shared.clone(), conn, tx.clone())))
         .collect();
     drop(tx);
-    let mut agg = aggregate(rx, plan.warmup, plan.timeout, bar).await;
+    let measured_start_unix_s = crate::output::unix_now() + plan.warmup.as_secs_f64();
+    let mut agg = aggregate(rx, plan.warmup, plan.timeout, sinks).await;
     for h in handles {
         let _ = h.await;
     }
@@ -180,6 +191,7 @@ pub async fn run<D: Driver>(
         recorder: agg.recorder,
         elapsed,
         intervals,
+        measured_start_unix_s,
         lateness: agg.lateness,
         cpu_fraction,
         workers,
@@ -400,12 +412,22 @@ pub(crate) fn histogram() -> Histogram<u64> {
 }
 
 impl Aggregate {
-    fn push(&mut self, s: Sample, warmup: Duration) {
+    fn push(&mut self, s: Sample, warmup: Duration, raw: &mut Option<&mut JsonlWriter>) {
         if let Some(l) = s.lateness {
             self.lateness.saturating_record(l.as_micros() as u64);
         }
         if s.at < warmup {
             return;
+        }
+        if let Some(w) = raw.as_deref_mut() {
+            let written = match &s.error {
+                None => w.ok(s.latency),
+                Some(kind) => w.err(kind),
+            };
+            if let Err(e) = written {
+                tracing::warn!(error = %e, "raw samples no longer written");
+                *raw = None;
+            }
         }
         let index = (s.at - warmup).as_secs() as usize;
         match &s.error {
@@ -450,8 +472,9 @@ async fn aggregate(
     mut rx: mpsc::Receiver<Vec<Sample>>,
     warmup: Duration,
     timeout: Duration,
-    bar: &ProgressBar,
+    sinks: &mut Sinks<'_>,
 ) -> Aggregate {
+    let bar = sinks.bar;
     let mut agg = Aggregate {
         recorder: Recorder::new(),
         open: std::collections::BTreeMap::new(),
@@ -466,7 +489,7 @@ async fn aggregate(
             batch = rx.recv() => {
                 let Some(samples) = batch else { break };
                 for s in samples {
-                    agg.push(s, warmup);
+                    agg.push(s, warmup, &mut sinks.raw);
                 }
             }
             _ = tick.tick() => {

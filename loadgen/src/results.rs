@@ -81,7 +81,7 @@ pub fn write(root: &Path, run: &Run) -> Result<PathBuf, output::OutputError> {
             output::write_hlog(
                 &path,
                 &case.intervals,
-                run.started_unix_s,
+                case.intervals_start_unix_s,
                 Some(&case.spec.name),
             )?;
         }
@@ -96,13 +96,22 @@ pub fn write(root: &Path, run: &Run) -> Result<PathBuf, output::OutputError> {
 /// The headline table: one line per case (mean over repetitions where repeated).
 pub fn print_table(run: &Run) {
     println!(
-        "{:<34} {:>10} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}  notes",
-        "case", "req/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms", "errors"
+        "{:<36} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>7}  notes",
+        "case",
+        "req/s",
+        "mean ms",
+        "p50 ms",
+        "p90 ms",
+        "p95 ms",
+        "p99 ms",
+        "p99.9 ms",
+        "max ms",
+        "errors"
     );
     for case in &run.cases {
         let Some(last) = case.repetitions.last() else {
             println!(
-                "{:<34} FAILED: {}",
+                "{:<36} FAILED: {}",
                 case.spec.name,
                 case.problems.join("; ")
             );
@@ -111,48 +120,71 @@ pub fn print_table(run: &Run) {
         let s = &last.summary;
         let ms = |us: u64| us as f64 / 1000.0;
         let rps = case.stats.get("rps").map(|r| r.mean).unwrap_or(s.rps);
-        let mut notes = Vec::new();
-        if let Some(r) = case.stats.get("rps").filter(|r| r.n > 1) {
-            notes.push(format!(
-                "±{:.1}% (95% CI, n={}), CV {:.1}%",
-                (r.ci95_high - r.mean) / r.mean.max(1e-9) * 100.0,
-                r.kept,
-                r.cv * 100.0
-            ));
-        }
-        if let Some(k) = case.knee_rate {
-            notes.push(format!("knee {k:.0} req/s"));
-        }
-        if !case.valid {
-            notes.push(format!("INVALID: {}", case.problems.join("; ")));
-        }
+        let l = &s.latency;
         println!(
-            "{:<34} {:>10.0} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>7}  {}",
+            "{:<36} {:>9.0} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>8.3} {:>7}  {}",
             case.spec.name,
             rps,
-            ms(s.latency.p50_us),
-            ms(s.latency.p90_us),
-            ms(s.latency.p99_us),
-            ms(s.latency.p999_us),
-            ms(s.latency.max_us),
+            l.mean_us / 1000.0,
+            ms(l.p50_us),
+            ms(l.p90_us),
+            ms(l.p95_us),
+            ms(l.p99_us),
+            ms(l.p999_us),
+            ms(l.max_us),
             s.errors,
-            notes.join(", ")
+            notes(case, s).join(", ")
         );
         if let Some(c) = &last.connect {
-            let stage = |name: &str, p: &Option<crate::stats::Percentiles>| {
-                p.as_ref()
-                    .map(|p| format!("{name} p50 {:.3} ms", ms(p.p50_us)))
-                    .unwrap_or_default()
-            };
-            println!(
-                "{:<34} {} {} {} first-call p50 {:.3} ms, total p50 {:.3} ms",
-                "",
-                stage("tcp", &Some(c.tcp.clone())),
-                stage("tls", &c.tls),
-                stage("handshake", &c.handshake),
-                ms(c.first_call.p50_us),
-                ms(c.total.p50_us)
-            );
+            println!("{:<36} {}", "", connect_line(c));
         }
     }
+}
+
+/// What the table's notes column says about a case.
+fn notes(case: &CaseResult, s: &crate::stats::Summary) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(r) = case.stats.get("rps").filter(|r| r.n > 1) {
+        notes.push(format!(
+            "±{:.1}% (95% CI, n={}), CV {:.1}%",
+            (r.ci95_high - r.mean) / r.mean.max(1e-9) * 100.0,
+            r.kept,
+            r.cv * 100.0
+        ));
+    }
+    if matches!(case.spec.kind, crate::scenario::Kind::Bandwidth) {
+        notes.push(format!(
+            "{:.1} MB/s up, {:.1} MB/s down",
+            s.mbps_sent, s.mbps_received
+        ));
+    }
+    if let Some(k) = case.knee_rate {
+        notes.push(format!("knee {k:.0} req/s"));
+    }
+    if !s.errors_by_kind.is_empty() {
+        let kinds: Vec<String> = s
+            .errors_by_kind
+            .iter()
+            .map(|(k, n)| format!("{k}: {n}"))
+            .collect();
+        notes.push(kinds.join(" "));
+    }
+    if !case.valid {
+        notes.push(format!("INVALID: {}", case.problems.join("; ")));
+    }
+    notes
+}
+
+fn connect_line(c: &crate::scenario::ConnectBreakdown) -> String {
+    let ms = |p: &crate::stats::Percentiles| p.p50_us as f64 / 1000.0;
+    let mut parts = vec![format!("p50: tcp {:.3} ms", ms(&c.tcp))];
+    if let Some(t) = &c.tls {
+        parts.push(format!("tls {:.3} ms", ms(t)));
+    }
+    if let Some(h) = &c.handshake {
+        parts.push(format!("handshake {:.3} ms", ms(h)));
+    }
+    parts.push(format!("first call {:.3} ms", ms(&c.first_call)));
+    parts.push(format!("total {:.3} ms", ms(&c.total)));
+    parts.join(", ")
 }

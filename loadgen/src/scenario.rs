@@ -12,7 +12,8 @@ use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use crate::driver::{Driver, OpSpec};
-use crate::engine::{self, LoadPlan, Model};
+use crate::engine::{self, LoadPlan, Model, Sinks};
+use crate::output::{JsonlWriter, OutputError};
 use crate::stats::{rep_stats, Percentiles, Recorder, RepStats, Summary};
 
 /// What a case measures.
@@ -21,6 +22,8 @@ use crate::stats::{rep_stats, Percentiles, Recorder, RepStats, Summary};
 pub enum Kind {
     /// Closed loop at full speed: connections x in-flight.
     Throughput,
+    /// Throughput of `echo` at one payload size: MB/s both ways.
+    Bandwidth,
     /// Open loop at `plan.model`'s fixed rate (reference/002 steady).
     Rate,
     /// Serial requests on one connection: time to first byte and total.
@@ -65,6 +68,7 @@ impl Kind {
     pub fn name(&self) -> &'static str {
         match self {
             Kind::Throughput => "throughput",
+            Kind::Bandwidth => "bandwidth",
             Kind::Rate => "rate",
             Kind::Latency => "latency",
             Kind::Concurrency => "concurrency",
@@ -131,10 +135,24 @@ pub struct CaseResult {
     /// Per-second histograms of the last repetition, for the .hlog file.
     #[serde(skip)]
     pub intervals: Vec<crate::stats::Interval>,
+    /// When those intervals' measured window began, Unix seconds.
+    #[serde(skip)]
+    pub intervals_start_unix_s: f64,
 }
 
-/// Runs every repetition (or step) of `spec` with `driver`.
+/// Runs every repetition (or step) of `spec` with `driver`, showing progress on `bar`.
 pub async fn run_case<D: Driver>(driver: Arc<D>, spec: CaseSpec, bar: &ProgressBar) -> CaseResult {
+    run_case_with(driver, spec, &mut Sinks { bar, raw: None }).await
+}
+
+/// `run_case`, also writing every measured sample to `sinks.raw` under a
+/// `#TEST=<case>` header (reference/002's JSONL).
+pub async fn run_case_with<D: Driver>(
+    driver: Arc<D>,
+    spec: CaseSpec,
+    sinks: &mut Sinks<'_>,
+) -> CaseResult {
+    raw_line(sinks, |w| w.header(&spec.name));
     let mut result = CaseResult {
         spec: spec.clone(),
         valid: true,
@@ -144,16 +162,17 @@ pub async fn run_case<D: Driver>(driver: Arc<D>, spec: CaseSpec, bar: &ProgressB
         knee_rate: None,
         server_usage: None,
         intervals: Vec::new(),
+        intervals_start_unix_s: 0.0,
     };
     let outcome = match &spec.kind {
         Kind::Connect { rate, attempts } => {
-            run_connect(&driver, &spec, *rate, *attempts, &mut result).await
+            run_connect(&driver, &spec, *rate, *attempts, sinks, &mut result).await
         }
-        Kind::Sweep { .. } => run_sweep(&driver, &spec, bar, &mut result).await,
+        Kind::Sweep { .. } => run_sweep(&driver, &spec, sinks, &mut result).await,
         _ => {
             let mut r = Ok(());
             for _ in 0..spec.repeat.max(1) {
-                r = run_rep(&driver, &spec, &spec.plan, None, bar, &mut result).await;
+                r = run_rep(&driver, &spec, &spec.plan, None, sinks, &mut result).await;
                 if r.is_err() {
                     break;
                 }
@@ -195,11 +214,11 @@ async fn run_rep<D: Driver>(
     spec: &CaseSpec,
     plan: &LoadPlan,
     offered_rate: Option<f64>,
-    bar: &ProgressBar,
+    sinks: &mut Sinks<'_>,
     result: &mut CaseResult,
 ) -> Result<(), engine::EngineError> {
-    bar.set_position(0);
-    let r = engine::run(driver.clone(), &spec.op, plan, bar).await?;
+    sinks.bar.set_position(0);
+    let r = engine::run(driver.clone(), &spec.op, plan, sinks).await?;
     result.repetitions.push(Repetition {
         summary: r.recorder.summary(r.elapsed),
         cpu_fraction: r.cpu_fraction,
@@ -210,13 +229,14 @@ async fn run_rep<D: Driver>(
         connect: None,
     });
     result.intervals = r.intervals;
+    result.intervals_start_unix_s = r.measured_start_unix_s;
     Ok(())
 }
 
 async fn run_sweep<D: Driver>(
     driver: &Arc<D>,
     spec: &CaseSpec,
-    bar: &ProgressBar,
+    sinks: &mut Sinks<'_>,
     result: &mut CaseResult,
 ) -> Result<(), engine::EngineError> {
     let Kind::Sweep {
@@ -235,7 +255,7 @@ async fn run_sweep<D: Driver>(
             model: Model::Open { rate },
             ..spec.plan.clone()
         };
-        run_rep(driver, spec, &plan, Some(rate), bar, result).await?;
+        run_rep(driver, spec, &plan, Some(rate), sinks, result).await?;
         let Some(s) = result.repetitions.last().map(|r| &r.summary) else {
             break;
         };
@@ -252,12 +272,26 @@ async fn run_sweep<D: Driver>(
     Ok(())
 }
 
+/// Writes one raw line, giving up on the raw file after its first error.
+fn raw_line(
+    sinks: &mut Sinks<'_>,
+    write: impl FnOnce(&mut JsonlWriter) -> Result<(), OutputError>,
+) {
+    if let Some(w) = sinks.raw.as_deref_mut() {
+        if let Err(e) = write(w) {
+            tracing::warn!(error = %e, "raw samples no longer written");
+            sinks.raw = None;
+        }
+    }
+}
+
 /// A fresh connection per attempt at a fixed rate; each attempt makes one call.
 async fn run_connect<D: Driver>(
     driver: &Arc<D>,
     spec: &CaseSpec,
     rate: f64,
     attempts: u64,
+    sinks: &mut Sinks<'_>,
     result: &mut CaseResult,
 ) -> Result<(), engine::EngineError> {
     let mut conns = engine::open_connections(driver, 1).await?;
@@ -304,8 +338,14 @@ async fn run_connect<D: Driver>(
                 first.record_ok(call, call, None, 0, 0);
                 let all = t0.elapsed();
                 total.record_ok(all, all, None, 0, 0);
+                raw_line(sinks, |w| {
+                    w.connect(t.tcp + t.tls.unwrap_or_default(), call, all)
+                });
             }
-            Err(e) => total.record_error(&e.kind(), t0.elapsed()),
+            Err(e) => {
+                total.record_error(&e.kind(), t0.elapsed());
+                raw_line(sinks, |w| w.err(&e.kind()));
+            }
         }
     }
     let elapsed = start.elapsed();

@@ -230,6 +230,8 @@ fn template(
     };
     let kind = match def.kind.as_str() {
         "throughput" => Kind::Throughput,
+        "bandwidth" if matches!(op, OpSpec::Echo { .. }) => Kind::Bandwidth,
+        "bandwidth" => return Err("kind bandwidth needs op echo".into()),
         "rate" => Kind::Rate,
         "latency" => Kind::Latency,
         "concurrency" => Kind::Concurrency,

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use indicatif::ProgressBar;
 use loadgen::driver::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec};
-use loadgen::engine::{self, LoadPlan, Model};
+use loadgen::engine::{self, LoadPlan, Model, Sinks};
 use tokio::time::Instant;
 
 /// A server that answers in `service`, except that it stalls completely between
@@ -83,7 +83,16 @@ async fn a_server_stall_shows_in_corrected_latency_only() -> anyhow::Result<()> 
         Some((Duration::from_secs(2), Duration::from_secs(3))),
     );
     let p = plan(Model::Open { rate: 1000.0 }, 10, Duration::from_secs(3));
-    let r = engine::run(server, &OpSpec::Ping, &p, &ProgressBar::hidden()).await?;
+    let r = engine::run(
+        server,
+        &OpSpec::Ping,
+        &p,
+        &mut Sinks {
+            bar: &ProgressBar::hidden(),
+            raw: None,
+        },
+    )
+    .await?;
     let s = r.recorder.summary(r.elapsed);
     assert!(
         s.latency.p99_us >= 900_000,
@@ -111,7 +120,16 @@ async fn a_server_stall_shows_in_corrected_latency_only() -> anyhow::Result<()> 
 async fn open_loop_sends_at_the_rate_and_drops_warmup() -> anyhow::Result<()> {
     let server = FakeServer::new(Duration::from_micros(300), None);
     let p = plan(Model::Open { rate: 2000.0 }, 4, Duration::from_secs(2));
-    let r = engine::run(server.clone(), &OpSpec::Ping, &p, &ProgressBar::hidden()).await?;
+    let r = engine::run(
+        server.clone(),
+        &OpSpec::Ping,
+        &p,
+        &mut Sinks {
+            bar: &ProgressBar::hidden(),
+            raw: None,
+        },
+    )
+    .await?;
     // 2.5 s at 2000/s were sent; 2 s of them measured.
     assert_eq!(server.calls.load(Ordering::Relaxed), 5000);
     assert_eq!(r.recorder.ok(), 4000);
@@ -131,14 +149,32 @@ async fn closed_loop_budgets_stop_exactly() -> anyhow::Result<()> {
     let server = FakeServer::new(Duration::from_millis(2), None);
     let mut p = plan(Model::Closed, 8, Duration::from_secs(60));
     p.requests = Some(1234);
-    let r = engine::run(server, &OpSpec::Ping, &p, &ProgressBar::hidden()).await?;
+    let r = engine::run(
+        server,
+        &OpSpec::Ping,
+        &p,
+        &mut Sinks {
+            bar: &ProgressBar::hidden(),
+            raw: None,
+        },
+    )
+    .await?;
     assert_eq!(r.recorder.ok(), 1234);
 
     let server = FakeServer::new(Duration::from_millis(2), None);
     let mut p = plan(Model::Closed, 16, Duration::from_secs(60));
     p.warmup = Duration::ZERO;
     p.requests_per_worker = Some(25);
-    let r = engine::run(server, &OpSpec::Ping, &p, &ProgressBar::hidden()).await?;
+    let r = engine::run(
+        server,
+        &OpSpec::Ping,
+        &p,
+        &mut Sinks {
+            bar: &ProgressBar::hidden(),
+            raw: None,
+        },
+    )
+    .await?;
     assert_eq!(r.recorder.ok(), 16 * 25);
     assert_eq!(r.workers, 16);
     Ok(())
@@ -148,7 +184,16 @@ async fn closed_loop_budgets_stop_exactly() -> anyhow::Result<()> {
 async fn closed_loop_throughput_matches_service_time() -> anyhow::Result<()> {
     let server = FakeServer::new(Duration::from_millis(1), None);
     let p = plan(Model::Closed, 4, Duration::from_secs(2));
-    let r = engine::run(server, &OpSpec::Ping, &p, &ProgressBar::hidden()).await?;
+    let r = engine::run(
+        server,
+        &OpSpec::Ping,
+        &p,
+        &mut Sinks {
+            bar: &ProgressBar::hidden(),
+            raw: None,
+        },
+    )
+    .await?;
     let s = r.recorder.summary(r.elapsed);
     // 4 workers x 1 ms service = 4000 req/s.
     assert!((s.rps - 4000.0).abs() / 4000.0 < 0.02, "{} req/s", s.rps);
@@ -166,7 +211,16 @@ async fn a_long_run_keeps_compact_per_second_histograms() -> anyhow::Result<()> 
     let server = FakeServer::new(Duration::from_millis(3), None);
     let mut p = plan(Model::Open { rate: 200.0 }, 4, Duration::from_secs(600));
     p.timeout = Duration::from_secs(1);
-    let r = engine::run(server, &OpSpec::Ping, &p, &ProgressBar::hidden()).await?;
+    let r = engine::run(
+        server,
+        &OpSpec::Ping,
+        &p,
+        &mut Sinks {
+            bar: &ProgressBar::hidden(),
+            raw: None,
+        },
+    )
+    .await?;
     assert_eq!(r.recorder.ok(), 120_000);
     assert_eq!(r.intervals.len(), 600);
     assert!(r.intervals.windows(2).all(|w| w[0].offset < w[1].offset));
