@@ -3,7 +3,8 @@
 //! (Prometheus text; `?format=json` for a small JSON summary).
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use axum::extract::{Query, State};
 use axum::http::{header, StatusCode};
@@ -11,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 
-use crate::metrics::Metrics;
+use crate::metrics::{Metrics, Totals};
 
 /// Readiness flag shared by a server and its admin endpoint.
 #[derive(Clone, Debug, Default)]
@@ -31,6 +32,8 @@ struct AdminState {
     metrics: Arc<Metrics>,
     ready: Readiness,
     server: &'static str,
+    /// Totals at the previous JSON scrape, for messages/s over the interval since.
+    last: Arc<Mutex<(Instant, Totals)>>,
 }
 
 #[derive(serde::Deserialize)]
@@ -48,6 +51,7 @@ pub fn router(server: &'static str, metrics: Arc<Metrics>, ready: Readiness) -> 
             metrics,
             ready,
             server,
+            last: Arc::new(Mutex::new((Instant::now(), Totals::default()))),
         })
 }
 
@@ -61,12 +65,7 @@ async fn readyz(State(s): State<AdminState>) -> Response {
 
 async fn metrics_handler(State(s): State<AdminState>, Query(q): Query<MetricsQuery>) -> Response {
     if q.format.as_deref() == Some("json") {
-        return Json(serde_json::json!({
-            "server": s.server,
-            "ready": s.ready.get(),
-            "open_connections": s.metrics.open_connections(),
-        }))
-        .into_response();
+        return Json(json_summary(&s)).into_response();
     }
     (
         [(
@@ -76,4 +75,29 @@ async fn metrics_handler(State(s): State<AdminState>, Query(q): Query<MetricsQue
         s.metrics.encode(),
     )
         .into_response()
+}
+
+/// The JSON summary: connections, totals, and rates over the interval since the
+/// previous JSON scrape (since start for the first one).
+fn json_summary(s: &AdminState) -> serde_json::Value {
+    let now = Instant::now();
+    let t = s.metrics.totals();
+    let (since, before) = match s.last.lock() {
+        Ok(mut last) => std::mem::replace(&mut *last, (now, t)),
+        Err(_) => (now, t),
+    };
+    let secs = now.duration_since(since).as_secs_f64();
+    let delta = t.messages.saturating_sub(before.messages);
+    let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
+    serde_json::json!({
+        "server": s.server,
+        "ready": s.ready.get(),
+        "open_connections": s.metrics.open_connections(),
+        "messages_total": t.messages,
+        "errors_total": t.errors,
+        "messages_per_sec": if secs > 0.0 { delta as f64 / secs } else { 0.0 },
+        "avg_latency_us": ratio(t.latency_us_sum, t.messages),
+        "error_rate": ratio(t.errors, t.messages),
+        "rss_bytes": crate::process::rss_bytes(),
+    })
 }

@@ -15,6 +15,7 @@ pub mod healthcheck;
 pub mod http_error;
 pub mod hub;
 pub mod metrics;
+pub mod process;
 pub mod serve;
 pub mod server;
 pub mod shutdown;

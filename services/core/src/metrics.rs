@@ -4,6 +4,7 @@
 //! register their own metrics (e.g. the broadcast hub) with `register`.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,6 +40,30 @@ pub struct Metrics {
     latency: Family<OpLabels, Histogram>,
     open_connections: Gauge,
     connections: Counter,
+    totals: TotalCounters,
+}
+
+/// Plain counters over every op, for the JSON summary (messages/s, error rate,
+/// average latency) without walking the Prometheus families.
+#[derive(Default)]
+struct TotalCounters {
+    messages: AtomicU64,
+    errors: AtomicU64,
+    latency_us: AtomicU64,
+}
+
+/// Totals since the server started: messages handled, how many failed, and the sum of
+/// their latencies (microseconds).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Totals {
+    pub messages: u64,
+    pub errors: u64,
+    pub latency_us_sum: u64,
+}
+
+/// An HTTP status of 400 and above, or a non-zero gRPC status, is an error.
+fn is_error_status(status: u16) -> bool {
+    status >= 400 || (1..100).contains(&status)
 }
 
 impl std::fmt::Debug for Metrics {
@@ -83,6 +108,7 @@ impl Metrics {
             latency,
             open_connections,
             connections,
+            totals: TotalCounters::default(),
         })
     }
 
@@ -107,6 +133,50 @@ impl Metrics {
         self.requests
             .get_or_create(&RequestLabels { op, status })
             .inc();
+        self.add_totals(1, status, elapsed);
+    }
+
+    /// Records `count` requests of one op and status handled together (a pipelined
+    /// batch): the counters grow by `count`, the latency histogram gets one sample of
+    /// `elapsed` (the batch's time, an upper bound for each of its requests).
+    pub fn observe_batch(
+        &self,
+        op: impl Into<Cow<'static, str>>,
+        status: u16,
+        count: u64,
+        elapsed: Duration,
+    ) {
+        if count == 0 {
+            return;
+        }
+        let op = op.into();
+        self.latency
+            .get_or_create(&OpLabels { op: op.clone() })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels { op, status })
+            .inc_by(count);
+        let per = u32::try_from(count).unwrap_or(u32::MAX);
+        self.add_totals(count, status, elapsed.saturating_mul(per));
+    }
+
+    fn add_totals(&self, count: u64, status: u16, latency: Duration) {
+        let t = &self.totals;
+        t.messages.fetch_add(count, Ordering::Relaxed);
+        if is_error_status(status) {
+            t.errors.fetch_add(count, Ordering::Relaxed);
+        }
+        let us = u64::try_from(latency.as_micros()).unwrap_or(u64::MAX);
+        t.latency_us.fetch_add(us, Ordering::Relaxed);
+    }
+
+    /// Totals over every op since start (JSON metrics).
+    pub fn totals(&self) -> Totals {
+        Totals {
+            messages: self.totals.messages.load(Ordering::Relaxed),
+            errors: self.totals.errors.load(Ordering::Relaxed),
+            latency_us_sum: self.totals.latency_us.load(Ordering::Relaxed),
+        }
     }
 
     /// Records one finished contract operation.
