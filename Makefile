@@ -68,6 +68,11 @@ DOCKER_BUILD_FLAGS ?=
 UP_TIMEOUT ?= 180
 export IMAGE_TAG
 export COMPOSE_PROJECT_NAME ?= protolab
+# compose.yaml's loadgen writes results/ as the user running make and reaches the
+# docker socket through its group.
+export HOST_UID ?= $(shell id -u)
+export HOST_GID ?= $(shell id -g)
+export DOCKER_GID ?= $(shell stat -c %g /var/run/docker.sock 2>/dev/null || echo 0)
 
 # $(call first_image,A B ...): the first image present locally, else the last one.
 first_image = $(shell for i in $(1); do docker image inspect $$i >/dev/null 2>&1 && { echo $$i; exit; }; done; echo $(lastword $(1)))
