@@ -176,15 +176,24 @@ async fn wait_ready(name: &str, admin: u16, limit: Duration) -> Result<(), Local
     Err(LocalError::NotReady(name.into(), limit))
 }
 
-/// A server process's resource use over one case.
+/// A server's resource use over one case: from /proc (`--local`) or from Docker's
+/// container stats (the compose lab). Every source fills this one shape.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ServerUsage {
+    /// `proc` or `docker`.
     pub source: String,
     pub cpu_seconds: f64,
     pub peak_rss_bytes: u64,
     pub rss_start_bytes: u64,
     pub rss_end_bytes: u64,
+    /// (seconds since the case began, CPU seconds used since then, memory bytes), ~1 Hz.
     pub samples: Vec<(f64, f64, u64)>,
+    /// Bytes the server received and sent during the case (container network
+    /// counters), when the source has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_rx_bytes: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub net_tx_bytes: Option<u64>,
 }
 
 /// (CPU seconds, RSS bytes) of a process, from /proc.
@@ -263,6 +272,8 @@ impl Sampler {
             rss_start_bytes: self.start.1,
             rss_end_bytes: end.1,
             samples,
+            net_rx_bytes: None,
+            net_tx_bytes: None,
         }
     }
 }

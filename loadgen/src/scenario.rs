@@ -105,6 +105,15 @@ pub struct Repetition {
     pub offered_rate: Option<f64>,
     /// Connect kind: the set-up breakdown.
     pub connect: Option<ConnectBreakdown>,
+    /// Stream and broadcast kinds: delivery of pushed events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<crate::stats::PushStats>,
+    /// Transfer kind: sizes, integrity and MB/s per transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<crate::stats::TransferStats>,
+    /// Hold kind: held connections and the probe's latency meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<crate::stats::HoldStats>,
 }
 
 /// reference/002's coldconn, per stage.
@@ -227,6 +236,9 @@ async fn run_rep<D: Driver>(
         invalid: r.invalid,
         offered_rate,
         connect: None,
+        push: None,
+        transfer: None,
+        hold: None,
     });
     result.intervals = r.intervals;
     result.intervals_start_unix_s = r.measured_start_unix_s;
@@ -366,6 +378,9 @@ async fn run_connect<D: Driver>(
             first_call: pct(&first).unwrap_or_else(empty),
             total: pct(&total).unwrap_or_else(empty),
         }),
+        push: None,
+        transfer: None,
+        hold: None,
     });
     Ok(())
 }

@@ -358,3 +358,70 @@ pub fn rep_stats(values: &[f64], z_threshold: f64) -> RepStats {
         ci95_degenerate: degenerate,
     }
 }
+
+/// Server push (the `stream` and `broadcast` kinds), one repetition. Filled by the
+/// push runners; read by the printer and the reports.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct PushStats {
+    /// Subscribers (1 for a stream).
+    pub subscribers: usize,
+    /// Events each subscriber should have received.
+    pub expected_per_subscriber: u64,
+    /// Events received, over all subscribers.
+    pub received: u64,
+    /// Events never received (`expected * subscribers - received`), lagged included.
+    pub lost: u64,
+    /// Events the server reported as skipped for a slow subscriber (`lagged` notices).
+    pub lagged: u64,
+    /// Sequence gaps (a jump forward) and reorders (a step back) seen, all subscribers.
+    pub gaps: u64,
+    pub reorders: u64,
+    /// Events received per second, over all subscribers.
+    pub events_per_sec: f64,
+    /// One-way delivery latency of every event: its send stamp to its arrival (same
+    /// host clock, so only meaningful with server and generator on one machine).
+    pub delivery: Percentiles,
+    /// Broadcast: the spread across subscribers of each one's P50 and P99.
+    pub subscriber_p50: Option<Percentiles>,
+    pub subscriber_p99: Option<Percentiles>,
+}
+
+/// Which way a transfer goes.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    Upload,
+    Download,
+}
+
+/// Large transfers (the `transfer` kind), one repetition. The repetition's `summary`
+/// holds the per-transfer durations as latency and MB/s as `mbps_sent`/`mbps_received`.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct TransferStats {
+    pub direction: Direction,
+    pub size_bytes: u64,
+    /// Chunk size; `None` for a whole-body transfer.
+    pub chunk_bytes: Option<u64>,
+    /// Completed transfers whose CRC32 matched.
+    pub transfers: u64,
+    /// Transfers whose CRC32 or length did not match (each also counted as an error).
+    pub integrity_failures: u64,
+    /// MB/s (10^6 bytes) of each completed transfer.
+    pub mbps: Vec<f64>,
+}
+
+/// Held connections (the `hold` kind), one repetition.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Default)]
+pub struct HoldStats {
+    /// Connections asked for, and how many were open at once at the peak.
+    pub wanted: usize,
+    pub held: usize,
+    /// Connections that could not be opened (by error kind in the summary).
+    pub failed: usize,
+    /// Connections opened per second while setting up.
+    pub setup_per_sec: f64,
+    /// The probe client's latency while every connection was held.
+    pub probe: Percentiles,
+    /// Server memory growth per held connection, when the server could be observed.
+    pub server_bytes_per_conn: Option<f64>,
+}

@@ -48,6 +48,9 @@ pub enum CallError {
     Verify(String),
     #[error("connection closed")]
     Closed,
+    /// The protocol has no such operation (e.g. upload over SSE).
+    #[error("{0} is not offered by this protocol")]
+    Unsupported(&'static str),
 }
 
 impl CallError {
@@ -60,6 +63,7 @@ impl CallError {
             CallError::Protocol(_) => "protocol".into(),
             CallError::Verify(_) => "verify".into(),
             CallError::Closed => "closed".into(),
+            CallError::Unsupported(_) => "unsupported".into(),
         }
     }
 
