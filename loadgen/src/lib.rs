@@ -2,6 +2,7 @@
 //! protocol-agnostic engine, statistics, cases and results. The `loadgen` binary is
 //! a thin CLI over it; tests drive it against real servers on loopback.
 
+pub mod bulk;
 pub mod cli;
 pub mod commands;
 pub mod driver;
