@@ -85,6 +85,13 @@ pub async fn run<D: Driver>(
         let mut rep = Repetition::of(rec.summary(start.elapsed()));
         rep.workers = 1;
         rep.connections = 1;
+        if stats.integrity_failures > 0 {
+            rep.invalid.push(format!(
+                "{} of {} transfers failed the length/CRC32 check",
+                stats.integrity_failures,
+                transfers.max(1)
+            ));
+        }
         rep.transfer = Some(stats);
         result.repetitions.push(rep);
     }
