@@ -72,8 +72,7 @@ pub async fn run<D: Driver>(
     };
     verify_target(driver, &spec.op).await?;
     let nofile = raise_nofile_limit();
-    let room = nofile.map_or(u64::MAX, |n| n.saturating_sub(FD_MARGIN));
-    let count = connections.min(room as usize);
+    let count = capped(connections, nofile);
     for _ in 0..spec.repeat.max(1) {
         sinks.bar.set_position(0);
         let before = match admin {
@@ -143,6 +142,12 @@ pub async fn run<D: Driver>(
     Ok(())
 }
 
+/// How many of `wanted` connections the open-file limit leaves room for.
+pub fn capped(wanted: usize, nofile: Option<u64>) -> usize {
+    let room = nofile.map_or(u64::MAX, |n| n.saturating_sub(FD_MARGIN));
+    wanted.min(usize::try_from(room).unwrap_or(usize::MAX))
+}
+
 /// RSS growth from before the connections to while they are held, per connection.
 fn bytes_per_conn(
     before: Option<(Option<u64>, Option<i64>)>,
@@ -198,4 +203,18 @@ pub fn metrics(result: &CaseResult) -> Vec<(&'static str, Vec<f64>)> {
         ("setup_per_sec", holds.iter().map(|h| h.setup_per_sec).collect()),
         ("probe_p99_us", holds.iter().map(|h| h.probe.p99_us as f64).collect()),
     ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_open_file_limit_caps_the_count() {
+        assert_eq!(capped(10_000, Some(1024)), 1024 - FD_MARGIN as usize);
+        assert_eq!(capped(100, Some(1024)), 100);
+        assert_eq!(capped(100, None), 100);
+        assert_eq!(capped(100, Some(10)), 0);
+        assert!(raise_nofile_limit().is_some_and(|n| n > 0));
+    }
 }
