@@ -422,6 +422,41 @@ mod tests {
     }
 
     #[test]
+    fn bulk_kinds_expand_their_lists() {
+        let cases = parse(
+            r#"
+            [[case]]
+            kind = "pipeline"
+            op = "ping"
+            clients = [10, 20]
+            messages = [1, 100]
+            depth = 8
+            [[case]]
+            kind = "transfer"
+            size = [10, 20]
+            direction = "both"
+            whole = true
+            requests = 3
+            [[case]]
+            kind = "hold"
+            hold = [5, 6]
+            rate = 50
+            "#,
+        )
+        .expect("parses");
+        let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names.len(), 10, "{names:?}");
+        assert_eq!(names[0], "pipeline/ping/c10/m1/d8");
+        assert_eq!(cases[3].plan.connections, 20);
+        assert_eq!(names[4], "transfer/download/10B/whole");
+        assert_eq!(names[7], "transfer/upload/20B/whole");
+        assert!(matches!(cases[4].kind, Kind::Transfer { chunk: None, transfers: 3, .. }));
+        assert_eq!(cases[9].name, "hold/ping/6conns");
+        assert!(matches!(cases[9].kind, Kind::Hold { probe_rate, .. } if probe_rate == 50.0));
+        assert!(parse("[[case]]\nkind = \"transfer\"\ndirection = \"sideways\"\n").is_err());
+    }
+
+    #[test]
     fn mistakes_are_reported() {
         assert!(parse("[[case]]\nkind = \"rate\"\nop = \"ping\"\n").is_err());
         assert!(parse("[[case]]\nkind = \"warp\"\nop = \"ping\"\n").is_err());
