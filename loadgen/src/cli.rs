@@ -30,6 +30,8 @@ pub struct Opts {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of the biggest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Ad-hoc run against one server, like wrk2, h2load or ghz
     Run(RunOpts),

@@ -10,8 +10,8 @@ use indicatif::{ProgressBar, ProgressStyle};
 use crate::cli::{BenchOpts, Command, KindName, OpName, Opts, Protocol, RunOpts};
 use crate::driver::framed::FramedDriver;
 use crate::driver::grpc::GrpcDriver;
-use crate::driver::net001::Net001Driver;
 use crate::driver::http::{HttpTarget, HttpVersion, TlsOptions};
+use crate::driver::net001::Net001Driver;
 use crate::driver::rest::RestDriver;
 use crate::driver::{Driver, OpSpec};
 use crate::endpoints::{self, Endpoint, ServerAddr, Transport};
@@ -358,7 +358,10 @@ async fn run_endpoint(
         .addr(e.server)
         .with_context(|| format!("no address for {}", e.server))?;
     let mut kind = template.kind.clone();
-    if let Kind::Hold { admin: a @ None, .. } = &mut kind {
+    if let Kind::Hold {
+        admin: a @ None, ..
+    } = &mut kind
+    {
         *a = Some(format!("{}:{}", addr.host, addr.admin));
     }
     let spec = CaseSpec {

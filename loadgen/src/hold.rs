@@ -44,7 +44,11 @@ pub async fn server_view(admin: &str) -> Option<(Option<u64>, Option<i64>)> {
         .await
         .ok()?;
     let (mut conn, _) = target.connect().await.ok()?;
-    let req = target.request(http::Method::GET, "/metrics?format=json", bytes::Bytes::new());
+    let req = target.request(
+        http::Method::GET,
+        "/metrics?format=json",
+        bytes::Bytes::new(),
+    );
     let answer = tokio::time::timeout(Duration::from_secs(5), conn.send(req, true))
         .await
         .ok()?
@@ -200,8 +204,14 @@ pub fn metrics(result: &CaseResult) -> Vec<(&'static str, Vec<f64>)> {
         .filter_map(|r| r.hold.as_ref())
         .collect();
     vec![
-        ("setup_per_sec", holds.iter().map(|h| h.setup_per_sec).collect()),
-        ("probe_p99_us", holds.iter().map(|h| h.probe.p99_us as f64).collect()),
+        (
+            "setup_per_sec",
+            holds.iter().map(|h| h.setup_per_sec).collect(),
+        ),
+        (
+            "probe_p99_us",
+            holds.iter().map(|h| h.probe.p99_us as f64).collect(),
+        ),
     ]
 }
 

@@ -450,7 +450,14 @@ mod tests {
         assert_eq!(cases[3].plan.connections, 20);
         assert_eq!(names[4], "transfer/download/10B/whole");
         assert_eq!(names[7], "transfer/upload/20B/whole");
-        assert!(matches!(cases[4].kind, Kind::Transfer { chunk: None, transfers: 3, .. }));
+        assert!(matches!(
+            cases[4].kind,
+            Kind::Transfer {
+                chunk: None,
+                transfers: 3,
+                ..
+            }
+        ));
         assert_eq!(cases[9].name, "hold/ping/6conns");
         assert!(matches!(cases[9].kind, Kind::Hold { probe_rate, .. } if probe_rate == 50.0));
         assert!(parse("[[case]]\nkind = \"transfer\"\ndirection = \"sideways\"\n").is_err());

@@ -39,9 +39,10 @@ pub async fn run<D: Driver>(
     };
     verify_target(driver, &spec.op).await?;
     // The expected checksum, computed once, outside every timed transfer.
-    let expected = tokio::task::spawn_blocking(move || protolab_core::contract::pattern_crc32(size))
-        .await
-        .map_err(|e| EngineError::NoConnection(CallError::Protocol(e.to_string())))?;
+    let expected =
+        tokio::task::spawn_blocking(move || protolab_core::contract::pattern_crc32(size))
+            .await
+            .map_err(|e| EngineError::NoConnection(CallError::Protocol(e.to_string())))?;
     let blob = Blob { size, chunk };
     let limit = spec.plan.timeout + Duration::from_secs_f64(size as f64 / MIN_RATE_BYTES_PER_S);
     for _ in 0..spec.repeat.max(1) {
@@ -138,7 +139,9 @@ fn record(
         return;
     }
     stats.transfers += 1;
-    stats.mbps.push(size as f64 / 1e6 / took.as_secs_f64().max(1e-9));
+    stats
+        .mbps
+        .push(size as f64 / 1e6 / took.as_secs_f64().max(1e-9));
     let (sent, received) = match direction {
         Direction::Upload => (size, 0),
         Direction::Download => (0, size),

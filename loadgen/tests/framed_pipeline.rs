@@ -35,7 +35,12 @@ async fn framed_every_op() -> anyhow::Result<()> {
     let b = binary(unlimited()).await?;
     for op in ops().into_iter().chain([OpSpec::Echo { size: 300_000 }]) {
         let d = Arc::new(FramedDriver::new(&b.framed(), 42, &op).await?);
-        let r = run_case(d, spec("framed", op.clone(), Kind::Throughput, plan(2)), &ProgressBar::hidden()).await;
+        let r = run_case(
+            d,
+            spec("framed", op.clone(), Kind::Throughput, plan(2)),
+            &ProgressBar::hidden(),
+        )
+        .await;
         let s = &r.repetitions[0].summary;
         assert!(r.valid, "{op:?}: {:?}", r.problems);
         assert!(s.requests >= 1 && s.errors == 0, "{op:?}: {s:?}");
@@ -48,12 +53,20 @@ fn assert_exact(r: &CaseResult, clients: usize, messages: u64, reps: usize) {
     assert!(r.valid, "{:?}", r.problems);
     assert_eq!(r.repetitions.len(), reps);
     for rep in &r.repetitions {
-        assert_eq!(rep.summary.requests, clients as u64 * messages, "{:?}", rep.summary);
+        assert_eq!(
+            rep.summary.requests,
+            clients as u64 * messages,
+            "{:?}",
+            rep.summary
+        );
         assert_eq!(rep.summary.errors, 0);
     }
     assert_eq!(r.clients.len(), clients * reps);
     for line in &r.clients {
-        assert_eq!((line.messages, line.answered, line.errors), (messages, messages, 0));
+        assert_eq!(
+            (line.messages, line.answered, line.errors),
+            (messages, messages, 0)
+        );
         assert!(line.total_s > 0.0 && line.mean_latency_us > 0.0, "{line:?}");
     }
     assert!(r.stats.contains_key("client_total_s"));
@@ -62,19 +75,38 @@ fn assert_exact(r: &CaseResult, clients: usize, messages: u64, reps: usize) {
 #[tokio::test]
 async fn pipelines_with_exact_counts_on_both_binary_protocols() -> anyhow::Result<()> {
     let b = binary(unlimited()).await?;
-    for op in [OpSpec::Ping, OpSpec::GetItem { ids: 500 }, OpSpec::Echo { size: 100 }] {
+    for op in [
+        OpSpec::Ping,
+        OpSpec::GetItem { ids: 500 },
+        OpSpec::Echo { size: 100 },
+    ] {
         let mut s = spec("framed", op.clone(), pipeline(8, 300), pipeline_plan(3));
         s.repeat = 2;
         let d = Arc::new(FramedDriver::new(&b.framed(), 42, &op).await?);
-        assert_exact(&run_case(d, s.clone(), &ProgressBar::hidden()).await, 3, 300, 2);
+        assert_exact(
+            &run_case(d, s.clone(), &ProgressBar::hidden()).await,
+            3,
+            300,
+            2,
+        );
         for target in [b.plain(), b.tls_target()] {
             let d = Arc::new(Net001Driver::new(&target, &b.tls(), None, 42, &op).await?);
-            assert_exact(&run_case(d, s.clone(), &ProgressBar::hidden()).await, 3, 300, 2);
+            assert_exact(
+                &run_case(d, s.clone(), &ProgressBar::hidden()).await,
+                3,
+                300,
+                2,
+            );
         }
     }
     // Depth beyond the count: reference/003's send-everything-then-read.
     let d = Arc::new(FramedDriver::new(&b.framed(), 42, &OpSpec::Ping).await?);
-    let s = spec("framed", OpSpec::Ping, pipeline(1000, 200), pipeline_plan(2));
+    let s = spec(
+        "framed",
+        OpSpec::Ping,
+        pipeline(1000, 200),
+        pipeline_plan(2),
+    );
     let r = run_case(d, s, &ProgressBar::hidden()).await;
     assert_exact(&r, 2, 200, 1);
 
@@ -108,7 +140,12 @@ async fn a_protocol_that_cannot_pipeline_is_skipped() -> anyhow::Result<()> {
     )
     .await?;
     let d = Arc::new(loadgen::driver::rest::RestDriver::new(t, 42, &OpSpec::Ping));
-    let r = run_case(d, spec("rest-h1", OpSpec::Ping, pipeline(4, 10), pipeline_plan(2)), &ProgressBar::hidden()).await;
+    let r = run_case(
+        d,
+        spec("rest-h1", OpSpec::Ping, pipeline(4, 10), pipeline_plan(2)),
+        &ProgressBar::hidden(),
+    )
+    .await;
     assert!(r.valid && r.repetitions.is_empty(), "{:?}", r.problems);
     assert!(r.skipped.expect("skipped").contains("pipelining"));
     Ok(())
@@ -127,12 +164,19 @@ async fn fake(
                 let mut f = Framed::new(tcp, FramedCodec::new());
                 let n = AtomicU64::new(0);
                 while let Some(Ok(Ok(frame))) = f.next().await {
-                    let Ok(req) = Request::decode(&frame.payload) else { return };
+                    let Ok(req) = Request::decode(&frame.payload) else {
+                        return;
+                    };
                     let Some(resp) = answer(&req, n.fetch_add(1, Ordering::Relaxed)) else {
                         return;
                     };
-                    let Ok(payload) = serde_json::to_vec(&resp) else { return };
-                    if f.send(Frame::new(FrameKind::Response, payload)).await.is_err() {
+                    let Ok(payload) = serde_json::to_vec(&resp) else {
+                        return;
+                    };
+                    if f.send(Frame::new(FrameKind::Response, payload))
+                        .await
+                        .is_err()
+                    {
                         return;
                     }
                 }
@@ -152,9 +196,18 @@ async fn a_wrong_item_fails_verification() -> anyhow::Result<()> {
     .await?;
     let op = OpSpec::GetItem { ids: 100 };
     let d = Arc::new(FramedDriver::new(&addr, 42, &op).await?);
-    let r = run_case(d, spec("framed", op, Kind::Throughput, plan(1)), &ProgressBar::hidden()).await;
+    let r = run_case(
+        d,
+        spec("framed", op, Kind::Throughput, plan(1)),
+        &ProgressBar::hidden(),
+    )
+    .await;
     assert!(!r.valid && r.repetitions.is_empty());
-    assert!(r.problems.iter().any(|p| p.contains("wrong answer")), "{:?}", r.problems);
+    assert!(
+        r.problems.iter().any(|p| p.contains("wrong answer")),
+        "{:?}",
+        r.problems
+    );
     task.abort();
     Ok(())
 }
@@ -162,13 +215,23 @@ async fn a_wrong_item_fails_verification() -> anyhow::Result<()> {
 #[tokio::test]
 async fn a_server_closing_mid_pipeline_counts_the_unanswered() -> anyhow::Result<()> {
     // Answers the first 50 requests of every connection (after verification's), then hangs up.
-    let (addr, task) = fake(|req, n| (n < 50).then(|| Response::success(req.req, serde_json::Value::Null))).await?;
+    let (addr, task) =
+        fake(|req, n| (n < 50).then(|| Response::success(req.req, serde_json::Value::Null)))
+            .await?;
     let d = Arc::new(FramedDriver::new(&addr, 42, &OpSpec::Ping).await?);
-    let r = run_case(d, spec("framed", OpSpec::Ping, pipeline(8, 200), pipeline_plan(3)), &ProgressBar::hidden()).await;
+    let r = run_case(
+        d,
+        spec("framed", OpSpec::Ping, pipeline(8, 200), pipeline_plan(3)),
+        &ProgressBar::hidden(),
+    )
+    .await;
     let s = &r.repetitions[0].summary;
     assert_eq!((s.requests, s.errors), (150, 450), "{s:?}");
     assert_eq!(s.errors_by_kind.get("closed"), Some(&450));
-    assert!(r.clients.iter().all(|l| l.answered == 50 && l.errors == 150));
+    assert!(r
+        .clients
+        .iter()
+        .all(|l| l.answered == 50 && l.errors == 150));
     task.abort();
     Ok(())
 }

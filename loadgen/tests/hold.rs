@@ -26,7 +26,12 @@ async fn hold<D: Driver>(d: D, admin: Option<String>) -> CaseResult {
     let mut p = plan(1);
     p.duration = Duration::from_millis(1000);
     let name = d.name();
-    run_case(Arc::new(d), spec(&name, OpSpec::Ping, kind, p), &ProgressBar::hidden()).await
+    run_case(
+        Arc::new(d),
+        spec(&name, OpSpec::Ping, kind, p),
+        &ProgressBar::hidden(),
+    )
+    .await
 }
 
 fn assert_held(r: &CaseResult) -> &loadgen::stats::HoldStats {
@@ -50,7 +55,10 @@ async fn net001_holds_hundreds_while_the_probe_runs() -> anyhow::Result<()> {
     let r = hold(d, Some(b.admin())).await;
     let h = assert_held(&r);
     // The server counts the held connections and the probe's as open.
-    assert!(h.server_open_connections.is_some_and(|n| n >= HELD as i64), "{h:?}");
+    assert!(
+        h.server_open_connections.is_some_and(|n| n >= HELD as i64),
+        "{h:?}"
+    );
     assert!(h.server_bytes_per_conn.is_some(), "{h:?}");
     b.srv.stop().await;
     Ok(())
@@ -59,11 +67,26 @@ async fn net001_holds_hundreds_while_the_probe_runs() -> anyhow::Result<()> {
 #[tokio::test]
 async fn rest_holds_hundreds_without_an_admin_address() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let s = protolab_core::server::start_in_process(&protolab_rest::SPEC, dir.path(), 100, |_| {}, protolab_rest::app).await?;
-    let t = HttpTarget::new(&format!("http://{}", s.plain), HttpVersion::H1, &TlsOptions::default()).await?;
+    let s = protolab_core::server::start_in_process(
+        &protolab_rest::SPEC,
+        dir.path(),
+        100,
+        |_| {},
+        protolab_rest::app,
+    )
+    .await?;
+    let t = HttpTarget::new(
+        &format!("http://{}", s.plain),
+        HttpVersion::H1,
+        &TlsOptions::default(),
+    )
+    .await?;
     let r = hold(RestDriver::new(t, 42, &OpSpec::Ping), None).await;
     let h = assert_held(&r);
-    assert_eq!((h.server_bytes_per_conn, h.server_open_connections), (None, None));
+    assert_eq!(
+        (h.server_bytes_per_conn, h.server_open_connections),
+        (None, None)
+    );
     s.stop().await;
     Ok(())
 }

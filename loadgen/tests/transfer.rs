@@ -32,7 +32,12 @@ fn transfer(direction: Direction, chunk: Option<u64>) -> Kind {
 
 async fn run<D: Driver>(d: D, kind: Kind) -> CaseResult {
     let name = d.name();
-    run_case(Arc::new(d), spec(&name, OpSpec::Ping, kind, plan(1)), &ProgressBar::hidden()).await
+    run_case(
+        Arc::new(d),
+        spec(&name, OpSpec::Ping, kind, plan(1)),
+        &ProgressBar::hidden(),
+    )
+    .await
 }
 
 /// Two intact transfers of SIZE, never holding more than `max_piece` bytes at once.
@@ -40,24 +45,56 @@ fn assert_intact(r: &CaseResult, max_piece: u64) {
     assert!(r.valid, "{} {:?}", r.spec.name, r.problems);
     let rep = &r.repetitions[0];
     let t = rep.transfer.as_ref().expect("transfer stats");
-    assert_eq!((t.transfers, t.integrity_failures), (2, 0), "{}: {t:?}", r.spec.name);
+    assert_eq!(
+        (t.transfers, t.integrity_failures),
+        (2, 0),
+        "{}: {t:?}",
+        r.spec.name
+    );
     assert_eq!(t.mbps.len(), 2);
-    assert!(t.largest_piece_bytes > 0 && t.largest_piece_bytes <= max_piece, "{}: {t:?}", r.spec.name);
-    assert!(t.largest_piece_bytes < SIZE / 4, "pieces, never the whole blob");
+    assert!(
+        t.largest_piece_bytes > 0 && t.largest_piece_bytes <= max_piece,
+        "{}: {t:?}",
+        r.spec.name
+    );
+    assert!(
+        t.largest_piece_bytes < SIZE / 4,
+        "pieces, never the whole blob"
+    );
     let moved = rep.summary.mbps_sent + rep.summary.mbps_received;
-    assert!(moved > 0.0 && rep.summary.requests == 2, "{:?}", rep.summary);
+    assert!(
+        moved > 0.0 && rep.summary.requests == 2,
+        "{:?}",
+        rep.summary
+    );
     assert!(r.stats["mbps"].mean > 0.0);
 }
 
 #[tokio::test]
 async fn rest_both_directions_chunked_and_whole() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let s = protolab_core::server::start_in_process(&protolab_rest::SPEC, dir.path(), 100, |_| {}, protolab_rest::app).await?;
+    let s = protolab_core::server::start_in_process(
+        &protolab_rest::SPEC,
+        dir.path(),
+        100,
+        |_| {},
+        protolab_rest::app,
+    )
+    .await?;
     for version in [HttpVersion::H1, HttpVersion::H2] {
         for direction in [Direction::Download, Direction::Upload] {
             for chunk in [Some(CHUNK), None] {
-                let t = HttpTarget::new(&format!("http://{}", s.plain), version, &TlsOptions::default()).await?;
-                let r = run(RestDriver::new(t, 42, &OpSpec::Ping), transfer(direction, chunk)).await;
+                let t = HttpTarget::new(
+                    &format!("http://{}", s.plain),
+                    version,
+                    &TlsOptions::default(),
+                )
+                .await?;
+                let r = run(
+                    RestDriver::new(t, 42, &OpSpec::Ping),
+                    transfer(direction, chunk),
+                )
+                .await;
                 // A whole download is the server's largest chunk; the body still
                 // arrives in frames of the connection's buffer size.
                 assert_intact(&r, 512 * 1024);
@@ -71,7 +108,14 @@ async fn rest_both_directions_chunked_and_whole() -> anyhow::Result<()> {
 #[tokio::test]
 async fn grpc_both_directions() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
-    let s = protolab_core::server::start_in_process(&protolab_grpc::SPEC, dir.path(), 100, |_| {}, protolab_grpc::app).await?;
+    let s = protolab_core::server::start_in_process(
+        &protolab_grpc::SPEC,
+        dir.path(),
+        100,
+        |_| {},
+        protolab_grpc::app,
+    )
+    .await?;
     for direction in [Direction::Download, Direction::Upload] {
         let d = GrpcDriver::new(&s.plain.to_string(), None, 42, &OpSpec::Ping).await?;
         assert_intact(&run(d, transfer(direction, Some(CHUNK))).await, CHUNK);
@@ -114,12 +158,25 @@ async fn wrong_bytes_fail_the_integrity_check() -> anyhow::Result<()> {
     let l = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = l.local_addr()?;
     let server = tokio::spawn(async move { axum::serve(l, app).await });
-    let t = HttpTarget::new(&format!("http://{addr}"), HttpVersion::H1, &TlsOptions::default()).await?;
-    let r = run(RestDriver::new(t, 42, &OpSpec::Ping), transfer(Direction::Download, Some(CHUNK))).await;
+    let t = HttpTarget::new(
+        &format!("http://{addr}"),
+        HttpVersion::H1,
+        &TlsOptions::default(),
+    )
+    .await?;
+    let r = run(
+        RestDriver::new(t, 42, &OpSpec::Ping),
+        transfer(Direction::Download, Some(CHUNK)),
+    )
+    .await;
     let t = r.repetitions[0].transfer.as_ref().expect("stats");
     assert_eq!((t.transfers, t.integrity_failures), (0, 2));
     assert!(!r.valid);
-    assert!(r.problems.iter().any(|p| p.contains("CRC32")), "{:?}", r.problems);
+    assert!(
+        r.problems.iter().any(|p| p.contains("CRC32")),
+        "{:?}",
+        r.problems
+    );
     server.abort();
     Ok(())
 }

@@ -38,7 +38,11 @@ pub async fn rest_download(
     conn: &mut HttpConn,
     blob: Blob,
 ) -> Result<TransferOutcome, CallError> {
-    let path = format!("/download?size={}&chunk={}", blob.size, download_chunk(&blob));
+    let path = format!(
+        "/download?size={}&chunk={}",
+        blob.size,
+        download_chunk(&blob)
+    );
     let req = target.request(Method::GET, &path, Bytes::new());
     let (resp, ttfb) = conn.exchange(req.map(Either::Left)).await?;
     if resp.status() != http::StatusCode::OK {
@@ -81,7 +85,10 @@ pub async fn rest_upload(
         http::HeaderValue::from_static("application/octet-stream"),
     );
     if blob.chunk.is_none() {
-        headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(blob.size));
+        headers.insert(
+            http::header::CONTENT_LENGTH,
+            http::HeaderValue::from(blob.size),
+        );
     }
     let start = Instant::now();
     let (resp, _) = conn.exchange(req).await?;

@@ -5,7 +5,9 @@
 //! no TLS and no AUTH). Frames and envelopes come from `protolab_wire` only.
 
 use bytes::Bytes;
-use protolab_wire::framed::{EchoData, Frame, FrameKind, FramedCodec, Request, RequestOp, Response};
+use protolab_wire::framed::{
+    EchoData, Frame, FrameKind, FramedCodec, Request, RequestOp, Response,
+};
 
 use super::binconn::{self, BinConn, Pending, Step, Target, Wire};
 use super::net001::{check_item_42, check_list};
@@ -69,7 +71,9 @@ impl FramedDriver {
                 return Err(CallError::Verify("get_item result is not an object".into()))
             }
             OpSpec::ListItems { .. } if !result.is_array() => {
-                return Err(CallError::Verify("list_items result is not an array".into()))
+                return Err(CallError::Verify(
+                    "list_items result is not an array".into(),
+                ))
             }
             _ => {}
         }

@@ -9,8 +9,8 @@ use bytes::Bytes;
 use futures::SinkExt;
 use protolab_core::contract::now_micros;
 use protolab_core::Item;
-use protolab_wire::net001::{DataRequest, DataResponse, FailStatus, Frame, Net001Codec};
 use protolab_wire::net001::{data::MAX_DATA_BODY, MAX_PAYLOAD};
+use protolab_wire::net001::{DataRequest, DataResponse, FailStatus, Frame, Net001Codec};
 use protolab_wire::ErrorCode;
 
 use super::binconn::{self, codec_error, next_frame, BinConn, Pending, Step, Target, Wire};
@@ -116,7 +116,9 @@ impl Net001Driver {
             }
         };
         let echo = match op {
-            OpSpec::Echo { size } if *size <= MAX_PAYLOAD => Bytes::from(OpSpec::echo_payload(*size)),
+            OpSpec::Echo { size } if *size <= MAX_PAYLOAD => {
+                Bytes::from(OpSpec::echo_payload(*size))
+            }
             _ => Bytes::new(),
         };
         let doc = OpSpec::score_doc(match op {
@@ -176,7 +178,12 @@ impl Net001Driver {
             ))));
         }
         let done = match (op, resp) {
-            (_, DataResponse::Failed { status, message, .. }) => Err(failed(status, message)),
+            (
+                _,
+                DataResponse::Failed {
+                    status, message, ..
+                },
+            ) => Err(failed(status, message)),
             (OpSpec::GetItem { .. }, DataResponse::Item { json, .. }) => {
                 pending.take(&json);
                 Ok(())
@@ -191,9 +198,9 @@ impl Net001Driver {
             (OpSpec::Score { .. }, DataResponse::Score { score, .. }) => {
                 pending.take(&score.to_be_bytes());
                 match self.score {
-                    Some(want) if want != score => Err(CallError::Verify(format!(
-                        "score {score}, expected {want}"
-                    ))),
+                    Some(want) if want != score => {
+                        Err(CallError::Verify(format!("score {score}, expected {want}")))
+                    }
                     _ => Ok(()),
                 }
             }
@@ -368,7 +375,10 @@ impl Driver for Net001Driver {
 
 /// DATA download: the body arrives in frames of at most `MAX_DATA_BODY` bytes, each
 /// CRC'd and dropped as it comes.
-async fn download(conn: &mut BinConn<Net001Codec>, blob: Blob) -> Result<TransferOutcome, CallError> {
+async fn download(
+    conn: &mut BinConn<Net001Codec>,
+    blob: Blob,
+) -> Result<TransferOutcome, CallError> {
     let Some(chunk) = blob.chunk else {
         return Err(CallError::Unsupported(
             "whole-body transfer over NET-001 (65528 bytes per frame)",
@@ -410,7 +420,9 @@ async fn download(conn: &mut BinConn<Net001Codec>, blob: Blob) -> Result<Transfe
                     return Ok(out);
                 }
             }
-            DataResponse::Failed { status, message, .. } => return Err(failed(status, message)),
+            DataResponse::Failed {
+                status, message, ..
+            } => return Err(failed(status, message)),
             other => {
                 return Err(CallError::Protocol(format!(
                     "DATA op {:#04x} during a download",
