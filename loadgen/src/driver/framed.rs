@@ -10,7 +10,7 @@ use protolab_wire::framed::{
 };
 
 use super::binconn::{self, BinConn, Pending, Step, Target, Wire};
-use super::net001::{check_item_42, check_list};
+use super::checks::{check_item_42, check_list};
 use super::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec, Window};
 
 /// Largest answer the driver accepts: a 1 MiB echo is up to ~2.6 MB of JSON.

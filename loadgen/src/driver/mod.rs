@@ -5,6 +5,7 @@
 pub mod binconn;
 pub mod blob;
 pub mod bulk;
+pub mod checks;
 pub mod framed;
 pub mod grpc;
 pub mod http;

@@ -8,12 +8,12 @@
 use bytes::Bytes;
 use futures::SinkExt;
 use protolab_core::contract::now_micros;
-use protolab_core::Item;
 use protolab_wire::net001::{data::MAX_DATA_BODY, MAX_PAYLOAD};
 use protolab_wire::net001::{DataRequest, DataResponse, FailStatus, Frame, Net001Codec};
 use protolab_wire::ErrorCode;
 
 use super::binconn::{self, codec_error, next_frame, BinConn, Pending, Step, Target, Wire};
+use super::checks::{check_item_42, check_list};
 use super::{
     Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, TransferOutcome, Window,
     CONNECT_TIMEOUT,
@@ -63,37 +63,6 @@ fn failed(status: FailStatus, message: String) -> CallError {
         FailStatus::Internal => "internal",
     };
     CallError::Refused { reason, message }
-}
-
-/// Item 42 as the target returned it, against the dataset's.
-pub(crate) fn check_item_42(json: &[u8], seed: u64) -> Result<(), CallError> {
-    let got: Item = serde_json::from_slice(json)
-        .map_err(|e| CallError::Verify(format!("item 42 is not an item: {e}")))?;
-    let want = Item::generate(seed, 42);
-    if got != want {
-        return Err(CallError::Verify(format!(
-            "item 42 is {got:?}, expected {want:?}"
-        )));
-    }
-    Ok(())
-}
-
-/// A first page as the target returned it: non-empty, within `limit`, and (with no
-/// category) starting with the dataset's item 1.
-pub(crate) fn check_list(json: &[u8], op: &OpSpec, seed: u64) -> Result<(), CallError> {
-    let OpSpec::ListItems { limit, category } = op else {
-        return Ok(());
-    };
-    let items: Vec<Item> = serde_json::from_slice(json)
-        .map_err(|e| CallError::Verify(format!("list is not a list of items: {e}")))?;
-    let first_ok = category.is_some() || items.first() == Some(&Item::generate(seed, 1));
-    if items.is_empty() || items.len() > *limit as usize || !first_ok {
-        return Err(CallError::Verify(format!(
-            "list of {} items does not match the dataset",
-            items.len()
-        )));
-    }
-    Ok(())
 }
 
 impl Net001Driver {
