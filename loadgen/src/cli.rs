@@ -30,6 +30,8 @@ pub struct Opts {
 }
 
 #[derive(Debug, Subcommand)]
+// Parsed once per process: the size of the biggest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Command {
     /// Ad-hoc run against one server, like wrk2, h2load or ghz
     Run(RunOpts),
@@ -111,6 +113,10 @@ pub struct BenchOpts {
 pub enum Protocol {
     Rest,
     Grpc,
+    /// NET-001 (reference/004): host:port, or with --tls the TLS port
+    Net001,
+    /// the 0x12345678 framed protocol (reference/003): host:port
+    Framed,
 }
 
 /// Operations `run` can exercise.
@@ -140,6 +146,20 @@ pub enum KindName {
     Connect,
     /// open-loop rate steps from --rate up, to the knee
     Sweep,
+    /// -c clients each pipelining --messages calls, --depth in flight (binary protocols)
+    Pipeline,
+    /// --transfer-sizes blobs --direction up/down in --chunk pieces (or --whole), CRC checked
+    Transfer,
+    /// hold --hold connections open while a probe calls at --probe-rate for -d
+    Hold,
+}
+
+/// Which way the transfer kind moves blobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DirectionName {
+    Upload,
+    Download,
+    Both,
 }
 
 #[derive(Debug, Args)]
@@ -239,6 +259,39 @@ pub struct RunOpts {
     /// Where to write results/<run-id>/ (nothing written when absent)
     #[arg(long, env = "LOADGEN_OUT")]
     pub out: Option<PathBuf>,
+    /// NET-001: AUTH as user:token on every connection (the handshake)
+    #[arg(long, env = "NET001_AUTH")]
+    pub auth: Option<String>,
+    /// Pipeline kind: calls in flight per connection
+    #[arg(long, default_value_t = 16)]
+    pub depth: usize,
+    /// Pipeline kind: calls per client (accepts 10k)
+    #[arg(long, value_parser = parse_count, default_value = "1000")]
+    pub messages: u64,
+    /// Transfer kind: blob sizes, one case each (1.5Mi = 1,572,864 bytes)
+    #[arg(long, value_parser = parse_count, value_delimiter = ',', default_value = "1.5Mi,128Mi,500Mi")]
+    pub transfer_sizes: Vec<u64>,
+    /// Transfer kind: piece size (REST download chunk, body frames, gRPC messages, NET-001 DATA chunk)
+    #[arg(long, value_parser = parse_count, default_value = "64Ki")]
+    pub chunk: u64,
+    /// Transfer kind: one whole body (REST; gRPC up to 4 MiB) instead of --chunk pieces
+    #[arg(long)]
+    pub whole: bool,
+    /// Transfer kind: direction
+    #[arg(long, value_enum, default_value_t = DirectionName::Both)]
+    pub direction: DirectionName,
+    /// Transfer kind: transfers per repetition
+    #[arg(long, default_value_t = 1)]
+    pub transfers: u64,
+    /// Hold kind: connections to hold open (accepts 10k)
+    #[arg(long, value_parser = parse_count, default_value = "1000")]
+    pub hold: u64,
+    /// Hold kind: the probe's calls per second
+    #[arg(long, default_value_t = 100.0)]
+    pub probe_rate: f64,
+    /// Hold kind: the server's admin host:port (its /metrics?format=json gives RSS)
+    #[arg(long)]
+    pub admin: Option<String>,
 }
 
 /// `0`, `1-3`, `0,2,4-5` → CPU ids.

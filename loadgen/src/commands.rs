@@ -8,8 +8,10 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{BenchOpts, Command, KindName, OpName, Opts, Protocol, RunOpts};
+use crate::driver::framed::FramedDriver;
 use crate::driver::grpc::GrpcDriver;
 use crate::driver::http::{HttpTarget, HttpVersion, TlsOptions};
+use crate::driver::net001::Net001Driver;
 use crate::driver::rest::RestDriver;
 use crate::driver::{Driver, OpSpec};
 use crate::endpoints::{self, Endpoint, ServerAddr, Transport};
@@ -123,8 +125,18 @@ fn open_raw(
     Ok(Some(JsonlWriter::create(&dir.join("results.jsonl"))?))
 }
 
-/// The case an ad-hoc `run` describes, for `op`.
-pub fn case_from(o: &RunOpts, protocol_name: &str, op: &OpSpec) -> CaseSpec {
+/// The cases a `run` covers: the operations of `op_specs`, or for `--kind transfer`
+/// one kind per size and direction.
+fn variants(o: &RunOpts) -> Vec<(OpSpec, Option<Kind>)> {
+    match o.kind.and_then(|k| crate::bulk::adhoc_kinds(o, k)) {
+        Some(kinds) => kinds.into_iter().map(|k| (op_spec(o), Some(k))).collect(),
+        None => op_specs(o).into_iter().map(|op| (op, None)).collect(),
+    }
+}
+
+/// The case an ad-hoc `run` describes, for `op` (and `kind` when given, instead of
+/// the options' kind).
+pub fn case_from(o: &RunOpts, protocol_name: &str, op: &OpSpec, given: Option<Kind>) -> CaseSpec {
     let kind_name = o.kind.unwrap_or(if o.rate.is_some() {
         KindName::Rate
     } else {
@@ -148,7 +160,9 @@ pub fn case_from(o: &RunOpts, protocol_name: &str, op: &OpSpec) -> CaseSpec {
             p99_limit_ms: o.sweep_p99_ms,
             error_limit: 0.01,
         },
+        KindName::Pipeline | KindName::Transfer | KindName::Hold => Kind::Throughput,
     };
+    let kind = given.unwrap_or(kind);
     let mut plan = LoadPlan {
         model: match (&kind, rate) {
             (Kind::Rate, Some(r)) => Model::Open { rate: r },
@@ -168,6 +182,9 @@ pub fn case_from(o: &RunOpts, protocol_name: &str, op: &OpSpec) -> CaseSpec {
     let mut name = format!("{protocol_name}/{}/{}", kind.name(), op.name());
     if let (Kind::Bandwidth, OpSpec::Echo { size }) = (&kind, op) {
         name.push_str(&format!("/{size}B"));
+    }
+    if let Some(n) = crate::bulk::case_name(&kind, op, plan.connections) {
+        name = format!("{protocol_name}/{n}");
     }
     CaseSpec {
         name,
@@ -200,11 +217,11 @@ fn progress(quiet: bool, spec: &CaseSpec) -> ProgressBar {
 async fn drive<D: Driver>(
     driver: D,
     o: &RunOpts,
-    op: &OpSpec,
+    (op, kind): &(OpSpec, Option<Kind>),
     quiet: bool,
     raw: Option<&mut JsonlWriter>,
 ) -> CaseResult {
-    let spec = case_from(o, &driver.name(), op);
+    let spec = case_from(o, &driver.name(), op, kind.clone());
     let bar = progress(quiet, &spec);
     let result = run_case_with(Arc::new(driver), spec, &mut Sinks { bar: &bar, raw }).await;
     bar.finish_and_clear();
@@ -221,7 +238,8 @@ async fn run_adhoc(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
     let target = with_scheme(&o.target, o.tls);
     let mut raw = open_raw(o.out.as_deref(), o.raw, started)?;
     let mut cases = Vec::new();
-    for op in op_specs(o) {
+    for variant in variants(o) {
+        let op = &variant.0;
         let result = match o.protocol {
             Protocol::Rest => {
                 let version = o.http.unwrap_or(if o.http2 {
@@ -232,13 +250,26 @@ async fn run_adhoc(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
                 let t = HttpTarget::new(&target, version, &tls)
                     .await
                     .context("target")?;
-                drive(RestDriver::new(t, o.seed, &op), o, &op, quiet, raw.as_mut()).await
+                let d = RestDriver::new(t, o.seed, op);
+                drive(d, o, &variant, quiet, raw.as_mut()).await
             }
             Protocol::Grpc => {
-                let d = GrpcDriver::new(&target, Some(&tls), o.seed, &op)
+                let d = GrpcDriver::new(&target, Some(&tls), o.seed, op)
                     .await
                     .context("target")?;
-                drive(d, o, &op, quiet, raw.as_mut()).await
+                drive(d, o, &variant, quiet, raw.as_mut()).await
+            }
+            Protocol::Net001 => {
+                let d = Net001Driver::new(&target, &tls, o.auth.as_deref(), o.seed, op)
+                    .await
+                    .context("target")?;
+                drive(d, o, &variant, quiet, raw.as_mut()).await
+            }
+            Protocol::Framed => {
+                let d = FramedDriver::new(&o.target, o.seed, op)
+                    .await
+                    .context("target")?;
+                drive(d, o, &variant, quiet, raw.as_mut()).await
             }
         };
         cases.push(result);
@@ -294,6 +325,7 @@ impl Lab {
                 plain: s.plain,
                 tls: s.tls,
                 admin: s.admin,
+                framed: s.framed,
             }),
             // Inside the compose network every server is reachable by its service name.
             None => ServerAddr::default_on(
@@ -325,12 +357,19 @@ async fn run_endpoint(
     let addr = lab
         .addr(e.server)
         .with_context(|| format!("no address for {}", e.server))?;
+    let mut kind = template.kind.clone();
+    if let Kind::Hold {
+        admin: a @ None, ..
+    } = &mut kind
+    {
+        *a = Some(format!("{}:{}", addr.host, addr.admin));
+    }
     let spec = CaseSpec {
         name: format!("{}/{}", e.name, template.name),
         protocol: e.name.to_string(),
         target: String::new(),
         op: template.op.clone(),
-        kind: template.kind.clone(),
+        kind,
         plan: template.plan.clone(),
         repeat: template.repeat,
         z_threshold: template.z_threshold,
@@ -366,6 +405,29 @@ async fn run_endpoint(
             let d = GrpcDriver::new(&target, Some(&lab.tls), seed, &spec.op)
                 .await
                 .with_context(|| format!("target {target}"))?;
+            run_case_with(Arc::new(d), spec, &mut Sinks { bar: &bar, raw }).await
+        }
+        Transport::Net001 { tls } => {
+            let target = if tls {
+                format!("https://{}:{}", addr.host, addr.tls)
+            } else {
+                format!("{}:{}", addr.host, addr.plain)
+            };
+            let seed = protolab_core::dataset::DEFAULT_SEED;
+            let d = Net001Driver::new(&target, &lab.tls, None, seed, &spec.op)
+                .await
+                .with_context(|| format!("target {target}"))?;
+            let spec = CaseSpec { target, ..spec };
+            run_case_with(Arc::new(d), spec, &mut Sinks { bar: &bar, raw }).await
+        }
+        Transport::Framed => {
+            let port = addr.framed.unwrap_or(endpoints::DEFAULT_FRAMED_PORT);
+            let target = format!("{}:{port}", addr.host);
+            let seed = protolab_core::dataset::DEFAULT_SEED;
+            let d = FramedDriver::new(&target, seed, &spec.op)
+                .await
+                .with_context(|| format!("target {target}"))?;
+            let spec = CaseSpec { target, ..spec };
             run_case_with(Arc::new(d), spec, &mut Sinks { bar: &bar, raw }).await
         }
     };
@@ -454,6 +516,9 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
 }
 
 fn brief(r: &CaseResult) -> String {
+    if let Some(why) = &r.skipped {
+        return format!("skipped: {why}");
+    }
     match r.repetitions.last() {
         Some(rep) if r.valid => format!(
             "{:.0} req/s, p99 {:.3} ms",

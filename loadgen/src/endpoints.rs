@@ -12,6 +12,10 @@ pub enum Transport {
     Http { version: HttpVersion, tls: bool },
     /// gRPC; over the TLS port with the lab's client certificate (mTLS).
     Grpc { tls: bool },
+    /// NET-001 on the binary server's plain or TLS port.
+    Net001 { tls: bool },
+    /// The 0x12345678 framed protocol on the binary server's framed port.
+    Framed,
 }
 
 /// One way of reaching one server.
@@ -58,7 +62,25 @@ pub const ALL: &[Endpoint] = &[
         server: "grpc",
         transport: Transport::Grpc { tls: true },
     },
+    Endpoint {
+        name: "net001",
+        server: "binary",
+        transport: Transport::Net001 { tls: false },
+    },
+    Endpoint {
+        name: "net001-tls",
+        server: "binary",
+        transport: Transport::Net001 { tls: true },
+    },
+    Endpoint {
+        name: "framed",
+        server: "binary",
+        transport: Transport::Framed,
+    },
 ];
+
+/// The binary server's framed-protocol port (DESIGN.md).
+pub const DEFAULT_FRAMED_PORT: u16 = 5100;
 
 /// Default ports per server (DESIGN.md): (plain, tls, admin).
 pub fn default_ports(server: &str) -> Option<(u16, u16, u16)> {
@@ -80,6 +102,8 @@ pub struct ServerAddr {
     pub plain: u16,
     pub tls: u16,
     pub admin: u16,
+    /// The binary server's framed-protocol port (none for other servers).
+    pub framed: Option<u16>,
 }
 
 impl ServerAddr {
@@ -91,6 +115,7 @@ impl ServerAddr {
             plain,
             tls,
             admin,
+            framed: (server == "binary").then_some(DEFAULT_FRAMED_PORT),
         })
     }
 }
@@ -132,7 +157,7 @@ mod tests {
         );
         assert_eq!(
             servers_of(ALL),
-            vec!["rest".to_string(), "grpc".to_string()]
+            vec!["rest".to_string(), "grpc".to_string(), "binary".to_string()]
         );
     }
 }

@@ -2,16 +2,20 @@
 //! protocol-agnostic engine, statistics, cases and results. The `loadgen` binary is
 //! a thin CLI over it; tests drive it against real servers on loopback.
 
+pub mod bulk;
 pub mod cli;
 pub mod commands;
 pub mod driver;
 pub mod endpoints;
 pub mod engine;
 pub mod env;
+pub mod hold;
 pub mod local;
 pub mod output;
+pub mod pipeline;
 pub mod results;
 pub mod scenario;
 pub mod selfcheck;
 pub mod stats;
 pub mod suite;
+pub mod transfer;

@@ -27,12 +27,18 @@ pub enum LocalError {
     Prepare(String),
 }
 
+/// MAX_CONNECTIONS of every lab server: the hold kind's 10,000 connections, its
+/// probe, and the other cases' connections still closing.
+pub const LAB_MAX_CONNECTIONS: usize = 20_000;
+
 /// One running server.
 pub struct LocalServer {
     pub name: String,
     pub plain: u16,
     pub tls: u16,
     pub admin: u16,
+    /// The binary server's framed-protocol port.
+    pub framed: Option<u16>,
     child: Child,
 }
 
@@ -124,6 +130,19 @@ impl LocalLab {
             if name == "grpc" {
                 cmd.env("TLS_CA", certs.join("ca.crt"));
             }
+            // Room for the hold kind's 10,000 connections plus its probe.
+            cmd.env("MAX_CONNECTIONS", LAB_MAX_CONNECTIONS.to_string());
+            let framed = if name == "binary" {
+                let port = free_port()?;
+                // Benchmarks measure the protocol, not NET-001's per-client (1000
+                // msg/s) and global (50,000 msg/s) rate limits: both off.
+                cmd.env("FRAMED_PORT", port.to_string())
+                    .env("RATE_LIMIT", "0")
+                    .env("GLOBAL_RATE_LIMIT", "0");
+                Some(port)
+            } else {
+                None
+            };
             let child = cmd.spawn().map_err(|source| LocalError::Io {
                 what: format!("starting {}", bin.display()),
                 source,
@@ -133,6 +152,7 @@ impl LocalLab {
                 plain,
                 tls,
                 admin,
+                framed,
                 child,
             });
         }

@@ -10,6 +10,9 @@ use loadgen::cli::Opts;
 fn main() -> anyhow::Result<()> {
     protolab_core::telemetry::init();
     let mut opts = Opts::parse();
+    // Before any socket, and before --local starts servers (they inherit it): the
+    // hold kind's thousands of connections need file descriptors.
+    let _ = loadgen::hold::raise_nofile_limit();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
     if let Some(cpus) = loadgen::local::plan_cpus(&mut opts) {

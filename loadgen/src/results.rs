@@ -90,6 +90,7 @@ pub fn write(root: &Path, run: &Run) -> Result<PathBuf, output::OutputError> {
         }
     }
     output::write_summary_csv(&dir.join("summary.csv"), &rows)?;
+    crate::pipeline::write_clients_csv(&dir, &run.cases)?;
     Ok(dir)
 }
 
@@ -109,6 +110,10 @@ pub fn print_table(run: &Run) {
         "errors"
     );
     for case in &run.cases {
+        if let Some(why) = &case.skipped {
+            println!("{:<36} skipped: {why}", case.spec.name);
+            continue;
+        }
         let Some(last) = case.repetitions.last() else {
             println!(
                 "{:<36} FAILED: {}",
@@ -158,6 +163,7 @@ fn notes(case: &CaseResult, s: &crate::stats::Summary) -> Vec<String> {
             s.mbps_sent, s.mbps_received
         ));
     }
+    notes.extend(crate::bulk::notes(case));
     if let Some(k) = case.knee_rate {
         notes.push(format!("knee {k:.0} req/s"));
     }

@@ -41,6 +41,26 @@ pub enum Kind {
         p99_limit_ms: f64,
         error_limit: f64,
     },
+    /// reference/003: `plan.connections` clients, each on its own connection sending
+    /// `messages` calls with up to `depth` unanswered (binary protocols pipeline).
+    Pipeline { depth: usize, messages: u64 },
+    /// reference/001's binary transfer: `transfers` blobs of `size` bytes per
+    /// repetition, one way, in `chunk`-byte pieces (`None`: one whole body).
+    Transfer {
+        direction: crate::stats::Direction,
+        size: u64,
+        chunk: Option<u64>,
+        transfers: u64,
+    },
+    /// `connections` held open at once while a probe client calls `op` at
+    /// `probe_rate` per second for `plan.duration`; `admin` is the server's admin
+    /// address (`host:port`) whose `/metrics?format=json` gives its RSS.
+    Hold {
+        connections: usize,
+        probe_rate: f64,
+        #[serde(default)]
+        admin: Option<String>,
+    },
 }
 
 impl Kind {
@@ -74,6 +94,9 @@ impl Kind {
             Kind::Concurrency => "concurrency",
             Kind::Connect { .. } => "connect",
             Kind::Sweep { .. } => "sweep",
+            Kind::Pipeline { .. } => "pipeline",
+            Kind::Transfer { .. } => "transfer",
+            Kind::Hold { .. } => "hold",
         }
     }
 }
@@ -116,6 +139,24 @@ pub struct Repetition {
     pub hold: Option<crate::stats::HoldStats>,
 }
 
+impl Repetition {
+    /// A repetition with `summary` and nothing kind-specific yet.
+    pub fn of(summary: Summary) -> Repetition {
+        Repetition {
+            summary,
+            cpu_fraction: None,
+            workers: 0,
+            connections: 0,
+            invalid: Vec::new(),
+            offered_rate: None,
+            connect: None,
+            push: None,
+            transfer: None,
+            hold: None,
+        }
+    }
+}
+
 /// reference/002's coldconn, per stage.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct ConnectBreakdown {
@@ -147,6 +188,13 @@ pub struct CaseResult {
     /// When those intervals' measured window began, Unix seconds.
     #[serde(skip)]
     pub intervals_start_unix_s: f64,
+    /// Pipeline kind: reference/003's line per client per repetition (clients.csv).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<crate::pipeline::ClientLine>,
+    /// Why the case was not run: the protocol does not offer what it needs (the
+    /// case is neither measured nor invalid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
 }
 
 /// Runs every repetition (or step) of `spec` with `driver`, showing progress on `bar`.
@@ -172,12 +220,17 @@ pub async fn run_case_with<D: Driver>(
         server_usage: None,
         intervals: Vec::new(),
         intervals_start_unix_s: 0.0,
+        clients: Vec::new(),
+        skipped: None,
     };
     let outcome = match &spec.kind {
         Kind::Connect { rate, attempts } => {
             run_connect(&driver, &spec, *rate, *attempts, sinks, &mut result).await
         }
         Kind::Sweep { .. } => run_sweep(&driver, &spec, sinks, &mut result).await,
+        Kind::Pipeline { .. } => crate::pipeline::run(&driver, &spec, sinks, &mut result).await,
+        Kind::Transfer { .. } => crate::transfer::run(&driver, &spec, sinks, &mut result).await,
+        Kind::Hold { .. } => crate::hold::run(&driver, &spec, sinks, &mut result).await,
         _ => {
             let mut r = Ok(());
             for _ in 0..spec.repeat.max(1) {
@@ -189,6 +242,14 @@ pub async fn run_case_with<D: Driver>(
             r
         }
     };
+    if let Err(engine::EngineError::Verify {
+        error: crate::driver::CallError::Unsupported(what),
+        ..
+    }) = &outcome
+    {
+        result.skipped = Some(format!("{what} is not offered by {}", spec.protocol));
+        return result;
+    }
     if let Err(e) = outcome {
         result.valid = false;
         result.problems.push(e.to_string());
@@ -214,8 +275,40 @@ pub async fn run_case_with<D: Driver>(
             ("p50_us".into(), p50),
             ("p99_us".into(), p99),
         ]);
+        for (name, values) in kind_metrics(&spec.kind, &result) {
+            result.stats.insert(name.into(), rep_stats(&values, z));
+        }
     }
     result
+}
+
+/// Per-repetition metrics a kind adds to `CaseResult::stats`.
+fn kind_metrics(kind: &Kind, result: &CaseResult) -> Vec<(&'static str, Vec<f64>)> {
+    match kind {
+        Kind::Pipeline { .. } => crate::pipeline::metrics(result),
+        Kind::Transfer { .. } => crate::transfer::metrics(result),
+        Kind::Hold { .. } => crate::hold::metrics(result),
+        _ => Vec::new(),
+    }
+}
+
+/// Opens one connection and verifies that the target answers `op` correctly (the
+/// check every kind makes before it measures).
+pub async fn verify_target<D: Driver>(
+    driver: &Arc<D>,
+    op: &OpSpec,
+) -> Result<(), engine::EngineError> {
+    let mut conns = engine::open_connections(driver, 1).await?;
+    if let Some(c) = conns.first_mut() {
+        driver
+            .verify(c, op)
+            .await
+            .map_err(|error| engine::EngineError::Verify {
+                op: op.name(),
+                error,
+            })?;
+    }
+    Ok(())
 }
 
 async fn run_rep<D: Driver>(

@@ -408,6 +408,9 @@ pub struct TransferStats {
     pub integrity_failures: u64,
     /// MB/s (10^6 bytes) of each completed transfer.
     pub mbps: Vec<f64>,
+    /// Largest piece of a blob the generator held at once: the memory bound.
+    #[serde(default)]
+    pub largest_piece_bytes: u64,
 }
 
 /// Held connections (the `hold` kind), one repetition.
@@ -424,4 +427,13 @@ pub struct HoldStats {
     pub probe: Percentiles,
     /// Server memory growth per held connection, when the server could be observed.
     pub server_bytes_per_conn: Option<f64>,
+    /// Connections the server itself counted open at the end of the hold (its admin
+    /// `/metrics?format=json`), when it could be asked.
+    #[serde(default)]
+    pub server_open_connections: Option<i64>,
+    /// The generator's open-file limit, and whether it capped `wanted` below the ask.
+    #[serde(default)]
+    pub nofile_limit: Option<u64>,
+    #[serde(default)]
+    pub capped_by_nofile: bool,
 }

@@ -67,6 +67,16 @@ struct Knobs {
     sweep_max: Option<f64>,
     sweep_p99_ms: Option<f64>,
     sweep_error_limit: Option<f64>,
+    /// Pipeline: clients (each its own connection), calls per client, calls in flight.
+    clients: Option<OneOrMany<usize>>,
+    messages: Option<OneOrMany<u64>>,
+    depth: Option<OneOrMany<usize>>,
+    /// Transfer: piece size, or one whole body; upload, download or both.
+    chunk: Option<u64>,
+    whole: Option<bool>,
+    direction: Option<OneOrMany<String>>,
+    /// Hold: connections held open.
+    hold: Option<OneOrMany<usize>>,
 }
 
 impl Knobs {
@@ -93,7 +103,14 @@ impl Knobs {
             sweep_factor,
             sweep_max,
             sweep_p99_ms,
-            sweep_error_limit
+            sweep_error_limit,
+            clients,
+            messages,
+            depth,
+            chunk,
+            whole,
+            direction,
+            hold
         )
     }
 }
@@ -118,7 +135,10 @@ impl CaseDef {
         };
         let name = text("name")?;
         let kind = text("kind")?.ok_or("kind is missing")?;
-        let op = text("op")?.ok_or("op is missing")?;
+        // A transfer verifies, and a hold probes, with ping unless told otherwise.
+        let op = text("op")?
+            .or_else(|| matches!(kind.as_str(), "transfer" | "hold").then(|| "ping".into()))
+            .ok_or("op is missing")?;
         let endpoints = match t.remove("endpoints") {
             Some(v) => Some(
                 v.try_into::<Vec<String>>()
@@ -191,7 +211,9 @@ pub fn parse(text: &str) -> Result<Vec<CaseTemplate>, SuiteError> {
             .unwrap_or(vec![None]);
         for rate in &rates {
             for size in &sizes {
-                out.push(template(&def, &k, *rate, *size).map_err(err)?);
+                for bulk in bulk_kinds(&def.kind, &k, *rate, *size).map_err(err)? {
+                    out.push(template(&def, &k, *rate, *size, bulk).map_err(err)?);
+                }
             }
         }
     }
@@ -205,11 +227,68 @@ fn duration(v: &Option<String>, default: Duration) -> Result<Duration, String> {
     }
 }
 
+/// A pipeline, transfer or hold kind with the client count it wants.
+type BulkKind = Option<(Kind, Option<usize>)>;
+
+fn list<T: Clone>(v: &Option<OneOrMany<T>>, default: T) -> Vec<T> {
+    v.as_ref().map_or(vec![default], OneOrMany::values)
+}
+
+/// What a pipeline, transfer or hold case's list knobs expand to (one kind per
+/// combination); `[None]` for every other kind.
+fn bulk_kinds(
+    kind: &str,
+    k: &Knobs,
+    rate: Option<f64>,
+    size: Option<usize>,
+) -> Result<Vec<BulkKind>, String> {
+    let mut out = Vec::new();
+    match kind {
+        "pipeline" => {
+            for clients in list(&k.clients, 10) {
+                for messages in list(&k.messages, 1000) {
+                    for depth in list(&k.depth, 16) {
+                        let depth = depth.max(1);
+                        out.push(Some((Kind::Pipeline { depth, messages }, Some(clients))));
+                    }
+                }
+            }
+        }
+        "transfer" => {
+            for word in list(&k.direction, "both".to_string()) {
+                for direction in crate::bulk::parse_direction(&word)? {
+                    let t = Kind::Transfer {
+                        direction,
+                        size: size.unwrap_or(1_572_864) as u64,
+                        chunk: (!k.whole.unwrap_or(false)).then_some(k.chunk.unwrap_or(65_536)),
+                        transfers: k.requests.unwrap_or(1).max(1),
+                    };
+                    out.push(Some((t, None)));
+                }
+            }
+        }
+        "hold" => {
+            for connections in list(&k.hold, 1000) {
+                let probe_rate = rate.unwrap_or(100.0);
+                let h = Kind::Hold {
+                    connections,
+                    probe_rate,
+                    admin: None,
+                };
+                out.push(Some((h, None)));
+            }
+        }
+        _ => out.push(None),
+    }
+    Ok(out)
+}
+
 fn template(
     def: &CaseDef,
     k: &Knobs,
     rate: Option<f64>,
     size: Option<usize>,
+    bulk: BulkKind,
 ) -> Result<CaseTemplate, String> {
     let op = match def.op.as_str() {
         "ping" => OpSpec::Ping,
@@ -228,7 +307,57 @@ fn template(
         },
         other => return Err(format!("unknown op {other:?}")),
     };
-    let kind = match def.kind.as_str() {
+    let (kind, clients) = match bulk {
+        Some((kind, clients)) => (kind, clients),
+        None => (plain_kind(def, k, &op, rate)?, None),
+    };
+    if matches!(kind, Kind::Rate) && rate.is_none() {
+        return Err("kind rate needs rate".into());
+    }
+    let mut plan = LoadPlan {
+        model: match kind {
+            Kind::Rate => Model::Open {
+                rate: rate.unwrap_or(1000.0),
+            },
+            _ => Model::Closed,
+        },
+        connections: clients.or(k.connections).unwrap_or(16).max(1),
+        inflight: k.inflight.unwrap_or(1).max(1),
+        duration: duration(&k.duration, Duration::from_secs(10))?,
+        warmup: duration(&k.warmup, Duration::from_secs(2))?,
+        requests: k.requests,
+        requests_per_worker: None,
+        timeout: duration(&k.timeout, Duration::from_secs(10))?,
+        max_lag: duration(&k.max_lag, Duration::from_millis(5))?,
+    };
+    kind.shape_plan(&mut plan, k.requests, k.requests_each.unwrap_or(100));
+    let bulk_name = crate::bulk::case_name(&kind, &op, plan.connections);
+    let mut name = match (&def.name, &bulk_name) {
+        (Some(n), Some(b)) => format!("{n}/{b}"),
+        (Some(n), None) => n.clone(),
+        (None, Some(b)) => b.clone(),
+        (None, None) => format!("{}/{}", kind.name(), op.name()),
+    };
+    if let (Some(s), None) = (size, &bulk_name) {
+        name.push_str(&format!("/{s}B"));
+    }
+    if let (Some(r), Kind::Rate) = (rate, &kind) {
+        name.push_str(&format!("@{r}"));
+    }
+    Ok(CaseTemplate {
+        name,
+        op,
+        kind,
+        plan,
+        repeat: k.repeat.unwrap_or(1).max(1),
+        z_threshold: k.z_threshold.unwrap_or(2.0),
+        endpoints: def.endpoints.clone(),
+    })
+}
+
+/// The kinds that take no list knobs of their own.
+fn plain_kind(def: &CaseDef, k: &Knobs, op: &OpSpec, rate: Option<f64>) -> Result<Kind, String> {
+    Ok(match def.kind.as_str() {
         "throughput" => Kind::Throughput,
         "bandwidth" if matches!(op, OpSpec::Echo { .. }) => Kind::Bandwidth,
         "bandwidth" => return Err("kind bandwidth needs op echo".into()),
@@ -247,45 +376,6 @@ fn template(
             error_limit: k.sweep_error_limit.unwrap_or(0.01),
         },
         other => return Err(format!("unknown kind {other:?}")),
-    };
-    if matches!(kind, Kind::Rate) && rate.is_none() {
-        return Err("kind rate needs rate".into());
-    }
-    let mut plan = LoadPlan {
-        model: match kind {
-            Kind::Rate => Model::Open {
-                rate: rate.unwrap_or(1000.0),
-            },
-            _ => Model::Closed,
-        },
-        connections: k.connections.unwrap_or(16).max(1),
-        inflight: k.inflight.unwrap_or(1).max(1),
-        duration: duration(&k.duration, Duration::from_secs(10))?,
-        warmup: duration(&k.warmup, Duration::from_secs(2))?,
-        requests: k.requests,
-        requests_per_worker: None,
-        timeout: duration(&k.timeout, Duration::from_secs(10))?,
-        max_lag: duration(&k.max_lag, Duration::from_millis(5))?,
-    };
-    kind.shape_plan(&mut plan, k.requests, k.requests_each.unwrap_or(100));
-    let mut name = def
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{}/{}", kind.name(), op.name()));
-    if let Some(s) = size {
-        name.push_str(&format!("/{s}B"));
-    }
-    if let (Some(r), Kind::Rate) = (rate, &kind) {
-        name.push_str(&format!("@{r}"));
-    }
-    Ok(CaseTemplate {
-        name,
-        op,
-        kind,
-        plan,
-        repeat: k.repeat.unwrap_or(1).max(1),
-        z_threshold: k.z_threshold.unwrap_or(2.0),
-        endpoints: def.endpoints.clone(),
     })
 }
 
@@ -329,6 +419,48 @@ mod tests {
         assert_eq!(cases[2].plan.connections, 8);
         assert_eq!(cases[2].plan.duration, Duration::from_secs(3));
         assert_eq!(cases[4].op, OpSpec::Echo { size: 3 });
+    }
+
+    #[test]
+    fn bulk_kinds_expand_their_lists() {
+        let cases = parse(
+            r#"
+            [[case]]
+            kind = "pipeline"
+            op = "ping"
+            clients = [10, 20]
+            messages = [1, 100]
+            depth = 8
+            [[case]]
+            kind = "transfer"
+            size = [10, 20]
+            direction = "both"
+            whole = true
+            requests = 3
+            [[case]]
+            kind = "hold"
+            hold = [5, 6]
+            rate = 50
+            "#,
+        )
+        .expect("parses");
+        let names: Vec<&str> = cases.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names.len(), 10, "{names:?}");
+        assert_eq!(names[0], "pipeline/ping/c10/m1/d8");
+        assert_eq!(cases[3].plan.connections, 20);
+        assert_eq!(names[4], "transfer/download/10B/whole");
+        assert_eq!(names[7], "transfer/upload/20B/whole");
+        assert!(matches!(
+            cases[4].kind,
+            Kind::Transfer {
+                chunk: None,
+                transfers: 3,
+                ..
+            }
+        ));
+        assert_eq!(cases[9].name, "hold/ping/6conns");
+        assert!(matches!(cases[9].kind, Kind::Hold { probe_rate, .. } if probe_rate == 50.0));
+        assert!(parse("[[case]]\nkind = \"transfer\"\ndirection = \"sideways\"\n").is_err());
     }
 
     #[test]

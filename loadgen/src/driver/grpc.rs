@@ -18,7 +18,9 @@ use tokio_rustls::TlsConnector;
 use tonic::transport::{Channel, Endpoint};
 
 use super::http::TlsOptions;
-use super::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec, CONNECT_TIMEOUT};
+use super::{
+    Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, TransferOutcome, CONNECT_TIMEOUT,
+};
 
 /// gRPC, plain or TLS.
 pub struct GrpcDriver {
@@ -328,5 +330,13 @@ impl Driver for GrpcDriver {
             }
         }
         Ok(())
+    }
+
+    async fn upload(&self, conn: &mut Channel, blob: Blob) -> Result<TransferOutcome, CallError> {
+        super::blob::grpc_upload(conn, blob).await
+    }
+
+    async fn download(&self, conn: &mut Channel, blob: Blob) -> Result<TransferOutcome, CallError> {
+        super::blob::grpc_download(conn, blob).await
     }
 }

@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{Request, Response, StatusCode, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::combinators::UnsyncBoxBody;
+use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -190,10 +191,14 @@ where
     Ok(conn)
 }
 
+/// A request body: one buffer, or pieces produced as the connection takes them
+/// (uploads, never held whole).
+pub type ReqBody = Either<Full<Bytes>, UnsyncBoxBody<Bytes, std::convert::Infallible>>;
+
 /// One HTTP connection; HTTP/2 handles are cheap clones multiplexed on one socket.
 pub enum HttpConn {
-    H1(http1::SendRequest<Full<Bytes>>),
-    H2(http2::SendRequest<Full<Bytes>>),
+    H1(http1::SendRequest<ReqBody>),
+    H2(http2::SendRequest<ReqBody>),
 }
 
 impl HttpConn {
@@ -212,25 +217,7 @@ impl HttpConn {
         keep: bool,
     ) -> Result<Answer, CallError> {
         let sent = http_body::Body::size_hint(req.body()).exact().unwrap_or(0);
-        let start = Instant::now();
-        let resp: Response<Incoming> = match self {
-            HttpConn::H1(s) => {
-                s.ready().await.map_err(|_| CallError::Closed)?;
-                s.send_request(origin_form(req)).await
-            }
-            HttpConn::H2(s) => {
-                s.ready().await.map_err(|_| CallError::Closed)?;
-                s.send_request(req).await
-            }
-        }
-        .map_err(|e| {
-            if e.is_closed() || e.is_canceled() {
-                CallError::Closed
-            } else {
-                CallError::Protocol(e.to_string())
-            }
-        })?;
-        let ttfb = start.elapsed();
+        let (resp, ttfb) = self.exchange(req.map(Either::Left)).await?;
         let status = resp.status();
         let mut body = resp.into_body();
         let mut received = 0u64;
@@ -254,11 +241,38 @@ impl HttpConn {
             },
         })
     }
+
+    /// Sends `req` and returns the answer's head as soon as it arrives, with the time
+    /// it took; the body is the caller's to read (streamed transfers).
+    pub async fn exchange(
+        &mut self,
+        req: Request<ReqBody>,
+    ) -> Result<(Response<Incoming>, Duration), CallError> {
+        let start = Instant::now();
+        let resp = match self {
+            HttpConn::H1(s) => {
+                s.ready().await.map_err(|_| CallError::Closed)?;
+                s.send_request(origin_form(req)).await
+            }
+            HttpConn::H2(s) => {
+                s.ready().await.map_err(|_| CallError::Closed)?;
+                s.send_request(req).await
+            }
+        }
+        .map_err(|e| {
+            if e.is_closed() || e.is_canceled() {
+                CallError::Closed
+            } else {
+                CallError::Protocol(e.to_string())
+            }
+        })?;
+        Ok((resp, start.elapsed()))
+    }
 }
 
 /// HTTP/1.1 wants the path in the request line and the authority in `Host`
 /// (HTTP/2 carries both in pseudo-headers, taken from the absolute URI).
-fn origin_form(mut req: Request<Full<Bytes>>) -> Request<Full<Bytes>> {
+fn origin_form<B>(mut req: Request<B>) -> Request<B> {
     if let Some(authority) = req.uri().authority().cloned() {
         if let Ok(v) = http::HeaderValue::from_str(authority.as_str()) {
             req.headers_mut().insert(http::header::HOST, v);

@@ -2,9 +2,17 @@
 //! trait: connect (with a timed breakdown), call an operation, verify answers. A
 //! driver never records statistics or decides pacing; it reports what one call did.
 
+pub mod binconn;
+pub mod blob;
+pub mod bulk;
+pub mod checks;
+pub mod framed;
 pub mod grpc;
 pub mod http;
+pub mod net001;
 pub mod rest;
+
+pub use bulk::{Blob, TransferOutcome, Window};
 
 use std::future::Future;
 use std::sync::Arc;
@@ -51,7 +59,18 @@ pub enum CallError {
     /// The protocol has no such operation (e.g. upload over SSE).
     #[error("{0} is not offered by this protocol")]
     Unsupported(&'static str),
+    /// The server refused the call with a protocol-level error (NET-001 ERROR frame,
+    /// a DATA failure status, a framed `"ok":false`): `reason` is a short label
+    /// (`rate_limited`, `busy`, `not_authenticated`, `not_found`, ...).
+    #[error("refused ({reason}): {message}")]
+    Refused {
+        reason: &'static str,
+        message: String,
+    },
 }
+
+/// Refusals after which the server closes the connection (busy, or framing lost).
+const FATAL_REFUSALS: [&str; 4] = ["busy", "bad_magic", "bad_version", "frame_too_large"];
 
 impl CallError {
     /// Short, bounded label for error counts.
@@ -64,15 +83,22 @@ impl CallError {
             CallError::Verify(_) => "verify".into(),
             CallError::Closed => "closed".into(),
             CallError::Unsupported(_) => "unsupported".into(),
+            CallError::Refused { reason, .. } => (*reason).into(),
         }
     }
 
     /// True when the connection should be replaced after this error.
     pub fn breaks_connection(&self) -> bool {
-        matches!(
-            self,
-            CallError::Connect(_) | CallError::Timeout | CallError::Protocol(_) | CallError::Closed
-        )
+        match self {
+            CallError::Refused { reason, .. } => FATAL_REFUSALS.contains(reason),
+            _ => matches!(
+                self,
+                CallError::Connect(_)
+                    | CallError::Timeout
+                    | CallError::Protocol(_)
+                    | CallError::Closed
+            ),
+        }
     }
 }
 
@@ -164,6 +190,45 @@ pub trait Driver: Send + Sync + 'static {
         conn: &mut Self::Conn,
         op: &OpSpec,
     ) -> impl Future<Output = Result<(), CallError>> + Send;
+
+    /// Pipelines `window.count` calls of `op` on `conn`, at most `window.depth`
+    /// unanswered (answers come back in request order), reporting each answer with
+    /// its latency from its own send to `on_answer`. An `Err` means the connection
+    /// failed; calls not reported by then never got an answer.
+    fn pipeline<F>(
+        &self,
+        conn: &mut Self::Conn,
+        op: &OpSpec,
+        window: Window,
+        on_answer: F,
+    ) -> impl Future<Output = Result<(), CallError>> + Send
+    where
+        F: FnMut(std::time::Duration, Result<CallOutcome, CallError>) + Send,
+    {
+        let _ = (conn, op, window, on_answer);
+        async { Err(CallError::Unsupported("pipelining")) }
+    }
+
+    /// Sends `blob` to the server, streamed (never held whole), and returns what the
+    /// server says it received.
+    fn upload(
+        &self,
+        conn: &mut Self::Conn,
+        blob: Blob,
+    ) -> impl Future<Output = Result<TransferOutcome, CallError>> + Send {
+        let _ = (conn, blob);
+        async { Err(CallError::Unsupported("upload")) }
+    }
+
+    /// Fetches `blob` from the server, streamed, returning its length and CRC32.
+    fn download(
+        &self,
+        conn: &mut Self::Conn,
+        blob: Blob,
+    ) -> impl Future<Output = Result<TransferOutcome, CallError>> + Send {
+        let _ = (conn, blob);
+        async { Err(CallError::Unsupported("download")) }
+    }
 }
 
 /// Drivers are shared by every worker of a case.

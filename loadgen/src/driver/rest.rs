@@ -6,7 +6,7 @@ use http::Method;
 use protolab_core::Item;
 
 use super::http::{HttpConn, HttpTarget, HttpVersion};
-use super::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec};
+use super::{Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, TransferOutcome};
 
 /// REST over HTTP/1.1 or HTTP/2, plain or TLS.
 pub struct RestDriver {
@@ -160,5 +160,17 @@ impl Driver for RestDriver {
             }
         }
         Ok(())
+    }
+
+    async fn upload(&self, conn: &mut HttpConn, blob: Blob) -> Result<TransferOutcome, CallError> {
+        super::blob::rest_upload(&self.target, conn, blob).await
+    }
+
+    async fn download(
+        &self,
+        conn: &mut HttpConn,
+        blob: Blob,
+    ) -> Result<TransferOutcome, CallError> {
+        super::blob::rest_download(&self.target, conn, blob).await
     }
 }
