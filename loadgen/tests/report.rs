@@ -15,7 +15,8 @@ const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
 fn rendered() -> (tempfile::TempDir, std::path::PathBuf, loadgen::results::Run) {
     let run = support::fixture_run();
     let tmp = tempfile::tempdir().expect("tempdir");
-    let root = std::env::var_os("REPORT_FIXTURE_DIR").map_or_else(|| tmp.path().to_path_buf(), Into::into);
+    let root =
+        std::env::var_os("REPORT_FIXTURE_DIR").map_or_else(|| tmp.path().to_path_buf(), Into::into);
     let dir = loadgen::results::write(&root, &run).expect("run written");
     (tmp, dir, run)
 }
@@ -44,11 +45,19 @@ fn every_chart_family_is_drawn_as_png() {
         "cpu-efficiency-throughput",
         "memory-per-connection-concurrency",
     ] {
-        assert!(ids.iter().any(|i| i == prefix), "no chart {prefix} in {ids:?}");
+        assert!(
+            ids.iter().any(|i| i == prefix),
+            "no chart {prefix} in {ids:?}"
+        );
     }
     for p in &written.charts {
         let bytes = std::fs::read(p).expect("png");
-        assert!(bytes.len() > 5_000, "{} is {} bytes", p.display(), bytes.len());
+        assert!(
+            bytes.len() > 5_000,
+            "{} is {} bytes",
+            p.display(),
+            bytes.len()
+        );
         assert_eq!(&bytes[..8], PNG_MAGIC, "{}", p.display());
         // IHDR: the width and height the chart asked for.
         let w = u32::from_be_bytes(bytes[16..20].try_into().expect("width"));
@@ -61,12 +70,22 @@ fn documents_have_their_sections_in_order() {
     let (_tmp, dir, run) = rendered();
     let written = report::write(&dir, &run).expect("report");
     let md = std::fs::read_to_string(&written.markdown).expect("md");
-    let at = |s: &str| md.find(s).unwrap_or_else(|| panic!("report.md lacks {s:?}:\n{md}"));
+    let at = |s: &str| {
+        md.find(s)
+            .unwrap_or_else(|| panic!("report.md lacks {s:?}:\n{md}"))
+    };
     // Validity first, then the summary, then the environment, then per-kind sections.
     assert!(at("## Validity") < at("## Summary"));
     assert!(at("## Summary") < at("## Environment"));
     assert!(at("## Environment") < at("## throughput"));
-    for s in ["## rate", "## latency", "## connect", "## sweep", "## bandwidth", "## concurrency"] {
+    for s in [
+        "## rate",
+        "## latency",
+        "## connect",
+        "## sweep",
+        "## bandwidth",
+        "## concurrency",
+    ] {
         at(s);
     }
     at("**WRONG ANSWER** `graphql/throughput/get_item`");
@@ -82,7 +101,11 @@ fn documents_have_their_sections_in_order() {
     at("**Server resources (whole case, warm-up included)**");
     // Every image the document names exists.
     for line in md.lines().filter(|l| l.starts_with("![")) {
-        let path = line.rsplit_once("](").expect("link").1.trim_end_matches(')');
+        let path = line
+            .rsplit_once("](")
+            .expect("link")
+            .1
+            .trim_end_matches(')');
         assert!(dir.join(path).is_file(), "{path}");
     }
     let html = std::fs::read_to_string(&written.html).expect("html");
@@ -99,7 +122,10 @@ fn rerender_from_run_json_replaces_and_prunes() {
     let first = report::write(&dir, &run).expect("report");
     let before = std::fs::read_to_string(&first.markdown).expect("md");
     let again = report::rerender(&dir).expect("re-render from run.json");
-    assert_eq!(std::fs::read_to_string(&again.markdown).expect("md"), before);
+    assert_eq!(
+        std::fs::read_to_string(&again.markdown).expect("md"),
+        before
+    );
     assert_eq!(again.charts, first.charts);
     // Drop the sweep cases: their chart must go, and no temp files may remain.
     run.cases.retain(|c| c.workload() != "sweep/get_item");
@@ -125,7 +151,15 @@ fn charts_render_as_svg_too() {
     assert!(svgs.len() >= 12);
     for (chart, svg) in svgs {
         let svg = svg.unwrap_or_else(|e| panic!("{}: {e}", chart.id));
-        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{}", chart.id);
-        assert!(svg.contains(&chart.title.replace('&', "&amp;")), "{}: title", chart.id);
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{}",
+            chart.id
+        );
+        assert!(
+            svg.contains(&chart.title.replace('&', "&amp;")),
+            "{}: title",
+            chart.id
+        );
     }
 }

@@ -37,13 +37,22 @@ impl Axis {
 
     /// A latency axis in ms, log10 when the values span more than a decade.
     pub fn latency_ms(values: impl IntoIterator<Item = f64>) -> Axis {
+        Axis::auto("latency (ms)", values, 10.0)
+    }
+
+    /// A linear axis, or log10 when the positive values span more than `ratio`.
+    pub fn auto(
+        label: impl Into<String>,
+        values: impl IntoIterator<Item = f64>,
+        ratio: f64,
+    ) -> Axis {
         let (lo, hi) = bounds(values.into_iter().filter(|v| *v > 0.0));
-        let scale = if hi > 10.0 * lo {
+        let scale = if hi > ratio * lo {
             Scale::Log
         } else {
             Scale::Linear
         };
-        Axis::new("latency (ms)", scale)
+        Axis::new(label, scale)
     }
 
     /// A value placed on this axis (transformed units). Non-positive values on a
@@ -80,7 +89,9 @@ impl Axis {
                 let (a, b) = (self.place(lo) - 0.5, self.place(hi) + 0.5);
                 let step = if b - a > 12.0 { 4.0 } else { 2.0 };
                 let first = (a / step).ceil() * step;
-                let ticks = (0..).map(|i| first + i as f64 * step).take_while(|t| *t <= b);
+                let ticks = (0..)
+                    .map(|i| first + i as f64 * step)
+                    .take_while(|t| *t <= b);
                 (a..b, ticks.collect())
             }
         }
@@ -115,7 +126,7 @@ fn bounds(values: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 /// About six ticks at 1-2-5 steps covering `lo..hi`.
-fn linear_ticks(lo: f64, hi: f64) -> Vec<f64> {
+pub fn linear_ticks(lo: f64, hi: f64) -> Vec<f64> {
     let raw = (hi - lo) / 6.0;
     let mag = 10f64.powf(raw.log10().floor());
     let step = [1.0, 2.0, 5.0, 10.0]
@@ -170,6 +181,38 @@ pub fn short(v: f64) -> String {
     }
 }
 
+/// A number to three significant digits, with k / M past a thousand: 21.0k,
+/// 953, 2.69, 0.125 (bar values, where "1k" for 999 would mislead).
+pub fn precise(v: f64) -> String {
+    let (v, suffix) = match v.abs() {
+        a if a >= 1e6 => (v / 1e6, "M"),
+        a if a >= 1e3 => (v / 1e3, "k"),
+        _ => (v, ""),
+    };
+    let digits = match v.abs() {
+        a if a >= 99.95 => 0,
+        a if a >= 9.995 => 1,
+        a if a >= 1.0 => 2,
+        _ => 3,
+    };
+    format!("{v:.digits$}{suffix}")
+}
+
+/// A size as people write it: binary units (KiB, MiB) for multiples of 1024,
+/// decimal (kB, MB) otherwise, so 1,500,000 reads "1.5 MB" and 65,536 "64 KiB".
+pub fn size(b: u64) -> String {
+    if b >= 1000 && b % 1024 != 0 {
+        let (v, unit) = match b {
+            _ if b >= 1_000_000_000 => (b as f64 / 1e9, "GB"),
+            _ if b >= 1_000_000 => (b as f64 / 1e6, "MB"),
+            _ => (b as f64 / 1e3, "kB"),
+        };
+        format!("{} {unit}", short(v))
+    } else {
+        bytes(b as f64)
+    }
+}
+
 /// A byte count as B, KiB, MiB or GiB.
 pub fn bytes(v: f64) -> String {
     const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
@@ -197,6 +240,11 @@ mod tests {
         assert_eq!(short(12_345.0), "12k");
         assert_eq!(short(1_500_000.0), "1.5M");
         assert_eq!(short(0.125), "0.125");
+        assert_eq!(precise(999.4), "999");
+        assert_eq!(precise(21_000.0), "21.0k");
+        assert_eq!(precise(2.694), "2.69");
+        assert_eq!(size(1_500_000), "1.5 MB");
+        assert_eq!(size(65_536), "64 KiB");
     }
 
     #[test]

@@ -79,14 +79,27 @@ fn validity(md: &mut String, run: &Run, failed: &[String]) {
             ));
         }
     }
-    let single = run.cases.iter().filter(|c| c.repetitions.len() == 1).count();
+    let single = run
+        .cases
+        .iter()
+        .filter(|c| c.repetitions.len() == 1)
+        .count();
     if single > 0 {
         items.push(format!(
             "{single} case(s) ran a single repetition: no confidence interval (`--repeat 5` gives one)"
         ));
     }
-    items.extend(run.environment.warnings.iter().map(|w| format!("environment: {}", cell(w))));
-    items.extend(failed.iter().map(|f| format!("chart not drawn: {}", cell(f))));
+    items.extend(
+        run.environment
+            .warnings
+            .iter()
+            .map(|w| format!("environment: {}", cell(w))),
+    );
+    items.extend(
+        failed
+            .iter()
+            .map(|f| format!("chart not drawn: {}", cell(f))),
+    );
     md.push_str("## Validity\n\n");
     if items.is_empty() {
         let _ = writeln!(md, "All {} cases valid; no warnings.\n", run.cases.len());
@@ -134,7 +147,10 @@ fn environment(md: &mut String, run: &Run) {
     let rows: Vec<Vec<String>> = [
         ("host", opt(&e.hostname)),
         ("CPU", opt(&e.cpu_model)),
-        ("cores online / available", format!("{} / {}", e.cores_online, e.cores_available)),
+        (
+            "cores online / available",
+            format!("{} / {}", e.cores_online, e.cores_available),
+        ),
         ("generator CPUs", opt(&e.cpus_allowed)),
         ("server CPUs", opt(&e.server_cpus)),
         ("kernel", opt(&e.kernel)),
@@ -168,7 +184,9 @@ fn describe(kind: &str) -> Option<&'static str> {
 
 /// `s` safe inside a Markdown table cell.
 pub fn cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('<', "&lt;").replace('\n', " ")
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('\n', " ")
 }
 
 /// A Markdown table.
@@ -177,7 +195,13 @@ pub fn md_table<S: AsRef<str>>(header: &[S], rows: &[Vec<String>]) -> String {
     let head: Vec<String> = header.iter().map(|h| cell(h.as_ref())).collect();
     let _ = writeln!(out, "| {} |", head.join(" | "));
     let rule: Vec<&str> = (0..header.len())
-        .map(|i| if i == 0 || i + 1 == header.len() { "---" } else { "---:" })
+        .map(|i| {
+            if i == 0 || i + 1 == header.len() {
+                "---"
+            } else {
+                "---:"
+            }
+        })
         .collect();
     let _ = writeln!(out, "|{}|", rule.join("|"));
     for r in rows {

@@ -110,7 +110,8 @@ pub fn rerender(path: &Path) -> Result<Written, ReportError> {
     let dir = if path.is_dir() {
         path.to_path_buf()
     } else {
-        path.parent().map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+        path.parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
     };
     write(&dir, &run)
 }

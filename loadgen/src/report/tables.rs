@@ -15,15 +15,8 @@ pub fn section(run: &Run, section: &str) -> String {
         .iter()
         .filter(|c| c.spec.kind.name() == section)
         .collect();
-    let builders: [fn(&[&CaseResult]) -> Option<String>; 7] = [
-        repetitions,
-        connect,
-        sweep,
-        push,
-        transfer,
-        hold,
-        server,
-    ];
+    let builders: [fn(&[&CaseResult]) -> Option<String>; 7] =
+        [repetitions, connect, sweep, push, transfer, hold, server];
     builders.iter().filter_map(|b| b(&cases)).collect()
 }
 
@@ -60,7 +53,9 @@ fn repetitions(cases: &[&CaseResult]) -> Option<String> {
     }
     titled(
         "Across repetitions (outliers removed by z-score)",
-        &["case", "metric", "mean", "median", "stddev", "CV", "95% CI", "kept/n"],
+        &[
+            "case", "metric", "mean", "median", "stddev", "CV", "95% CI", "kept/n",
+        ],
         rows,
     )
 }
@@ -84,7 +79,15 @@ fn connect(cases: &[&CaseResult]) -> Option<String> {
         .collect();
     titled(
         "Connection set-up, p50 / p99 ms",
-        &["case", "attempts", "TCP", "TLS", "handshake", "first call", "total"],
+        &[
+            "case",
+            "attempts",
+            "TCP",
+            "TLS",
+            "handshake",
+            "first call",
+            "total",
+        ],
         rows,
     )
 }
@@ -111,7 +114,15 @@ fn sweep(cases: &[&CaseResult]) -> Option<String> {
     }
     titled(
         "Steps",
-        &["case", "offered req/s", "achieved req/s", "p50 ms", "p99 ms", "errors", ""],
+        &[
+            "case",
+            "offered req/s",
+            "achieved req/s",
+            "p50 ms",
+            "p99 ms",
+            "errors",
+            "",
+        ],
         rows,
     )
 }
@@ -124,19 +135,36 @@ fn push(cases: &[&CaseResult]) -> Option<String> {
             Some(vec![
                 c.spec.name.clone(),
                 p.subscribers.to_string(),
-                format!("{} / {}", p.received, p.expected_per_subscriber * p.subscribers as u64),
+                format!(
+                    "{} / {}",
+                    p.received,
+                    p.expected_per_subscriber * p.subscribers as u64
+                ),
                 p.lost.to_string(),
                 p.lagged.to_string(),
                 format!("{} / {}", p.gaps, p.reorders),
                 format!("{:.0}", p.events_per_sec),
                 pair(&p.delivery),
-                p.subscriber_p99.as_ref().map_or_else(|| "-".into(), |s| format!("{} .. {}", ms(s.min_us), ms(s.max_us))),
+                p.subscriber_p99.as_ref().map_or_else(
+                    || "-".into(),
+                    |s| format!("{} .. {}", ms(s.min_us), ms(s.max_us)),
+                ),
             ])
         })
         .collect();
     titled(
         "Pushed events (last repetition)",
-        &["case", "subscribers", "received / expected", "lost", "lagged", "gaps / reorders", "events/s", "delivery p50 / p99 ms", "subscribers' p99 ms"],
+        &[
+            "case",
+            "subscribers",
+            "received / expected",
+            "lost",
+            "lagged",
+            "gaps / reorders",
+            "events/s",
+            "delivery p50 / p99 ms",
+            "subscribers' p99 ms",
+        ],
         rows,
     )
 }
@@ -145,7 +173,11 @@ fn transfer(cases: &[&CaseResult]) -> Option<String> {
     let rows = cases
         .iter()
         .filter_map(|c| {
-            let ts: Vec<_> = c.repetitions.iter().filter_map(|r| r.transfer.as_ref()).collect();
+            let ts: Vec<_> = c
+                .repetitions
+                .iter()
+                .filter_map(|r| r.transfer.as_ref())
+                .collect();
             let t = ts.first()?;
             let mbps: Vec<f64> = ts.iter().flat_map(|t| t.mbps.iter().copied()).collect();
             let mean = mbps.iter().sum::<f64>() / mbps.len().max(1) as f64;
@@ -153,16 +185,28 @@ fn transfer(cases: &[&CaseResult]) -> Option<String> {
                 c.spec.name.clone(),
                 format!("{:?}", t.direction).to_lowercase(),
                 bytes(t.size_bytes as f64),
-                t.chunk_bytes.map_or_else(|| "whole".into(), |b| bytes(b as f64)),
+                t.chunk_bytes
+                    .map_or_else(|| "whole".into(), |b| bytes(b as f64)),
                 ts.iter().map(|t| t.transfers).sum::<u64>().to_string(),
-                ts.iter().map(|t| t.integrity_failures).sum::<u64>().to_string(),
+                ts.iter()
+                    .map(|t| t.integrity_failures)
+                    .sum::<u64>()
+                    .to_string(),
                 format!("{mean:.1}"),
             ])
         })
         .collect();
     titled(
         "Transfers (all repetitions)",
-        &["case", "direction", "size", "chunk", "transfers", "integrity failures", "mean MB/s"],
+        &[
+            "case",
+            "direction",
+            "size",
+            "chunk",
+            "transfers",
+            "integrity failures",
+            "mean MB/s",
+        ],
         rows,
     )
 }
@@ -184,7 +228,14 @@ fn hold(cases: &[&CaseResult]) -> Option<String> {
         .collect();
     titled(
         "Held connections (last repetition)",
-        &["case", "held / wanted", "failed", "opened/s", "probe p50 / p99 ms", "server memory/conn"],
+        &[
+            "case",
+            "held / wanted",
+            "failed",
+            "opened/s",
+            "probe p50 / p99 ms",
+            "server memory/conn",
+        ],
         rows,
     )
 }
@@ -198,17 +249,28 @@ fn server(cases: &[&CaseResult]) -> Option<String> {
             Some(vec![
                 c.spec.name.clone(),
                 format!("{:.2}", e.cpu_seconds),
-                e.mean_cpu_percent.map_or_else(|| "-".into(), |p| format!("{p:.0}%")),
-                e.requests_per_cpu_second.map_or_else(|| "-".into(), |r| format!("{r:.0}")),
+                e.mean_cpu_percent
+                    .map_or_else(|| "-".into(), |p| format!("{p:.0}%")),
+                e.requests_per_cpu_second
+                    .map_or_else(|| "-".into(), |r| format!("{r:.0}")),
                 bytes(e.peak_memory_bytes as f64),
-                e.memory_per_connection_bytes.map_or_else(|| "-".into(), bytes),
+                e.memory_per_connection_bytes
+                    .map_or_else(|| "-".into(), bytes),
                 source.to_string(),
             ])
         })
         .collect();
     titled(
         "Server resources (whole case, warm-up included)",
-        &["case", "CPU-s", "mean CPU", "req/CPU-s", "peak memory", "memory/conn", "source"],
+        &[
+            "case",
+            "CPU-s",
+            "mean CPU",
+            "req/CPU-s",
+            "peak memory",
+            "memory/conn",
+            "source",
+        ],
         rows,
     )
 }

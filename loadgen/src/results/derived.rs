@@ -55,11 +55,7 @@ impl CaseResult {
             .find_map(|r| r.hold.as_ref().and_then(|h| h.server_bytes_per_conn));
         let connections = self.repetitions.iter().map(|r| r.connections).max();
         let growth = usage.peak_rss_bytes.saturating_sub(usage.rss_start_bytes) as f64;
-        let per_conn = held.or_else(|| {
-            connections
-                .filter(|c| *c > 0)
-                .map(|c| growth / c as f64)
-        });
+        let per_conn = held.or_else(|| connections.filter(|c| *c > 0).map(|c| growth / c as f64));
         let span = usage.samples.last().map(|s| s.0).unwrap_or(0.0);
         Some(Efficiency {
             cpu_seconds: usage.cpu_seconds,

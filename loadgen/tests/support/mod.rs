@@ -13,7 +13,9 @@ use loadgen::engine::{LoadPlan, Model};
 use loadgen::local::ServerUsage;
 use loadgen::results::Run;
 use loadgen::scenario::{CaseResult, CaseSpec, ConnectBreakdown, Kind, Repetition};
-use loadgen::stats::{rep_stats, Direction, HoldStats, Percentiles, PushStats, Summary, TransferStats};
+use loadgen::stats::{
+    rep_stats, Direction, HoldStats, Percentiles, PushStats, Summary, TransferStats,
+};
 
 /// A plausible distribution with its median at `p50_us` and a tail `tail` times longer.
 pub fn pct(p50_us: u64, tail: f64, count: u64) -> Percentiles {
@@ -81,7 +83,13 @@ pub fn plan(model: Model) -> LoadPlan {
 
 /// A case of `workload` on `protocol` with `reps`, statistics computed as the
 /// scenario runner computes them.
-pub fn case(protocol: &str, workload: &str, kind: Kind, op: OpSpec, reps: Vec<Repetition>) -> CaseResult {
+pub fn case(
+    protocol: &str,
+    workload: &str,
+    kind: Kind,
+    op: OpSpec,
+    reps: Vec<Repetition>,
+) -> CaseResult {
     let model = match kind {
         Kind::Rate => Model::Open { rate: 2000.0 },
         _ => Model::Closed,
@@ -116,14 +124,22 @@ pub fn restat(c: &mut CaseResult) {
     let rps = rep_stats(&m(&|r| r.summary.rps), 2.0);
     let p50 = rep_stats(&m(&|r| r.summary.latency.p50_us as f64), 2.0);
     let p99 = rep_stats(&m(&|r| r.summary.latency.p99_us as f64), 2.0);
-    c.stats = BTreeMap::from([("rps".into(), rps), ("p50_us".into(), p50), ("p99_us".into(), p99)]);
+    c.stats = BTreeMap::from([
+        ("rps".into(), rps),
+        ("p50_us".into(), p50),
+        ("p99_us".into(), p99),
+    ]);
 }
 
 pub fn usage(cpu_per_s: f64, base_mb: u64) -> ServerUsage {
     let samples: Vec<(f64, f64, u64)> = (1..=6)
         .map(|i| {
             let t = i as f64;
-            (t, cpu_per_s * t * (0.9 + 0.02 * i as f64), (base_mb + i) * 1_048_576)
+            (
+                t,
+                cpu_per_s * t * (0.9 + 0.02 * i as f64),
+                (base_mb + i) * 1_048_576,
+            )
         })
         .collect();
     ServerUsage {
@@ -146,31 +162,78 @@ fn get() -> OpSpec {
 fn repeated(rps: f64, spread: f64, p50_us: u64) -> Vec<Repetition> {
     [-1.0, -0.5, 0.0, 0.5, 1.0]
         .iter()
-        .map(|k| rep(summary(rps * (1.0 + k * spread), (p50_us as f64 * (1.0 - k * spread)) as u64, 4.0)))
+        .map(|k| {
+            rep(summary(
+                rps * (1.0 + k * spread),
+                (p50_us as f64 * (1.0 - k * spread)) as u64,
+                4.0,
+            ))
+        })
         .collect()
 }
 
 fn request_cases() -> Vec<CaseResult> {
     let mut out = Vec::new();
-    for (proto, rps, p50, cpu) in [("rest-h1", 21_000.0, 700, 0.95), ("rest-h2c", 17_500.0, 850, 0.97), ("grpc", 14_200.0, 1_050, 0.99)] {
-        let mut c = case(proto, "throughput/get_item", Kind::Throughput, get(), repeated(rps, 0.03, p50));
+    for (proto, rps, p50, cpu) in [
+        ("rest-h1", 21_000.0, 700, 0.95),
+        ("rest-h2c", 17_500.0, 850, 0.97),
+        ("grpc", 14_200.0, 1_050, 0.99),
+    ] {
+        let mut c = case(
+            proto,
+            "throughput/get_item",
+            Kind::Throughput,
+            get(),
+            repeated(rps, 0.03, p50),
+        );
         c.server_usage = Some(usage(cpu, 14));
         out.push(c);
     }
     // Noisy: CV well above 10%.
-    out.push(case("rest-h1", "throughput/ping", Kind::Throughput, OpSpec::Ping, repeated(40_000.0, 0.2, 350)));
-    out.push(case("grpc", "throughput/ping", Kind::Throughput, OpSpec::Ping, repeated(30_000.0, 0.02, 480)));
+    out.push(case(
+        "rest-h1",
+        "throughput/ping",
+        Kind::Throughput,
+        OpSpec::Ping,
+        repeated(40_000.0, 0.2, 350),
+    ));
+    out.push(case(
+        "grpc",
+        "throughput/ping",
+        Kind::Throughput,
+        OpSpec::Ping,
+        repeated(30_000.0, 0.02, 480),
+    ));
     for (proto, p50) in [("rest-h1", 420), ("grpc", 610)] {
-        out.push(case(proto, "rate/get_item@2000", Kind::Rate, get(), vec![rep(summary(1999.0, p50, 8.0))]));
-        out.push(case(proto, "latency/get_item", Kind::Latency, get(), vec![rep(summary(2100.0, p50 + 40, 1.5))]));
+        out.push(case(
+            proto,
+            "rate/get_item@2000",
+            Kind::Rate,
+            get(),
+            vec![rep(summary(1999.0, p50, 8.0))],
+        ));
+        out.push(case(
+            proto,
+            "latency/get_item",
+            Kind::Latency,
+            get(),
+            vec![rep(summary(2100.0, p50 + 40, 1.5))],
+        ));
     }
     out
 }
 
 fn connect_cases() -> Vec<CaseResult> {
     let mut out = Vec::new();
-    let kind = || Kind::Connect { rate: 20.0, attempts: 40 };
-    for (proto, tls, hs) in [("rest-h1", None, None), ("rest-tls-h2", Some(1_900), Some(300)), ("grpc-mtls", Some(2_600), Some(450))] {
+    let kind = || Kind::Connect {
+        rate: 20.0,
+        attempts: 40,
+    };
+    for (proto, tls, hs) in [
+        ("rest-h1", None, None),
+        ("rest-tls-h2", Some(1_900), Some(300)),
+        ("grpc-mtls", Some(2_600), Some(450)),
+    ] {
         let mut r = rep(summary(20.0, 2_000, 0.8));
         r.summary.requests = 40;
         r.offered_rate = Some(20.0);
@@ -187,15 +250,29 @@ fn connect_cases() -> Vec<CaseResult> {
 }
 
 fn sweep_cases() -> Vec<CaseResult> {
-    let kind = || Kind::Sweep { start: 2000.0, factor: 1.5, max: 1e6, p99_limit_ms: 50.0, error_limit: 0.01 };
+    let kind = || Kind::Sweep {
+        start: 2000.0,
+        factor: 1.5,
+        max: 1e6,
+        p99_limit_ms: 50.0,
+        error_limit: 0.01,
+    };
     let mut out = Vec::new();
     for (proto, knee_step) in [("rest-h1", 4), ("grpc", 3)] {
         let reps: Vec<Repetition> = (0..=knee_step)
             .map(|i| {
                 let rate = 2000.0 * 1.5f64.powi(i);
                 let p50 = 400 + 150 * i as u64;
-                let tail = if i == knee_step { 200.0 } else { 2.0 + i as f64 * 3.0 };
-                let mut r = rep(summary(rate * if i == knee_step { 0.9 } else { 1.0 }, p50, tail));
+                let tail = if i == knee_step {
+                    200.0
+                } else {
+                    2.0 + i as f64 * 3.0
+                };
+                let mut r = rep(summary(
+                    rate * if i == knee_step { 0.9 } else { 1.0 },
+                    p50,
+                    tail,
+                ));
                 r.offered_rate = Some(rate);
                 r
             })
@@ -217,7 +294,13 @@ fn bandwidth_cases() -> Vec<CaseResult> {
             s.mbps_sent = mbps * scale;
             s.mbps_received = mbps * scale;
             let w = format!("bandwidth/echo/{size}B");
-            out.push(case(proto, &w, Kind::Bandwidth, OpSpec::Echo { size }, vec![rep(s)]));
+            out.push(case(
+                proto,
+                &w,
+                Kind::Bandwidth,
+                OpSpec::Echo { size },
+                vec![rep(s)],
+            ));
         }
     }
     out
@@ -240,10 +323,20 @@ fn push_transfer_hold_cases() -> Vec<CaseResult> {
             subscriber_p50: Some(pct(p50, 0.5, 100)),
             subscriber_p99: Some(pct(p50 * 4, 0.5, 100)),
         });
-        out.push(case(proto, "broadcast/100x100", Kind::Concurrency, OpSpec::Ping, vec![r]));
+        out.push(case(
+            proto,
+            "broadcast/100x100",
+            Kind::Concurrency,
+            OpSpec::Ping,
+            vec![r],
+        ));
     }
     for (proto, speed) in [("rest-h1", 1.0), ("grpc", 0.7)] {
-        for (size, chunk) in [(1_500_000u64, None), (128_000_000, Some(65_536u64)), (128_000_000, Some(1_048_576))] {
+        for (size, chunk) in [
+            (1_500_000u64, None),
+            (128_000_000, Some(65_536u64)),
+            (128_000_000, Some(1_048_576)),
+        ] {
             let mut r = rep(summary(2.0, 400_000, 0.3));
             r.transfer = Some(TransferStats {
                 direction: Direction::Download,
@@ -267,7 +360,13 @@ fn push_transfer_hold_cases() -> Vec<CaseResult> {
         probe: pct(900, 2.0, 500),
         server_bytes_per_conn: Some(9_800.0),
     });
-    let mut c = case("websocket", "hold/10k", Kind::Concurrency, OpSpec::Ping, vec![r]);
+    let mut c = case(
+        "websocket",
+        "hold/10k",
+        Kind::Concurrency,
+        OpSpec::Ping,
+        vec![r],
+    );
     c.server_usage = Some(usage(0.2, 40));
     out.push(c);
     out
@@ -275,7 +374,13 @@ fn push_transfer_hold_cases() -> Vec<CaseResult> {
 
 /// A failed case: the target answered wrongly, so no numbers.
 fn wrong_answer() -> CaseResult {
-    let mut c = case("graphql", "throughput/get_item", Kind::Throughput, get(), Vec::new());
+    let mut c = case(
+        "graphql",
+        "throughput/get_item",
+        Kind::Throughput,
+        get(),
+        Vec::new(),
+    );
     c.valid = false;
     c.problems = vec!["verification of get_item failed: wrong answer: item 42 differs".into()];
     c.stats.clear();
@@ -291,6 +396,11 @@ pub fn fixture_run() -> Run {
     cases.extend(bandwidth_cases());
     cases.extend(push_transfer_hold_cases());
     let mut run = Run::new(cases, 1_700_000_000.0);
-    run.command = vec!["loadgen".into(), "bench".into(), "--suite".into(), "fixture".into()];
+    run.command = vec![
+        "loadgen".into(),
+        "bench".into(),
+        "--suite".into(),
+        "fixture".into(),
+    ];
     run
 }

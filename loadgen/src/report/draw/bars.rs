@@ -6,8 +6,8 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{grid, Ticked, label_left, label_width, legend_background, legend_border, text, Drawn};
-use crate::report::axis::short;
+use super::{grid, label_left, label_width, legend_background, legend_border, text, Drawn, Ticked};
+use crate::report::axis::precise;
 use crate::report::chart::BarPlot;
 
 /// Share of a group's height its bars take; the rest separates groups.
@@ -27,7 +27,12 @@ where
     let (xr, xticks) = p.value.range(highs.iter().map(|v| v * 1.45));
     // Group g (0 = first) occupies rows [G-1-g, G-g): the first group on top.
     let centres: Vec<f64> = (0..groups).map(|g| g as f64 + 0.5).collect();
-    let longest = p.groups.iter().map(|g| g.chars().count()).max().unwrap_or(4);
+    let longest = p
+        .groups
+        .iter()
+        .map(|g| g.chars().count())
+        .max()
+        .unwrap_or(4);
     let mut chart = ChartBuilder::on(area)
         .margin(14)
         .margin_right(30)
@@ -56,13 +61,23 @@ where
         .disable_y_mesh()
         .draw()?;
     let per = FILL / p.series.len().max(1) as f64;
-    for (i, s) in p.series.iter().enumerate() {
-        let mut rects = Vec::new();
-        let mut whiskers = Vec::new();
-        let mut labels = Vec::new();
+    // Bars present in each group, packed and centred so a missing one leaves no hole.
+    let present: Vec<usize> = (0..groups)
+        .map(|g| {
+            p.series
+                .iter()
+                .filter(|s| s.bars.get(g).is_some_and(Option::is_some))
+                .count()
+        })
+        .collect();
+    let mut slot = vec![0usize; groups];
+    for s in &p.series {
+        let (mut rects, mut whiskers, mut caps, mut labels) = (vec![], vec![], vec![], vec![]);
         for (g, bar) in s.bars.iter().enumerate() {
             let Some(bar) = bar else { continue };
-            let top = (groups - g) as f64 - (1.0 - FILL) / 2.0 - i as f64 * per;
+            let centre = (groups - g) as f64 - 0.5;
+            let top = centre + per * present[g] as f64 / 2.0 - slot[g] as f64 * per;
+            slot[g] += 1;
             let (y0, y1) = (top - per * 0.92, top);
             let x = p.value.place(bar.value);
             rects.push(Rectangle::new([(0.0, y0), (x, y1)], s.colour.filled()));
@@ -70,11 +85,19 @@ where
             let mut end = x;
             if let Some((lo, hi)) = bar.whisker {
                 let (lo, hi) = (p.value.place(lo), p.value.place(hi));
-                whiskers.push(ErrorBar::new_horizontal(mid, lo, x, hi, BLACK.stroke_width(2), 10));
+                let style = BLACK.stroke_width(2);
+                whiskers.push(PathElement::new(vec![(lo, mid), (hi, mid)], style));
+                for at in [lo, hi] {
+                    caps.push(
+                        EmptyElement::at((at, mid))
+                            + PathElement::new(vec![(0, -6), (0, 6)], style),
+                    );
+                }
                 end = end.max(hi);
             }
             labels.push(
-                EmptyElement::at((end, mid)) + Text::new(short(bar.value), (6, 0), label_left(14)),
+                EmptyElement::at((end, mid))
+                    + Text::new(precise(bar.value), (6, 0), label_left(14)),
             );
         }
         let colour = s.colour;
@@ -83,6 +106,7 @@ where
             .label(s.label.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 7), (x + 16, y + 7)], colour.filled()));
         chart.draw_series(whiskers)?;
+        chart.draw_series(caps)?;
         chart.draw_series(labels)?;
     }
     chart

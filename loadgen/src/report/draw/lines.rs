@@ -5,7 +5,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{bold, grid, Ticked, legend_background, legend_border, text, Drawn};
+use super::{bold, grid, legend_background, legend_border, text, Drawn, Ticked};
 use crate::report::chart::LinePlot;
 
 /// Draws `p` filling `area`.
@@ -31,8 +31,7 @@ where
     if !p.title.is_empty() {
         builder.caption(&p.title, bold(19));
     }
-    let mut chart =
-        builder.build_cartesian_2d(Ticked::new(xr, xticks), Ticked::new(yr, yticks))?;
+    let mut chart = builder.build_cartesian_2d(Ticked::new(xr, xticks), Ticked::new(yr, yticks))?;
     chart
         .configure_mesh()
         .x_desc(p.x.label.as_str())
@@ -56,8 +55,13 @@ where
         } else {
             chart.draw_series(LineSeries::new(pts.clone(), style))?
         };
+        let dashed = s.dashed;
         anno.label(s.label.as_str()).legend(move |(x, y)| {
-            PathElement::new(vec![(x, y), (x + 26, y)], style)
+            // A dashed series gets a dashed legend sample: two strokes with a gap.
+            let gap = if dashed { 6 } else { 0 };
+            EmptyElement::at((x, y))
+                + PathElement::new(vec![(0, 0), (10, 0)], style)
+                + PathElement::new(vec![(10 + gap, 0), (26, 0)], style)
         });
         let dot = s.colour.filled();
         chart.draw_series(pts.iter().map(|q| Circle::new(*q, 4, dot)))?;

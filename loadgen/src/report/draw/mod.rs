@@ -28,10 +28,8 @@ pub fn text(size: u32) -> TextStyle<'static> {
 
 /// Bold text of `size` px.
 pub fn bold(size: u32) -> TextStyle<'static> {
-    (FAMILY, size)
-        .into_font()
-        .style(FontStyle::Bold)
-        .color(&BLACK)
+    // `FontDesc::style` keeps the regular face's data: ask for the bold face anew.
+    FontDesc::new(FontFamily::Name(FAMILY), f64::from(size), FontStyle::Bold).color(&BLACK)
 }
 
 /// Text of `size` px anchored at its left edge, vertically centred.

@@ -5,8 +5,8 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::{grid, Ticked, label_left, label_width, legend_background, legend_border, text, Drawn};
-use crate::report::axis::short;
+use super::{grid, label_left, label_width, legend_background, legend_border, text, Drawn, Ticked};
+use crate::report::axis::precise;
 use crate::report::chart::StackedPlot;
 
 /// Draws `p` filling `area`.
@@ -79,13 +79,15 @@ where
         totals.push(
             EmptyElement::at((end, mid))
                 + PathElement::new(vec![(0, 0), (0, 0)], TRANSPARENT)
-                + Text::new(format!("{} ms", short(t)), (8, 0), label_left(14)),
+                + Text::new(format!("{} ms", precise(t)), (8, 0), label_left(14)),
         );
     }
     chart
         .draw_series(totals)?
         .label(p.total_label.as_str())
-        .legend(|(x, y)| PathElement::new(vec![(x + 8, y - 9), (x + 8, y + 9)], BLACK.stroke_width(3)));
+        .legend(|(x, y)| {
+            PathElement::new(vec![(x + 8, y - 9), (x + 8, y + 9)], BLACK.stroke_width(3))
+        });
     chart
         .configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)

@@ -2,7 +2,7 @@
 //! across repetitions, rate-vs-latency for sweeps with the knee, the connection
 //! set-up breakdown, and push delivery / held-connection probe spectra.
 
-use super::{family, ms, slug, Family, Workload};
+use super::{family, has_own_chart, ms, slug, Family, Workload};
 use crate::report::axis::{Axis, Scale};
 use crate::report::chart::{
     BoxPlot, BoxSeries, Chart, FiveNumbers, LinePlot, Mark, Plot, Series, StackedPlot, StackedRow,
@@ -69,13 +69,25 @@ fn spectrum(
 /// Latency spectra of request/response workloads (the last repetition of each case).
 pub fn spectra(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     let mut out = Vec::new();
-    for w in ws.iter().filter(|w| family(&w.cases[0].spec.kind) == Family::Requests) {
+    for w in ws
+        .iter()
+        .filter(|w| family(&w.cases[0].spec.kind) == Family::Requests)
+    {
         let dists: Vec<(&str, &Percentiles)> = w
             .cases
             .iter()
-            .filter_map(|c| Some((c.spec.protocol.as_str(), &c.repetitions.last()?.summary.latency)))
+            .filter(|c| !has_own_chart(c))
+            .filter_map(|c| {
+                Some((
+                    c.spec.protocol.as_str(),
+                    &c.repetitions.last()?.summary.latency,
+                ))
+            })
             .collect();
-        let open = w.cases.iter().any(|c| matches!(c.spec.plan.model, crate::engine::Model::Open { .. }));
+        let open = w
+            .cases
+            .iter()
+            .any(|c| matches!(c.spec.plan.model, crate::engine::Model::Open { .. }));
         let sub = if open {
             "HdrHistogram percentiles, last repetition; open loop: from the intended send time (CO-corrected)"
         } else {
@@ -101,15 +113,23 @@ pub fn boxes(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
         ("P95", |r| r.summary.latency.p95_us),
         ("P99", |r| r.summary.latency.p99_us),
     ];
-    for w in ws.iter().filter(|w| family(&w.cases[0].spec.kind) == Family::Requests) {
-        let reps = w.cases.iter().map(|c| c.repetitions.len()).max().unwrap_or(0);
+    for w in ws
+        .iter()
+        .filter(|w| family(&w.cases[0].spec.kind) == Family::Requests)
+    {
+        let reps = w
+            .cases
+            .iter()
+            .map(|c| c.repetitions.len())
+            .max()
+            .unwrap_or(0);
         if reps < 2 {
             continue;
         }
         let series: Vec<BoxSeries> = w
             .cases
             .iter()
-            .filter(|c| !c.repetitions.is_empty())
+            .filter(|c| !c.repetitions.is_empty() && !has_own_chart(c))
             .map(|c| BoxSeries {
                 label: format!("{} (n={})", c.spec.protocol, c.repetitions.len()),
                 colour: palette.colour(&c.spec.protocol),
@@ -127,7 +147,9 @@ pub fn boxes(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
         out.push(Chart {
             id: slug(&["boxes", w.name]),
             title: format!("Latency across repetitions: {}", w.name),
-            subtitle: Some("box: quartiles of the repetitions, bar: median, whiskers: min..max".into()),
+            subtitle: Some(
+                "box: quartiles of the repetitions, bar: median, whiskers: min..max".into(),
+            ),
             section: w.section.to_string(),
             plot: Plot::Boxes(BoxPlot {
                 y,
@@ -142,7 +164,10 @@ pub fn boxes(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
 /// Offered rate against P50 (dashed) and P99 (solid) for sweeps, knees marked.
 pub fn sweeps(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     let mut out = Vec::new();
-    for w in ws.iter().filter(|w| family(&w.cases[0].spec.kind) == Family::Sweep) {
+    for w in ws
+        .iter()
+        .filter(|w| family(&w.cases[0].spec.kind) == Family::Sweep)
+    {
         let (mut series, mut marks) = (Vec::new(), Vec::new());
         for c in &w.cases {
             let steps: Vec<(f64, &Percentiles)> = c
@@ -151,7 +176,10 @@ pub fn sweeps(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
                 .filter_map(|r| Some((r.offered_rate?, &r.summary.latency)))
                 .collect();
             let colour = palette.colour(&c.spec.protocol);
-            for (name, dashed, pick) in [("P99", false, p99 as fn(&Percentiles) -> u64), ("P50", true, p50)] {
+            for (name, dashed, pick) in [
+                ("P99", false, p99 as fn(&Percentiles) -> u64),
+                ("P50", true, p50),
+            ] {
                 series.push(Series {
                     label: format!("{} {name}", c.spec.protocol),
                     colour,
@@ -178,15 +206,27 @@ pub fn sweeps(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
             }],
             _ => Vec::new(),
         };
-        let rates: Vec<f64> = series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).collect();
-        let (lo, hi) = rates.iter().fold((f64::MAX, 0f64), |(l, h), r| (l.min(*r), h.max(*r)));
-        let x_scale = if hi > 8.0 * lo { Scale::Log } else { Scale::Linear };
+        let rates: Vec<f64> = series
+            .iter()
+            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .collect();
+        let (lo, hi) = rates
+            .iter()
+            .fold((f64::MAX, 0f64), |(l, h), r| (l.min(*r), h.max(*r)));
+        let x_scale = if hi > 8.0 * lo {
+            Scale::Log
+        } else {
+            Scale::Linear
+        };
         let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
         let y = Axis::latency_ms(ys.chain(limits.iter().map(|l| l.y)));
         out.push(Chart {
             id: slug(&["sweep", w.name]),
             title: format!("Latency against offered rate: {}", w.name),
-            subtitle: Some("open-loop steps; knee: the highest rate that met the P99, error and rate limits".into()),
+            subtitle: Some(
+                "open-loop steps; knee: the highest rate that met the P99, error and rate limits"
+                    .into(),
+            ),
             section: w.section.to_string(),
             plot: Plot::Lines(LinePlot {
                 title: String::new(),
@@ -212,7 +252,10 @@ fn p99(p: &Percentiles) -> u64 {
 /// Stacked connection set-up (median per stage) per protocol, for connect workloads.
 pub fn connects(ws: &[Workload<'_>]) -> Vec<Chart> {
     let mut out = Vec::new();
-    for w in ws.iter().filter(|w| family(&w.cases[0].spec.kind) == Family::Connect) {
+    for w in ws
+        .iter()
+        .filter(|w| family(&w.cases[0].spec.kind) == Family::Connect)
+    {
         let rows: Vec<StackedRow> = w
             .cases
             .iter()
@@ -221,7 +264,12 @@ pub fn connects(ws: &[Workload<'_>]) -> Vec<Chart> {
                 let opt = |p: &Option<Percentiles>| p.as_ref().map_or(0.0, |p| ms(p.p50_us));
                 Some(StackedRow {
                     label: c.spec.protocol.clone(),
-                    segments: vec![ms(b.tcp.p50_us), opt(&b.tls), opt(&b.handshake), ms(b.first_call.p50_us)],
+                    segments: vec![
+                        ms(b.tcp.p50_us),
+                        opt(&b.tls),
+                        opt(&b.handshake),
+                        ms(b.first_call.p50_us),
+                    ],
                     total: Some(ms(b.total.p50_us)),
                 })
             })
@@ -270,8 +318,18 @@ pub fn pushes(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
             .collect();
         let refs = |v: &[(String, Percentiles)]| -> Vec<(String, Percentiles)> { v.to_vec() };
         for (prefix, title, sub, dists) in [
-            ("delivery", "Event delivery latency", "send stamp to arrival, every event of every subscriber (same host clock)", refs(&push)),
-            ("probe", "Probe latency while connections are held", "one client's calls while every connection was open", refs(&probe)),
+            (
+                "delivery",
+                "Event delivery latency",
+                "send stamp to arrival, every event of every subscriber (same host clock)",
+                refs(&push),
+            ),
+            (
+                "probe",
+                "Probe latency while connections are held",
+                "one client's calls while every connection was open",
+                refs(&probe),
+            ),
         ] {
             let d: Vec<(&str, &Percentiles)> = dists.iter().map(|(n, p)| (n.as_str(), p)).collect();
             out.extend(spectrum(

@@ -96,6 +96,14 @@ pub fn charts(run: &Run) -> Vec<Chart> {
     all
 }
 
+/// Whether a case's results have their own chart (push delivery, transfers, held
+/// connections), so the generic latency and req/s charts leave it out.
+fn has_own_chart(c: &CaseResult) -> bool {
+    c.repetitions
+        .iter()
+        .any(|r| r.push.is_some() || r.transfer.is_some() || r.hold.is_some())
+}
+
 /// A file-name-safe id from `parts`: ASCII letters, digits, `-` and `_`.
 fn slug(parts: &[&str]) -> String {
     let joined = parts.join("-");

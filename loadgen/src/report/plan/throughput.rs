@@ -1,8 +1,8 @@
 //! Throughput charts: req/s bars per protocol with confidence-interval whiskers,
 //! echo bandwidth by payload size, and large-transfer MB/s by size and chunk.
 
-use super::{family, slug, Family, Workload};
-use crate::report::axis::{bytes, Axis, Scale};
+use super::{family, has_own_chart, slug, Family, Workload};
+use crate::report::axis::{self, Axis, Scale};
 use crate::report::chart::{Bar, BarPlot, BarSeries, Chart, LinePlot, Plot, Series};
 use crate::report::palette::Palette;
 use crate::results::Run;
@@ -26,6 +26,10 @@ pub(super) fn workload_bars(
     palette: &Palette,
     bar: impl Fn(&CaseResult) -> Option<Bar>,
 ) -> (Vec<String>, Vec<BarSeries>) {
+    let ws: Vec<&&Workload<'_>> = ws
+        .iter()
+        .filter(|w| w.cases.iter().any(|c| bar(c).is_some()))
+        .collect();
     let protos = protocols(ws.iter().flat_map(|w| w.cases.iter().copied()));
     let series = protos
         .iter()
@@ -34,7 +38,12 @@ pub(super) fn workload_bars(
             colour: palette.colour(p),
             bars: ws
                 .iter()
-                .map(|w| w.cases.iter().find(|c| c.spec.protocol == *p).and_then(|c| bar(c)))
+                .map(|w| {
+                    w.cases
+                        .iter()
+                        .find(|c| c.spec.protocol == *p)
+                        .and_then(|c| bar(c))
+                })
                 .collect(),
         })
         .filter(|s| s.bars.iter().any(Option::is_some))
@@ -49,6 +58,9 @@ fn shows_throughput(kind: &Kind) -> bool {
 
 /// Mean req/s over repetitions with its 95% CI as the whisker (none for n = 1).
 fn rps_bar(c: &CaseResult) -> Option<Bar> {
+    if has_own_chart(c) {
+        return None;
+    }
     let s = c.stats.get("rps")?;
     (s.kept > 0).then(|| Bar {
         value: s.mean,
@@ -59,7 +71,10 @@ fn rps_bar(c: &CaseResult) -> Option<Bar> {
 /// One req/s bar chart per section whose kind measures throughput.
 pub fn bars(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     let mut sections: Vec<&str> = Vec::new();
-    for w in ws.iter().filter(|w| shows_throughput(&w.cases[0].spec.kind)) {
+    for w in ws
+        .iter()
+        .filter(|w| shows_throughput(&w.cases[0].spec.kind))
+    {
         if !sections.contains(&w.section) {
             sections.push(w.section);
         }
@@ -71,7 +86,10 @@ pub fn bars(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
         if series.is_empty() {
             continue;
         }
-        let repeated = mine.iter().flat_map(|w| &w.cases).any(|c| c.repetitions.len() > 1);
+        let repeated = mine
+            .iter()
+            .flat_map(|w| &w.cases)
+            .any(|c| c.repetitions.len() > 1);
         let sub = if repeated {
             "mean over repetitions; whiskers: 95% confidence interval of the mean"
         } else {
@@ -103,7 +121,12 @@ pub fn bandwidth(run: &Run, palette: &Palette) -> Vec<Chart> {
     let stem = |c: &CaseResult| -> String {
         let w = c.workload();
         match w.rsplit_once('/') {
-            Some((head, tail)) if tail.ends_with('B') && tail[..tail.len() - 1].chars().all(|d| d.is_ascii_digit()) => head.to_string(),
+            Some((head, tail))
+                if tail.ends_with('B')
+                    && tail[..tail.len() - 1].chars().all(|d| d.is_ascii_digit()) =>
+            {
+                head.to_string()
+            }
             _ => w.to_string(),
         }
     };
@@ -129,7 +152,12 @@ pub fn bandwidth(run: &Run, palette: &Palette) -> Vec<Chart> {
                     })
                     .collect();
                 points.sort_by(|a, b| a.0.total_cmp(&b.0));
-                Series { label: p.to_string(), colour: palette.colour(p), dashed: false, points }
+                Series {
+                    label: p.to_string(),
+                    colour: palette.colour(p),
+                    dashed: false,
+                    points,
+                }
             })
             .filter(|s| !s.points.is_empty())
             .collect();
@@ -139,12 +167,19 @@ pub fn bandwidth(run: &Run, palette: &Palette) -> Vec<Chart> {
         out.push(Chart {
             id: slug(&["bandwidth", &s]),
             title: format!("Echo bandwidth by payload size: {s}"),
-            subtitle: Some("payload MB/s (10^6 B) returned by the server, last repetition; the same flows up".into()),
+            subtitle: Some(
+                "payload MB/s (10^6 B) returned by the server, last repetition; the same flows up"
+                    .into(),
+            ),
             section: mine[0].spec.kind.name().to_string(),
             plot: Plot::Lines(LinePlot {
                 title: String::new(),
                 x: Axis::new("payload size", Scale::Bytes),
-                y: Axis::new("MB/s", Scale::Linear),
+                y: Axis::auto(
+                    "MB/s",
+                    series.iter().flat_map(|s| s.points.iter().map(|p| p.1)),
+                    20.0,
+                ),
                 series,
                 marks: Vec::new(),
                 limits: Vec::new(),
@@ -159,14 +194,27 @@ pub fn bandwidth(run: &Run, palette: &Palette) -> Vec<Chart> {
 pub fn transfers(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     let cases: Vec<&CaseResult> = ws.iter().flat_map(|w| w.cases.iter().copied()).collect();
     let mut out = Vec::new();
-    for (dir, name) in [(Direction::Upload, "upload"), (Direction::Download, "download")] {
+    for (dir, name) in [
+        (Direction::Upload, "upload"),
+        (Direction::Download, "download"),
+    ] {
         // (size, chunk, protocol, MB/s of every transfer of the case)
         let mut rows: Vec<(u64, Option<u64>, &str, Vec<f64>)> = Vec::new();
         for c in &cases {
-            let ts: Vec<_> = c.repetitions.iter().filter_map(|r| r.transfer.as_ref()).filter(|t| t.direction == dir).collect();
+            let ts: Vec<_> = c
+                .repetitions
+                .iter()
+                .filter_map(|r| r.transfer.as_ref())
+                .filter(|t| t.direction == dir)
+                .collect();
             let Some(first) = ts.first() else { continue };
             let mbps = ts.iter().flat_map(|t| t.mbps.iter().copied()).collect();
-            rows.push((first.size_bytes, first.chunk_bytes, c.spec.protocol.as_str(), mbps));
+            rows.push((
+                first.size_bytes,
+                first.chunk_bytes,
+                c.spec.protocol.as_str(),
+                mbps,
+            ));
         }
         if rows.is_empty() {
             continue;
@@ -175,12 +223,16 @@ pub fn transfers(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
         keys.sort();
         keys.dedup();
         let label = |(size, chunk): (u64, Option<u64>)| match chunk {
-            Some(c) => format!("{} in {} chunks", bytes(size as f64), bytes(c as f64)),
-            None => format!("{} whole body", bytes(size as f64)),
+            Some(c) => format!("{} in {} chunks", axis::size(size), axis::size(c)),
+            None => format!("{} whole body", axis::size(size)),
         };
         let protos: Vec<&str> = {
             let mut p: Vec<&str> = Vec::new();
-            rows.iter().for_each(|r| if !p.contains(&r.2) { p.push(r.2) });
+            rows.iter().for_each(|r| {
+                if !p.contains(&r.2) {
+                    p.push(r.2)
+                }
+            });
             p
         };
         let series = protos
@@ -193,17 +245,28 @@ pub fn transfers(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
                     .map(|k| {
                         let r = rows.iter().find(|r| (r.0, r.1) == *k && r.2 == *p)?;
                         let n = r.3.len();
-                        let (lo, hi) = r.3.iter().fold((f64::MAX, 0f64), |(l, h), v| (l.min(*v), h.max(*v)));
-                        (n > 0).then(|| Bar { value: r.3.iter().sum::<f64>() / n as f64, whisker: (n > 1).then_some((lo, hi)) })
+                        let (lo, hi) =
+                            r.3.iter()
+                                .fold((f64::MAX, 0f64), |(l, h), v| (l.min(*v), h.max(*v)));
+                        (n > 0).then(|| Bar {
+                            value: r.3.iter().sum::<f64>() / n as f64,
+                            whisker: (n > 1).then_some((lo, hi)),
+                        })
                     })
                     .collect(),
             })
             .collect();
-        let section = cases.iter().find(|c| c.repetitions.iter().any(|r| r.transfer.is_some())).map_or("transfer", |c| c.spec.kind.name());
+        let section = cases
+            .iter()
+            .find(|c| c.repetitions.iter().any(|r| r.transfer.is_some()))
+            .map_or("transfer", |c| c.spec.kind.name());
         out.push(Chart {
             id: slug(&["transfer", name]),
             title: format!("Transfer throughput ({name})"),
-            subtitle: Some("mean MB/s (10^6 B) per transfer, CRC-checked; whiskers: slowest..fastest transfer".into()),
+            subtitle: Some(
+                "mean MB/s (10^6 B) per transfer, CRC-checked; whiskers: slowest..fastest transfer"
+                    .into(),
+            ),
             section: section.to_string(),
             plot: Plot::Bars(BarPlot {
                 value: Axis::new("MB/s", Scale::Linear),
