@@ -61,6 +61,29 @@ pub enum Command {
         #[arg(long, default_value = "certs")]
         out: PathBuf,
     },
+    /// Re-render a past run's report.md, report.html and charts from its run.json
+    Report {
+        /// Run directory (results/<run-id>) or its run.json
+        run: PathBuf,
+    },
+    /// Regression gate: compare two runs case by case; exit 1 on a regression
+    /// beyond --max-regression that is outside both runs' confidence intervals
+    Compare(CompareOpts),
+}
+
+#[derive(Debug, Args)]
+pub struct CompareOpts {
+    /// Baseline run directory or run.json
+    pub baseline: PathBuf,
+    /// Candidate run directory or run.json
+    pub candidate: PathBuf,
+    /// Largest tolerated regression per metric (10%, 5, 0.5%)
+    #[arg(long, env = "LOADGEN_MAX_REGRESSION", default_value = "10%",
+          value_parser = crate::report::compare::parse_percent)]
+    pub max_regression: f64,
+    /// Metrics to gate on, comma-separated: rps (higher is better), p50, p99 (lower is better)
+    #[arg(long, value_delimiter = ',', default_value = "p99,rps")]
+    pub metric: Vec<String>,
 }
 
 #[derive(Debug, Args)]
