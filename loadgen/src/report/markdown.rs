@@ -49,7 +49,7 @@ fn header(md: &mut String, run: &Run) {
     let _ = writeln!(md, "# protolab run {}\n", cell(&run.run_id));
     let _ = writeln!(
         md,
-        "{started} · loadgen {} · commit `{}` · {} cases\n",
+        "{started} · loadgen {} · commit `{}` · {} case(s)\n",
         e.loadgen_version,
         e.commit.as_deref().unwrap_or("unknown"),
         run.cases.len()
@@ -71,8 +71,9 @@ fn validity(md: &mut String, run: &Run, failed: &[String]) {
     for c in &run.cases {
         for (metric, s) in c.stats.iter().filter(|(_, s)| s.kept > 1 && s.cv > HIGH_CV) {
             items.push(format!(
-                "**high variation** `{}`: {metric} CV {:.1}% over {} repetitions (above {:.0}%: differences this size are noise)",
+                "**high variation** `{}`: {} CV {:.1}% over {} repetitions (above {:.0}%: differences this size are noise)",
                 c.spec.name,
+                metric.trim_end_matches("_us"),
                 s.cv * 100.0,
                 s.kept,
                 HIGH_CV * 100.0

@@ -8,6 +8,9 @@ use crate::results::Run;
 use crate::scenario::CaseResult;
 use crate::stats::Percentiles;
 
+/// A detail table's builder: its Markdown, when some case has its data.
+type Builder = fn(&[&CaseResult]) -> Option<String>;
+
 /// Every detail table of `section` (a kind name), as Markdown.
 pub fn section(run: &Run, section: &str) -> String {
     let cases: Vec<&CaseResult> = run
@@ -15,8 +18,7 @@ pub fn section(run: &Run, section: &str) -> String {
         .iter()
         .filter(|c| c.spec.kind.name() == section)
         .collect();
-    let builders: [fn(&[&CaseResult]) -> Option<String>; 7] =
-        [repetitions, connect, sweep, push, transfer, hold, server];
+    let builders: [Builder; 7] = [repetitions, connect, sweep, push, transfer, hold, server];
     builders.iter().filter_map(|b| b(&cases)).collect()
 }
 

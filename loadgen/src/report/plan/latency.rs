@@ -105,10 +105,13 @@ pub fn spectra(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     out
 }
 
+/// A percentile's name and where a repetition keeps it.
+type Pick = (&'static str, fn(&Repetition) -> u64);
+
 /// Box plots of P50/P95/P99 across repetitions, for workloads repeated 2+ times.
 pub fn boxes(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     let mut out = Vec::new();
-    let picks: [(&str, fn(&Repetition) -> u64); 3] = [
+    let picks: [Pick; 3] = [
         ("P50", |r| r.summary.latency.p50_us),
         ("P95", |r| r.summary.latency.p95_us),
         ("P99", |r| r.summary.latency.p99_us),

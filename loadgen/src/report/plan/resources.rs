@@ -8,6 +8,7 @@ use crate::report::axis::{Axis, Scale};
 use crate::report::chart::{Bar, BarPlot, Chart, LinePlot, Plot, Series};
 use crate::report::palette::Palette;
 use crate::results::{cpu_percent_series, memory_series};
+use crate::scenario::CaseResult;
 
 /// CPU % and memory over time, one chart of two panels per workload observed.
 pub fn usage(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
@@ -64,63 +65,72 @@ pub fn usage(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     out
 }
 
+/// One efficiency chart: id prefix, title, subtitle, axis title, value of a case.
+struct Figure {
+    prefix: &'static str,
+    title: &'static str,
+    subtitle: &'static str,
+    axis: &'static str,
+    value: fn(&CaseResult) -> Option<Bar>,
+}
+
+const FIGURES: [Figure; 2] = [
+    Figure {
+        prefix: "cpu-efficiency",
+        title: "Requests per server CPU-second",
+        subtitle:
+            "requests / server CPU-seconds over the case (warm-up CPU included: a lower bound)",
+        axis: "requests per CPU-second",
+        value: per_cpu,
+    },
+    Figure {
+        prefix: "memory-per-connection",
+        title: "Server memory per connection",
+        subtitle: "peak minus starting memory over the most connections open",
+        axis: "KiB per connection",
+        value: per_conn,
+    },
+];
+
+fn per_cpu(c: &CaseResult) -> Option<Bar> {
+    let v = c.efficiency()?.requests_per_cpu_second?;
+    Some(Bar {
+        value: v,
+        whisker: None,
+    })
+}
+
+fn per_conn(c: &CaseResult) -> Option<Bar> {
+    let v = c.efficiency()?.memory_per_connection_bytes?;
+    Some(Bar {
+        value: v / 1024.0,
+        whisker: None,
+    })
+}
+
 /// Requests per server CPU-second and memory per connection, per section.
 pub fn efficiency(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     let mut sections: Vec<&str> = Vec::new();
-    ws.iter().for_each(|w| {
+    for w in ws {
         if !sections.contains(&w.section) {
-            sections.push(w.section)
+            sections.push(w.section);
         }
-    });
+    }
     let mut out = Vec::new();
     for section in sections {
         let mine: Vec<&Workload<'_>> = ws.iter().filter(|w| w.section == section).collect();
-        let per_cpu = |c: &crate::scenario::CaseResult| {
-            c.efficiency()?.requests_per_cpu_second.map(|v| Bar {
-                value: v,
-                whisker: None,
-            })
-        };
-        let per_conn = |c: &crate::scenario::CaseResult| {
-            c.efficiency()?.memory_per_connection_bytes.map(|v| Bar {
-                value: v / 1024.0,
-                whisker: None,
-            })
-        };
-        let charts: [(
-            &str,
-            &str,
-            &str,
-            &str,
-            &dyn Fn(&crate::scenario::CaseResult) -> Option<Bar>,
-        ); 2] = [
-            (
-                "cpu-efficiency",
-                "Requests per server CPU-second",
-                "requests / server CPU-seconds over the case (warm-up CPU included: a lower bound)",
-                "requests per CPU-second",
-                &per_cpu,
-            ),
-            (
-                "memory-per-connection",
-                "Server memory per connection",
-                "peak minus starting memory over the most connections open",
-                "KiB per connection",
-                &per_conn,
-            ),
-        ];
-        for (prefix, title, sub, axis, f) in charts {
-            let (groups, series) = workload_bars(&mine, palette, f);
+        for f in &FIGURES {
+            let (groups, series) = workload_bars(&mine, palette, f.value);
             if series.is_empty() {
                 continue;
             }
             out.push(Chart {
-                id: slug(&[prefix, section]),
-                title: format!("{title} ({section})"),
-                subtitle: Some(sub.into()),
+                id: slug(&[f.prefix, section]),
+                title: format!("{} ({section})", f.title),
+                subtitle: Some(f.subtitle.into()),
                 section: section.to_string(),
                 plot: Plot::Bars(BarPlot {
-                    value: Axis::new(axis, Scale::Linear),
+                    value: Axis::new(f.axis, Scale::Linear),
                     groups,
                     series,
                 }),
