@@ -6,8 +6,11 @@
 /// How values are placed along an axis.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Scale {
-    /// Plain numbers.
+    /// Plain numbers, from zero.
     Linear,
+    /// Plain numbers over the data's own span (memory over time: the change is
+    /// the point, not the distance from zero).
+    Fitted,
     /// log10 of the value: for latencies spanning decades.
     Log,
     /// Percentile spectrum: a quantile q (0..1) at -log10(1 - q), so 90%, 99%,
@@ -59,7 +62,7 @@ impl Axis {
     /// log axis sit at a tiny positive floor instead of minus infinity.
     pub fn place(&self, v: f64) -> f64 {
         match self.scale {
-            Scale::Linear => v,
+            Scale::Linear | Scale::Fitted => v,
             Scale::Log => v.max(1e-6).log10(),
             Scale::Nines => -(1.0 - v.clamp(0.0, 0.999_999)).log10(),
             Scale::Bytes => v.max(1.0).log2(),
@@ -75,6 +78,11 @@ impl Axis {
                 let hi = if hi > 0.0 { hi * 1.08 } else { 1.0 };
                 let lo = lo.min(0.0);
                 (lo..hi, linear_ticks(lo, hi))
+            }
+            Scale::Fitted => {
+                let pad = ((hi - lo) * 0.15).max(hi.abs() * 0.05).max(1e-9);
+                let (a, b) = ((lo - pad).max(lo.min(0.0)), hi + pad);
+                (a..b, linear_ticks(a, b))
             }
             Scale::Log => {
                 let (lo, hi) = (lo.max(1e-6), hi.max(lo.max(1e-6) * 1.01));
@@ -100,7 +108,7 @@ impl Axis {
     /// How a tick at transformed position `t` reads.
     pub fn tick(&self, t: f64) -> String {
         match self.scale {
-            Scale::Linear => short(t),
+            Scale::Linear | Scale::Fitted => short(t),
             Scale::Log => short(10f64.powf(t)),
             Scale::Nines => {
                 let q = 1.0 - 10f64.powf(-t);

@@ -81,13 +81,47 @@ where
             + TriangleMarker::new((0, 0), 11, m.colour.filled())
             + Text::new(m.label.clone(), (10, -26), style)])?;
     }
+    let corner = emptiest_corner(p, (x0, x1), (chart.y_range().start, chart.y_range().end));
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(corner)
         .background_style(legend_background())
         .border_style(legend_border())
         .label_font(text(15))
         .margin(12)
         .draw()?;
     Ok(())
+}
+
+/// The plot corner with the fewest data points, where the legend hides least.
+fn emptiest_corner(p: &LinePlot, x: (f64, f64), y: (f64, f64)) -> SeriesLabelPosition {
+    let unit = |v: f64, (a, b): (f64, f64)| if b > a { (v - a) / (b - a) } else { 0.5 };
+    let mut counts = [0usize; 4]; // upper left, upper right, lower left, lower right
+    for s in &p.series {
+        // Sample along each segment too: a line crossing a corner counts there.
+        for w in s.points.windows(2).chain(s.points.chunks(1).take(1)) {
+            let (a, b) = (w[0], *w.last().unwrap_or(&w[0]));
+            for k in 0..=8 {
+                let f = f64::from(k) / 8.0;
+                let px = unit(p.x.place(a.0) + (p.x.place(b.0) - p.x.place(a.0)) * f, x);
+                let py = unit(p.y.place(a.1) + (p.y.place(b.1) - p.y.place(a.1)) * f, y);
+                let (left, right, top, bottom) = (px < 0.4, px > 0.6, py > 0.6, py < 0.4);
+                counts[0] += usize::from(left && top);
+                counts[1] += usize::from(right && top);
+                counts[2] += usize::from(left && bottom);
+                counts[3] += usize::from(right && bottom);
+            }
+        }
+    }
+    let corners = [
+        SeriesLabelPosition::UpperLeft,
+        SeriesLabelPosition::UpperRight,
+        SeriesLabelPosition::LowerLeft,
+        SeriesLabelPosition::LowerRight,
+    ];
+    let best = (0..4).min_by_key(|i| counts[*i]).unwrap_or(0);
+    corners
+        .into_iter()
+        .nth(best)
+        .unwrap_or(SeriesLabelPosition::UpperLeft)
 }

@@ -11,6 +11,15 @@ use crate::report::palette::{Palette, STAGES};
 use crate::scenario::{CaseResult, Kind, Repetition};
 use crate::stats::Percentiles;
 
+/// A case's legend name: its protocol, flagged when the case cannot be trusted.
+fn who(c: &CaseResult) -> String {
+    if c.valid {
+        c.spec.protocol.clone()
+    } else {
+        format!("{} INVALID", c.spec.protocol)
+    }
+}
+
 /// (quantile, µs) points of a distribution, min to 99.99%.
 fn spectrum_points(p: &Percentiles) -> Vec<(f64, f64)> {
     [
@@ -33,7 +42,7 @@ fn spectrum(
     title: String,
     subtitle: String,
     section: &str,
-    dists: Vec<(&str, &Percentiles)>,
+    dists: Vec<(&CaseResult, &Percentiles)>,
     palette: &Palette,
 ) -> Option<Chart> {
     let dists: Vec<_> = dists.into_iter().filter(|(_, p)| p.count > 0).collect();
@@ -42,9 +51,9 @@ fn spectrum(
     }
     let series: Vec<Series> = dists
         .iter()
-        .map(|(proto, p)| Series {
-            label: format!("{proto} (n={})", p.count),
-            colour: palette.colour(proto),
+        .map(|(c, p)| Series {
+            label: format!("{} (n={})", who(c), p.count),
+            colour: palette.colour(&c.spec.protocol),
             dashed: false,
             points: spectrum_points(p),
         })
@@ -73,16 +82,11 @@ pub fn spectra(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
         .iter()
         .filter(|w| family(&w.cases[0].spec.kind) == Family::Requests)
     {
-        let dists: Vec<(&str, &Percentiles)> = w
+        let dists: Vec<(&CaseResult, &Percentiles)> = w
             .cases
             .iter()
             .filter(|c| !has_own_chart(c))
-            .filter_map(|c| {
-                Some((
-                    c.spec.protocol.as_str(),
-                    &c.repetitions.last()?.summary.latency,
-                ))
-            })
+            .filter_map(|c| Some((*c, &c.repetitions.last()?.summary.latency)))
             .collect();
         let open = w
             .cases
@@ -134,7 +138,7 @@ pub fn boxes(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
             .iter()
             .filter(|c| !c.repetitions.is_empty() && !has_own_chart(c))
             .map(|c| BoxSeries {
-                label: format!("{} (n={})", c.spec.protocol, c.repetitions.len()),
+                label: format!("{} (n={})", who(c), c.repetitions.len()),
                 colour: palette.colour(&c.spec.protocol),
                 boxes: picks
                     .iter()
@@ -164,6 +168,36 @@ pub fn boxes(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     out
 }
 
+/// One sweep case's P99 (solid) and P50 (dashed) lines and its knee mark.
+fn sweep_lines(c: &CaseResult, palette: &Palette) -> (Vec<Series>, Option<Mark>) {
+    let steps: Vec<(f64, &Percentiles)> = c
+        .repetitions
+        .iter()
+        .filter_map(|r| Some((r.offered_rate?, &r.summary.latency)))
+        .collect();
+    let colour = palette.colour(&c.spec.protocol);
+    let line = |name: &str, dashed: bool, pick: fn(&Percentiles) -> u64| Series {
+        label: format!("{} {name}", who(c)),
+        colour,
+        dashed,
+        points: steps.iter().map(|(r, p)| (*r, ms(pick(p)))).collect(),
+    };
+    let lines = vec![
+        line("P99", false, |p| p.p99_us),
+        line("P50", true, |p| p.p50_us),
+    ];
+    let knee = c.knee_rate.and_then(|knee| {
+        let (r, p) = steps.iter().find(|(r, _)| (*r - knee).abs() < 1e-6)?;
+        Some(Mark {
+            x: *r,
+            y: ms(p.p99_us),
+            label: format!("knee {}/s", crate::report::axis::short(*r)),
+            colour,
+        })
+    });
+    (lines, knee)
+}
+
 /// Offered rate against P50 (dashed) and P99 (solid) for sweeps, knees marked.
 pub fn sweeps(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     let mut out = Vec::new();
@@ -173,32 +207,9 @@ pub fn sweeps(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     {
         let (mut series, mut marks) = (Vec::new(), Vec::new());
         for c in &w.cases {
-            let steps: Vec<(f64, &Percentiles)> = c
-                .repetitions
-                .iter()
-                .filter_map(|r| Some((r.offered_rate?, &r.summary.latency)))
-                .collect();
-            let colour = palette.colour(&c.spec.protocol);
-            for (name, dashed, pick) in [
-                ("P99", false, p99 as fn(&Percentiles) -> u64),
-                ("P50", true, p50),
-            ] {
-                series.push(Series {
-                    label: format!("{} {name}", c.spec.protocol),
-                    colour,
-                    dashed,
-                    points: steps.iter().map(|(r, p)| (*r, ms(pick(p)))).collect(),
-                });
-            }
-            if let Some(knee) = c.knee_rate {
-                let at = steps.iter().find(|(r, _)| (*r - knee).abs() < 1e-6);
-                marks.extend(at.map(|(r, p)| Mark {
-                    x: *r,
-                    y: ms(p.p99_us),
-                    label: format!("knee {}/s", crate::report::axis::short(*r)),
-                    colour,
-                }));
-            }
+            let (lines, knee) = sweep_lines(c, palette);
+            series.extend(lines);
+            marks.extend(knee);
         }
         let limits = match &w.cases[0].spec.kind {
             Kind::Sweep { p99_limit_ms, .. } => vec![Mark {
@@ -209,18 +220,8 @@ pub fn sweeps(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
             }],
             _ => Vec::new(),
         };
-        let rates: Vec<f64> = series
-            .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.0))
-            .collect();
-        let (lo, hi) = rates
-            .iter()
-            .fold((f64::MAX, 0f64), |(l, h), r| (l.min(*r), h.max(*r)));
-        let x_scale = if hi > 8.0 * lo {
-            Scale::Log
-        } else {
-            Scale::Linear
-        };
+        let rates = series.iter().flat_map(|s| s.points.iter().map(|p| p.0));
+        let x = Axis::auto("offered rate (req/s)", rates, 8.0);
         let ys = series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
         let y = Axis::latency_ms(ys.chain(limits.iter().map(|l| l.y)));
         out.push(Chart {
@@ -233,7 +234,7 @@ pub fn sweeps(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
             section: w.section.to_string(),
             plot: Plot::Lines(LinePlot {
                 title: String::new(),
-                x: Axis::new("offered rate (req/s)", x_scale),
+                x,
                 y,
                 series,
                 marks,
@@ -242,14 +243,6 @@ pub fn sweeps(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
         });
     }
     out
-}
-
-fn p50(p: &Percentiles) -> u64 {
-    p.p50_us
-}
-
-fn p99(p: &Percentiles) -> u64 {
-    p.p99_us
 }
 
 /// Stacked connection set-up (median per stage) per protocol, for connect workloads.
@@ -308,39 +301,35 @@ fn connect_attempts(c: &&CaseResult) -> Option<String> {
 pub fn pushes(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     let mut out = Vec::new();
     for w in ws {
-        let last = |c: &&CaseResult| c.repetitions.last().cloned();
-        let push: Vec<(String, Percentiles)> = w
+        let push = w
             .cases
             .iter()
-            .filter_map(|c| Some((c.spec.protocol.clone(), last(c)?.push?.delivery)))
-            .collect();
-        let probe: Vec<(String, Percentiles)> = w
+            .filter_map(|c| Some((*c, &c.repetitions.last()?.push.as_ref()?.delivery)));
+        let probe = w
             .cases
             .iter()
-            .filter_map(|c| Some((c.spec.protocol.clone(), last(c)?.hold?.probe)))
-            .collect();
-        let refs = |v: &[(String, Percentiles)]| -> Vec<(String, Percentiles)> { v.to_vec() };
+            .filter_map(|c| Some((*c, &c.repetitions.last()?.hold.as_ref()?.probe)));
+        let (push, probe): (Vec<_>, Vec<_>) = (push.collect(), probe.collect());
         for (prefix, title, sub, dists) in [
             (
                 "delivery",
                 "Event delivery latency",
                 "send stamp to arrival, every event of every subscriber (same host clock)",
-                refs(&push),
+                push,
             ),
             (
                 "probe",
                 "Probe latency while connections are held",
                 "one client's calls while every connection was open",
-                refs(&probe),
+                probe,
             ),
         ] {
-            let d: Vec<(&str, &Percentiles)> = dists.iter().map(|(n, p)| (n.as_str(), p)).collect();
             out.extend(spectrum(
                 slug(&[prefix, w.name]),
                 format!("{title}: {}", w.name),
                 sub.to_string(),
                 w.section,
-                d,
+                dists,
                 palette,
             ));
         }

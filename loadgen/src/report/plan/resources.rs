@@ -8,12 +8,15 @@ use crate::report::axis::{Axis, Scale};
 use crate::report::chart::{Bar, BarPlot, Chart, LinePlot, Plot, Series};
 use crate::report::palette::Palette;
 use crate::results::{cpu_percent_series, memory_series};
-use crate::scenario::CaseResult;
+use crate::scenario::{CaseResult, Kind};
 
 /// CPU % and memory over time, one chart of two panels per workload observed.
 pub fn usage(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     let mut out = Vec::new();
-    for w in ws {
+    for w in ws
+        .iter()
+        .filter(|w| !matches!(w.cases[0].spec.kind, Kind::Connect { .. }))
+    {
         let (mut cpu, mut mem) = (Vec::new(), Vec::new());
         let mut source = None;
         for c in &w.cases {
@@ -58,11 +61,24 @@ pub fn usage(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
             section: w.section.to_string(),
             plot: Plot::Panels(vec![
                 panel("CPU", Axis::new("CPU (% of one core)", Scale::Linear), cpu),
-                panel("memory", Axis::new("memory (MiB)", Scale::Linear), mem),
+                panel("memory", Axis::new("memory (MiB)", Scale::Fitted), mem),
             ]),
         });
     }
     out
+}
+
+/// Connections below which memory growth per connection is mostly allocator and
+/// cache noise rather than the cost of a connection.
+const MANY_CONNECTIONS: usize = 64;
+
+/// Whether requests per CPU-second says something about a kind: not for serial
+/// latency runs, cold connects or sweeps (whose steps the CPU total mixes).
+fn shows_efficiency(kind: &Kind) -> bool {
+    !matches!(
+        kind,
+        Kind::Latency | Kind::Connect { .. } | Kind::Sweep { .. }
+    )
 }
 
 /// One efficiency chart: id prefix, title, subtitle, axis title, value of a case.
@@ -86,7 +102,7 @@ const FIGURES: [Figure; 2] = [
     Figure {
         prefix: "memory-per-connection",
         title: "Server memory per connection",
-        subtitle: "peak minus starting memory over the most connections open",
+        subtitle: "(peak - starting memory) / the most connections open; cases of 64+ connections",
         axis: "KiB per connection",
         value: per_conn,
     },
@@ -101,6 +117,15 @@ fn per_cpu(c: &CaseResult) -> Option<Bar> {
 }
 
 fn per_conn(c: &CaseResult) -> Option<Bar> {
+    let most = c
+        .repetitions
+        .iter()
+        .map(|r| r.connections)
+        .max()
+        .unwrap_or(0);
+    if most < MANY_CONNECTIONS {
+        return None;
+    }
     let v = c.efficiency()?.memory_per_connection_bytes?;
     Some(Bar {
         value: v / 1024.0,
@@ -111,7 +136,10 @@ fn per_conn(c: &CaseResult) -> Option<Bar> {
 /// Requests per server CPU-second and memory per connection, per section.
 pub fn efficiency(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     let mut sections: Vec<&str> = Vec::new();
-    for w in ws {
+    for w in ws
+        .iter()
+        .filter(|w| shows_efficiency(&w.cases[0].spec.kind))
+    {
         if !sections.contains(&w.section) {
             sections.push(w.section);
         }
