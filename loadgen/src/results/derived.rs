@@ -87,3 +87,49 @@ pub fn cpu_percent_series(usage: &ServerUsage) -> Vec<(f64, f64)> {
 pub fn memory_series(usage: &ServerUsage) -> Vec<(f64, u64)> {
     usage.samples.iter().map(|&(t, _, m)| (t, m)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usage() -> ServerUsage {
+        ServerUsage {
+            source: "proc".into(),
+            cpu_seconds: 1.5,
+            peak_rss_bytes: 30 << 20,
+            rss_start_bytes: 10 << 20,
+            rss_end_bytes: 20 << 20,
+            samples: vec![
+                (1.0, 0.5, 12 << 20),
+                (2.0, 1.0, 30 << 20),
+                (3.0, 1.5, 20 << 20),
+            ],
+            net_rx_bytes: None,
+            net_tx_bytes: None,
+        }
+    }
+
+    #[test]
+    fn cpu_percent_is_per_interval() {
+        let s = cpu_percent_series(&usage());
+        assert_eq!(s, [(1.0, 50.0), (2.0, 50.0), (3.0, 50.0)]);
+        assert_eq!(memory_series(&usage())[1], (2.0, 30 << 20));
+    }
+
+    #[test]
+    fn efficiency_is_requests_over_cpu_and_growth_over_connections() {
+        let json = include_str!("../../tests/fixtures/case.json");
+        let mut c: CaseResult = serde_json::from_str(json).expect("fixture case parses");
+        assert_eq!(c.workload(), "throughput/ping");
+        assert!(c.efficiency().is_none(), "no usage, no efficiency");
+        c.server_usage = Some(usage());
+        let e = c.efficiency().expect("efficiency");
+        assert_eq!(e.requests_per_cpu_second, Some(3000.0 / 1.5));
+        // (30 - 10) MiB over 16 connections.
+        assert_eq!(
+            e.memory_per_connection_bytes,
+            Some(f64::from(20 << 20) / 16.0)
+        );
+        assert_eq!(e.mean_cpu_percent, Some(50.0));
+    }
+}

@@ -96,11 +96,14 @@ pub fn render_text(t: &Table) -> String {
     let mut widths: Vec<usize> = HEADER.iter().map(|h| h.len()).collect();
     for (_, rows) in &t.groups {
         for r in rows {
-            if let Row::Measured { cells, .. } = r {
-                // The notes column is last and never padded.
-                for (w, c) in widths.iter_mut().zip(cells).take(HEADER.len() - 1) {
-                    *w = (*w).max(c.chars().count());
+            match r {
+                Row::Measured { cells, .. } => {
+                    // The notes column is last and never padded.
+                    for (w, c) in widths.iter_mut().zip(cells).take(HEADER.len() - 1) {
+                        *w = (*w).max(c.chars().count());
+                    }
                 }
+                Row::Failed { case, .. } => widths[0] = widths[0].max(case.chars().count()),
             }
         }
     }
@@ -139,4 +142,41 @@ pub fn render_text(t: &Table) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run() -> Run {
+        let json = include_str!("../../tests/fixtures/case.json");
+        let a: CaseResult = serde_json::from_str(json).expect("fixture case parses");
+        let mut b = a.clone();
+        b.spec.protocol = "grpc".into();
+        b.spec.name = "grpc/throughput/ping".into();
+        let mut failed = a.clone();
+        failed.spec.name = "rest-h1/latency/get_item".into();
+        failed.repetitions.clear();
+        failed.valid = false;
+        failed.problems = vec!["verification of get_item failed".into()];
+        let mut run = Run::new(vec![a, failed, b], 0.0);
+        run.command.clear();
+        run
+    }
+
+    #[test]
+    fn rows_group_by_workload_and_align() {
+        let t = headline(&run());
+        let names: Vec<&str> = t.groups.iter().map(|(w, _)| w.as_str()).collect();
+        assert_eq!(names, ["throughput/ping", "latency/get_item"]);
+        assert_eq!(t.groups[0].1.len(), 2, "both protocols side by side");
+        let text = render_text(&t);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines[0].starts_with("case ") && lines[0].ends_with("notes"));
+        // Numbers right-aligned: the req/s column ends at the same place on every row.
+        let end = lines[0].find("req/s").map(|i| i + 5);
+        assert_eq!(lines[1].find(" 32000").map(|i| i + 6), end, "{text}");
+        assert!(text.contains("rest-h1/latency/get_item") && text.contains("FAILED: verification"));
+        assert_eq!(lines.len(), 5, "header, 2 rows, blank, failed row:\n{text}");
+    }
 }

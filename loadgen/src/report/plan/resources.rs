@@ -154,7 +154,7 @@ pub fn efficiency(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
             }
             out.push(Chart {
                 id: slug(&[f.prefix, section]),
-                title: format!("{} ({section})", f.title),
+                title: format!("{}, {section} kind", f.title),
                 subtitle: Some(f.subtitle.into()),
                 section: section.to_string(),
                 plot: Plot::Bars(BarPlot {

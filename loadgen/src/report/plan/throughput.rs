@@ -95,7 +95,7 @@ pub fn bars(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
         };
         out.push(Chart {
             id: slug(&["throughput", section]),
-            title: format!("Throughput ({section})"),
+            title: format!("Requests per second, {section} kind"),
             subtitle: Some(sub.into()),
             section: section.to_string(),
             plot: Plot::Bars(BarPlot {
