@@ -13,7 +13,7 @@ use crate::scenario::CaseResult;
 mod derived;
 pub mod table;
 
-pub use derived::{cpu_percent_series, memory_series, Efficiency};
+pub use derived::{cpu_percent_series, memory_series, Efficiency, MANY_CONNECTIONS};
 
 /// Version of run.json's layout; bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;

@@ -9,10 +9,15 @@ use super::chart::Chart;
 use super::{plan, tables, CHART_DIR};
 use crate::results::table::{self, Row, HEADER};
 use crate::results::Run;
+use crate::scenario::CaseResult;
 
 /// A coefficient of variation above this across repetitions is flagged: at 10%
 /// a difference between two protocols of that size is within the noise.
 pub const HIGH_CV: f64 = 0.10;
+
+/// Calls failing above this share are flagged: the case's numbers describe a
+/// server that is partly broken.
+pub const HIGH_ERRORS: f64 = 0.01;
 
 /// The whole document.
 pub fn document(run: &Run, charts: &[&Chart], failed: &[String]) -> String {
@@ -61,25 +66,7 @@ fn header(md: &mut String, run: &Run) {
 
 /// Warnings a reader must see before any number.
 fn validity(md: &mut String, run: &Run, failed: &[String]) {
-    let mut items = Vec::new();
-    for c in run.cases.iter().filter(|c| !c.valid) {
-        let verify = c.problems.iter().any(|p| p.starts_with("verification"));
-        let what = if verify { "WRONG ANSWER" } else { "INVALID" };
-        let why = cell(&c.problems.join("; "));
-        items.push(format!("**{what}** `{}`: {why}", c.spec.name));
-    }
-    for c in &run.cases {
-        for (metric, s) in c.stats.iter().filter(|(_, s)| s.kept > 1 && s.cv > HIGH_CV) {
-            items.push(format!(
-                "**high variation** `{}`: {} CV {:.1}% over {} repetitions (above {:.0}%: differences this size are noise)",
-                c.spec.name,
-                metric.trim_end_matches("_us"),
-                s.cv * 100.0,
-                s.kept,
-                HIGH_CV * 100.0
-            ));
-        }
-    }
+    let mut items: Vec<String> = run.cases.iter().flat_map(case_warnings).collect();
     let single = run
         .cases
         .iter()
@@ -90,12 +77,8 @@ fn validity(md: &mut String, run: &Run, failed: &[String]) {
             "{single} case(s) ran a single repetition: no confidence interval (`--repeat 5` gives one)"
         ));
     }
-    items.extend(
-        run.environment
-            .warnings
-            .iter()
-            .map(|w| format!("environment: {}", cell(w))),
-    );
+    let env = run.environment.warnings.iter();
+    items.extend(env.map(|w| format!("environment: {}", cell(w))));
     items.extend(
         failed
             .iter()
@@ -110,6 +93,40 @@ fn validity(md: &mut String, run: &Run, failed: &[String]) {
         let _ = writeln!(md, "- {i}");
     }
     md.push('\n');
+}
+
+/// What makes one case's numbers doubtful: invalid, a wrong answer, errors, noise.
+fn case_warnings(c: &CaseResult) -> Vec<String> {
+    let mut items = Vec::new();
+    if !c.valid {
+        let verify = c.problems.iter().any(|p| p.starts_with("verification"));
+        let what = if verify { "WRONG ANSWER" } else { "INVALID" };
+        let why = cell(&c.problems.join("; "));
+        items.push(format!("**{what}** `{}`: {why}", c.spec.name));
+    }
+    let (ok, failed) = c.repetitions.iter().fold((0u64, 0u64), |(o, f), r| {
+        (o + r.summary.requests, f + r.summary.errors)
+    });
+    let share = failed as f64 / (ok + failed).max(1) as f64;
+    if share > HIGH_ERRORS {
+        items.push(format!(
+            "**errors** `{}`: {failed} of {} calls failed ({:.1}%); its latency covers the successes only",
+            c.spec.name,
+            ok + failed,
+            share * 100.0
+        ));
+    }
+    for (metric, s) in c.stats.iter().filter(|(_, s)| s.kept > 1 && s.cv > HIGH_CV) {
+        items.push(format!(
+            "**high variation** `{}`: {} CV {:.1}% over {} repetitions (above {:.0}%: differences this size are noise)",
+            c.spec.name,
+            metric.trim_end_matches("_us"),
+            s.cv * 100.0,
+            s.kept,
+            HIGH_CV * 100.0
+        ));
+    }
+    items
 }
 
 /// The headline table as a Markdown table (the connect breakdown joins the notes).

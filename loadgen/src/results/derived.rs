@@ -13,6 +13,10 @@ use crate::scenario::CaseResult;
 /// clock-tick rounding (/proc counts in 10 ms ticks), so none is given.
 const MIN_CPU_SECONDS: f64 = 0.05;
 
+/// Below this many connections, memory growth per connection is mostly allocator
+/// and cache noise rather than what a connection costs, so none is given.
+pub const MANY_CONNECTIONS: usize = 64;
+
 /// How much server a case's work took.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Efficiency {
@@ -23,7 +27,8 @@ pub struct Efficiency {
     /// used to tell.
     pub requests_per_cpu_second: Option<f64>,
     /// Server memory growth per connection (peak minus start over the most
-    /// connections a repetition opened), or the hold kind's own figure.
+    /// connections a repetition opened, when that is [`MANY_CONNECTIONS`] or more),
+    /// or the hold kind's own figure.
     pub memory_per_connection_bytes: Option<f64>,
     /// Highest server memory seen during the case.
     pub peak_memory_bytes: u64,
@@ -55,7 +60,11 @@ impl CaseResult {
             .find_map(|r| r.hold.as_ref().and_then(|h| h.server_bytes_per_conn));
         let connections = self.repetitions.iter().map(|r| r.connections).max();
         let growth = usage.peak_rss_bytes.saturating_sub(usage.rss_start_bytes) as f64;
-        let per_conn = held.or_else(|| connections.filter(|c| *c > 0).map(|c| growth / c as f64));
+        let per_conn = held.or_else(|| {
+            connections
+                .filter(|c| *c >= MANY_CONNECTIONS)
+                .map(|c| growth / c as f64)
+        });
         let span = usage.samples.last().map(|s| s.0).unwrap_or(0.0);
         Some(Efficiency {
             cpu_seconds: usage.cpu_seconds,
@@ -125,10 +134,14 @@ mod tests {
         c.server_usage = Some(usage());
         let e = c.efficiency().expect("efficiency");
         assert_eq!(e.requests_per_cpu_second, Some(3000.0 / 1.5));
-        // (30 - 10) MiB over 16 connections.
+        // Too few connections to tell a connection's cost from noise.
+        assert_eq!(e.memory_per_connection_bytes, None);
+        c.repetitions[0].connections = 128;
+        let e = c.efficiency().expect("efficiency");
+        // (30 - 10) MiB over 128 connections.
         assert_eq!(
             e.memory_per_connection_bytes,
-            Some(f64::from(20 << 20) / 16.0)
+            Some(f64::from(20 << 20) / 128.0)
         );
         assert_eq!(e.mean_cpu_percent, Some(50.0));
     }

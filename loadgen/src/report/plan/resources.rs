@@ -68,10 +68,6 @@ pub fn usage(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     out
 }
 
-/// Connections below which memory growth per connection is mostly allocator and
-/// cache noise rather than the cost of a connection.
-const MANY_CONNECTIONS: usize = 64;
-
 /// Whether requests per CPU-second says something about a kind: not for serial
 /// latency runs, cold connects or sweeps (whose steps the CPU total mixes).
 fn shows_efficiency(kind: &Kind) -> bool {
@@ -117,15 +113,6 @@ fn per_cpu(c: &CaseResult) -> Option<Bar> {
 }
 
 fn per_conn(c: &CaseResult) -> Option<Bar> {
-    let most = c
-        .repetitions
-        .iter()
-        .map(|r| r.connections)
-        .max()
-        .unwrap_or(0);
-    if most < MANY_CONNECTIONS {
-        return None;
-    }
     let v = c.efficiency()?.memory_per_connection_bytes?;
     Some(Bar {
         value: v / 1024.0,
