@@ -161,5 +161,11 @@ fn charts_render_as_svg_too() {
             "{}: title",
             chart.id
         );
+        // Text stays text, in the viewer's sans-serif (no font embedded in the SVG).
+        assert!(
+            svg.contains("<text") && svg.contains("sans-serif"),
+            "{}: fonts",
+            chart.id
+        );
     }
 }
