@@ -63,6 +63,29 @@ pub enum Command {
         #[arg(long, default_value = "certs")]
         out: PathBuf,
     },
+    /// Re-render a past run's report.md, report.html and charts from its run.json
+    Report {
+        /// Run directory (results/<run-id>) or its run.json
+        run: PathBuf,
+    },
+    /// Regression gate: compare two runs case by case; exit 1 on a regression
+    /// beyond --max-regression that is outside both runs' confidence intervals
+    Compare(CompareOpts),
+}
+
+#[derive(Debug, Args)]
+pub struct CompareOpts {
+    /// Baseline run directory or run.json
+    pub baseline: PathBuf,
+    /// Candidate run directory or run.json
+    pub candidate: PathBuf,
+    /// Largest tolerated regression per metric (10%, 5, 0.5%)
+    #[arg(long, env = "LOADGEN_MAX_REGRESSION", default_value = "10%",
+          value_parser = crate::report::compare::parse_percent)]
+    pub max_regression: f64,
+    /// Metrics to gate on, comma-separated: rps (higher is better), p50, p99 (lower is better)
+    #[arg(long, value_delimiter = ',', default_value = "p99,rps")]
+    pub metric: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -82,7 +105,7 @@ pub struct BenchOpts {
     /// --local: CPUs the servers are pinned to (taskset), e.g. 0 [default: 0 on 2+ cores]
     #[arg(long, value_parser = parse_cpus)]
     pub server_cpus: Option<Vec<usize>>,
-    /// --local: rows in the dataset
+    /// Rows in the dataset (--local seeds this many; get_item ids stay within it)
     #[arg(long, env = "ITEMS", default_value_t = protolab_core::dataset::DEFAULT_ITEMS)]
     pub items: u32,
     /// Host of every server; `compose` means each server's compose service name
@@ -121,9 +144,12 @@ pub enum Protocol {
 
 /// Operations `run` can exercise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// Names are the contract's (`get_item`); the kebab-case forms are accepted too.
 pub enum OpName {
     Ping,
+    #[value(name = "get_item", alias = "get-item")]
     GetItem,
+    #[value(name = "list_items", alias = "list-items")]
     ListItems,
     Echo,
     Score,

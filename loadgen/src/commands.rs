@@ -62,6 +62,13 @@ pub async fn execute(opts: Opts) -> anyhow::Result<()> {
             );
             Ok(())
         }
+        Command::Report { ref run } => {
+            let w = crate::report::rerender(run)
+                .with_context(|| format!("rendering the report of {}", run.display()))?;
+            report_written(&w);
+            Ok(())
+        }
+        Command::Compare(ref c) => compare_runs(c, opts.json),
         Command::Certs { ref out } => {
             protolab_core::certs::write_to(out)
                 .with_context(|| format!("writing certificates to {}", out.display()))?;
@@ -293,6 +300,11 @@ fn finish(run: &Run, out: Option<&std::path::Path>, json: bool) -> anyhow::Resul
     if let Some(root) = out {
         let dir = results::write(root, run).context("writing results")?;
         eprintln!("results in {}", dir.display());
+        // The numbers are safe on disk; a report that fails is a warning, not a lost run.
+        match crate::report::write(&dir, run) {
+            Ok(w) => report_written(&w),
+            Err(e) => eprintln!("warning: report not written: {e}"),
+        }
     }
     let bad: Vec<&str> = run
         .cases
@@ -307,6 +319,34 @@ fn finish(run: &Run, out: Option<&std::path::Path>, json: bool) -> anyhow::Resul
             bad.join(", ")
         );
     }
+    Ok(())
+}
+
+fn report_written(w: &crate::report::Written) {
+    for f in &w.failed {
+        eprintln!("warning: {f}");
+    }
+    eprintln!(
+        "report in {} and {} ({} charts)",
+        w.markdown.display(),
+        w.html.display(),
+        w.charts.len()
+    );
+}
+
+/// `loadgen compare`: prints the diff table (or JSON) and fails on a regression.
+fn compare_runs(o: &crate::cli::CompareOpts, json: bool) -> anyhow::Result<()> {
+    let read = |p: &std::path::Path| {
+        results::read(p).with_context(|| format!("reading the run in {}", p.display()))
+    };
+    let (base, cand) = (read(&o.baseline)?, read(&o.candidate)?);
+    let cmp = crate::report::compare::compare(&base, &cand, o.max_regression, &o.metric)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&cmp)?);
+    } else {
+        print!("{}", crate::report::compare::render_text(&cmp));
+    }
+    anyhow::ensure!(!cmp.failed(), "performance regression: the gate fails");
     Ok(())
 }
 
@@ -489,6 +529,10 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
                 let mut t = t.clone();
                 if let Some(r) = o.repeat {
                     t.repeat = r.max(1);
+                }
+                // Ids beyond the lab's dataset would be 404s, not measurements.
+                if let OpSpec::GetItem { ids } = &mut t.op {
+                    *ids = (*ids).min(o.items.max(1));
                 }
                 let r = run_endpoint(&lab, e, &t, quiet, raw.as_mut()).await?;
                 if !quiet {

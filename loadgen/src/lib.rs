@@ -13,6 +13,7 @@ pub mod hold;
 pub mod local;
 pub mod output;
 pub mod pipeline;
+pub mod report;
 pub mod results;
 pub mod scenario;
 pub mod selfcheck;

@@ -10,6 +10,11 @@ use crate::env::Environment;
 use crate::output::{self, CsvRow};
 use crate::scenario::CaseResult;
 
+mod derived;
+pub mod table;
+
+pub use derived::{cpu_percent_series, memory_series, Efficiency, MANY_CONNECTIONS};
+
 /// Version of run.json's layout; bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
 
@@ -94,56 +99,24 @@ pub fn write(root: &Path, run: &Run) -> Result<PathBuf, output::OutputError> {
     Ok(dir)
 }
 
-/// The headline table: one line per case (mean over repetitions where repeated).
+/// The headline table (see [`table::headline`]) printed on stdout.
 pub fn print_table(run: &Run) {
-    println!(
-        "{:<36} {:>9} {:>8} {:>8} {:>8} {:>8} {:>8} {:>9} {:>8} {:>7}  notes",
-        "case",
-        "req/s",
-        "mean ms",
-        "p50 ms",
-        "p90 ms",
-        "p95 ms",
-        "p99 ms",
-        "p99.9 ms",
-        "max ms",
-        "errors"
-    );
-    for case in &run.cases {
-        if let Some(why) = &case.skipped {
-            println!("{:<36} skipped: {why}", case.spec.name);
-            continue;
-        }
-        let Some(last) = case.repetitions.last() else {
-            println!(
-                "{:<36} FAILED: {}",
-                case.spec.name,
-                case.problems.join("; ")
-            );
-            continue;
-        };
-        let s = &last.summary;
-        let ms = |us: u64| us as f64 / 1000.0;
-        let rps = case.stats.get("rps").map(|r| r.mean).unwrap_or(s.rps);
-        let l = &s.latency;
-        println!(
-            "{:<36} {:>9.0} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>8.3} {:>7}  {}",
-            case.spec.name,
-            rps,
-            l.mean_us / 1000.0,
-            ms(l.p50_us),
-            ms(l.p90_us),
-            ms(l.p95_us),
-            ms(l.p99_us),
-            ms(l.p999_us),
-            ms(l.max_us),
-            s.errors,
-            notes(case, s).join(", ")
-        );
-        if let Some(c) = &last.connect {
-            println!("{:<36} {}", "", connect_line(c));
-        }
-    }
+    print!("{}", table::render_text(&table::headline(run)));
+}
+
+/// Reads a run back: `path` is a run directory or its run.json.
+pub fn read(path: &Path) -> Result<Run, output::OutputError> {
+    let file = if path.is_dir() {
+        path.join("run.json")
+    } else {
+        path.to_path_buf()
+    };
+    let bytes = std::fs::read(&file).map_err(|e| output::OutputError::Io {
+        path: file.clone(),
+        source: e,
+    })?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| output::OutputError::Json(format!("{}: {e}", file.display())))
 }
 
 /// What the table's notes column says about a case.

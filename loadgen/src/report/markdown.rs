@@ -1,0 +1,231 @@
+//! report.md: validity warnings first (invalid cases, verification failures, high
+//! CV, environment), the headline table (`results::table`, the same rows the
+//! terminal prints), the environment, then one section per kind with its detail
+//! tables and charts. Lays out strings; the numbers come from `results` and `tables`.
+
+use std::fmt::Write;
+
+use super::chart::Chart;
+use super::{plan, tables, CHART_DIR};
+use crate::results::table::{self, Row, HEADER};
+use crate::results::Run;
+use crate::scenario::CaseResult;
+
+/// A coefficient of variation above this across repetitions is flagged: at 10%
+/// a difference between two protocols of that size is within the noise.
+pub const HIGH_CV: f64 = 0.10;
+
+/// Calls failing above this share are flagged: the case's numbers describe a
+/// server that is partly broken.
+pub const HIGH_ERRORS: f64 = 0.01;
+
+/// The whole document.
+pub fn document(run: &Run, charts: &[&Chart], failed: &[String]) -> String {
+    let mut md = String::new();
+    header(&mut md, run);
+    validity(&mut md, run, failed);
+    md.push_str("## Summary\n\n");
+    md.push_str(&headline(run));
+    environment(&mut md, run);
+    for section in plan::sections(run) {
+        let _ = writeln!(md, "## {section}\n");
+        if let Some(d) = describe(section) {
+            let _ = writeln!(md, "{d}\n");
+        }
+        md.push_str(&tables::section(run, section));
+        for c in charts.iter().filter(|c| c.section == section) {
+            let _ = writeln!(md, "![{}]({CHART_DIR}/{}.png)\n", cell(&c.title), c.id);
+        }
+    }
+    md
+}
+
+fn header(md: &mut String, run: &Run) {
+    let started = time::OffsetDateTime::from_unix_timestamp(run.started_unix_s as i64)
+        .ok()
+        .and_then(|t| {
+            t.format(time::macros::format_description!(
+                "[year]-[month]-[day] [hour]:[minute]:[second] UTC"
+            ))
+            .ok()
+        })
+        .unwrap_or_default();
+    let e = &run.environment;
+    let _ = writeln!(md, "# protolab run {}\n", cell(&run.run_id));
+    let _ = writeln!(
+        md,
+        "{started} · loadgen {} · commit `{}` · {} case(s)\n",
+        e.loadgen_version,
+        e.commit.as_deref().unwrap_or("unknown"),
+        run.cases.len()
+    );
+    if !run.command.is_empty() {
+        let _ = writeln!(md, "`{}`\n", run.command.join(" ").replace('`', "'"));
+    }
+}
+
+/// Warnings a reader must see before any number.
+fn validity(md: &mut String, run: &Run, failed: &[String]) {
+    let mut items: Vec<String> = run.cases.iter().flat_map(case_warnings).collect();
+    let single = run
+        .cases
+        .iter()
+        .filter(|c| c.repetitions.len() == 1)
+        .count();
+    if single > 0 {
+        items.push(format!(
+            "{single} case(s) ran a single repetition: no confidence interval (`--repeat 5` gives one)"
+        ));
+    }
+    let env = run.environment.warnings.iter();
+    items.extend(env.map(|w| format!("environment: {}", cell(w))));
+    items.extend(
+        failed
+            .iter()
+            .map(|f| format!("chart not drawn: {}", cell(f))),
+    );
+    md.push_str("## Validity\n\n");
+    if items.is_empty() {
+        let _ = writeln!(md, "All {} cases valid; no warnings.\n", run.cases.len());
+        return;
+    }
+    for i in items {
+        let _ = writeln!(md, "- {i}");
+    }
+    md.push('\n');
+}
+
+/// What makes one case's numbers doubtful: invalid, a wrong answer, errors, noise.
+fn case_warnings(c: &CaseResult) -> Vec<String> {
+    let mut items = Vec::new();
+    if !c.valid {
+        let verify = c.problems.iter().any(|p| p.starts_with("verification"));
+        let what = if verify { "WRONG ANSWER" } else { "INVALID" };
+        let why = cell(&c.problems.join("; "));
+        items.push(format!("**{what}** `{}`: {why}", c.spec.name));
+    }
+    let (ok, failed) = c.repetitions.iter().fold((0u64, 0u64), |(o, f), r| {
+        (o + r.summary.requests, f + r.summary.errors)
+    });
+    let share = failed as f64 / (ok + failed).max(1) as f64;
+    if share > HIGH_ERRORS {
+        items.push(format!(
+            "**errors** `{}`: {failed} of {} calls failed ({:.1}%); its latency covers the successes only",
+            c.spec.name,
+            ok + failed,
+            share * 100.0
+        ));
+    }
+    for (metric, s) in c.stats.iter().filter(|(_, s)| s.kept > 1 && s.cv > HIGH_CV) {
+        items.push(format!(
+            "**high variation** `{}`: {} CV {:.1}% over {} repetitions (above {:.0}%: differences this size are noise)",
+            c.spec.name,
+            metric.trim_end_matches("_us"),
+            s.cv * 100.0,
+            s.kept,
+            HIGH_CV * 100.0
+        ));
+    }
+    items
+}
+
+/// The headline table as a Markdown table (the connect breakdown joins the notes).
+pub fn headline(run: &Run) -> String {
+    let t = table::headline(run);
+    let mut rows = Vec::new();
+    for (_, group) in &t.groups {
+        for r in group {
+            rows.push(match r {
+                Row::Measured { cells, detail } => {
+                    let mut cells = cells.clone();
+                    if let (Some(d), Some(notes)) = (detail, cells.last_mut()) {
+                        if !notes.is_empty() {
+                            notes.push_str("; ");
+                        }
+                        notes.push_str(d);
+                    }
+                    cells
+                }
+                Row::Unmeasured { case, status, why } => {
+                    let mut cells = vec![String::new(); HEADER.len()];
+                    cells[0] = case.clone();
+                    cells[HEADER.len() - 1] = format!("{status}: {why}");
+                    cells
+                }
+            });
+        }
+    }
+    md_table(&HEADER, &rows)
+}
+
+fn environment(md: &mut String, run: &Run) {
+    let e = &run.environment;
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".into());
+    let num = |v: Option<u64>| v.map_or_else(|| "unknown".into(), |n| n.to_string());
+    let rows: Vec<Vec<String>> = [
+        ("host", opt(&e.hostname)),
+        ("CPU", opt(&e.cpu_model)),
+        (
+            "cores online / available",
+            format!("{} / {}", e.cores_online, e.cores_available),
+        ),
+        ("generator CPUs", opt(&e.cpus_allowed)),
+        ("server CPUs", opt(&e.server_cpus)),
+        ("kernel", opt(&e.kernel)),
+        ("CPU governor", opt(&e.cpu_governor)),
+        ("loopback MTU", num(e.loopback_mtu)),
+        ("somaxconn", num(e.somaxconn)),
+        ("ulimit -n", num(e.nofile_limit)),
+        ("ephemeral ports", opt(&e.ephemeral_ports)),
+        ("in a container", e.in_container.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| vec![k.to_string(), v])
+    .collect();
+    md.push_str("## Environment\n\n");
+    md.push_str(&md_table(&["setting", "value"], &rows));
+}
+
+/// One line on what a kind measures, for the kinds this report knows.
+fn describe(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "throughput" => "Closed loop: connections × in-flight requests, each sending its next request when the last is answered.",
+        "rate" => "Open loop at a fixed rate; latency counts from the intended send time (coordinated omission corrected).",
+        "latency" => "Serial requests on one connection: one request in flight, time to first byte and total.",
+        "concurrency" => "Many clients at once, each on its own connection with a fixed number of requests.",
+        "connect" => "A new connection per attempt at a fixed rate: TCP, TLS, protocol handshake and the first call, timed apart.",
+        "bandwidth" => "Echo at each payload size: MB/s both ways.",
+        "sweep" => "Open-loop steps of rising rate until P99, the error rate or the achieved rate gives out; the last good step is the knee.",
+        _ => return None,
+    })
+}
+
+/// `s` safe inside a Markdown table cell.
+pub fn cell(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace('<', "&lt;")
+        .replace('\n', " ")
+}
+
+/// A Markdown table.
+pub fn md_table<S: AsRef<str>>(header: &[S], rows: &[Vec<String>]) -> String {
+    let mut out = String::new();
+    let head: Vec<String> = header.iter().map(|h| cell(h.as_ref())).collect();
+    let _ = writeln!(out, "| {} |", head.join(" | "));
+    let rule: Vec<&str> = (0..header.len())
+        .map(|i| {
+            if i == 0 || i + 1 == header.len() {
+                "---"
+            } else {
+                "---:"
+            }
+        })
+        .collect();
+    let _ = writeln!(out, "|{}|", rule.join("|"));
+    for r in rows {
+        let cells: Vec<String> = r.iter().map(|c| cell(c)).collect();
+        let _ = writeln!(out, "| {} |", cells.join(" | "));
+    }
+    out.push('\n');
+    out
+}

@@ -1,0 +1,131 @@
+//! Reports of a run, from run.json alone (`results::Run`), so any past run can be
+//! re-rendered: charts (plotters, drawn once per chart into PNG files for the
+//! documents or SVG strings for the dashboard), report.md (tables + the PNGs,
+//! readable on any git host) and a self-contained report.html (the same document,
+//! images embedded); and `compare`, the regression gate between two runs.
+//! Never measures and never recomputes a statistic differently from the run: the
+//! numbers come from `results` (headline table, efficiency) and the run itself.
+
+pub mod axis;
+pub mod chart;
+pub mod compare;
+mod draw;
+mod font;
+mod html;
+mod markdown;
+pub mod palette;
+pub mod plan;
+mod tables;
+
+use std::path::{Path, PathBuf};
+
+use crate::output::{write_atomic, OutputError};
+use crate::results::Run;
+
+pub use chart::Chart;
+
+/// Folder of the chart PNGs inside a run directory.
+pub const CHART_DIR: &str = "charts";
+
+/// Why a report could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The embedded font did not parse (a broken build, never the input).
+    #[error("the embedded chart font could not be loaded")]
+    Font,
+    /// plotters or the PNG encoder failed on one chart.
+    #[error("chart {chart}: {msg}")]
+    Draw { chart: String, msg: String },
+    /// Reading run.json or writing a report file failed.
+    #[error(transparent)]
+    Output(#[from] OutputError),
+}
+
+/// What `write` produced.
+#[derive(Debug, Clone)]
+pub struct Written {
+    pub markdown: PathBuf,
+    pub html: PathBuf,
+    pub charts: Vec<PathBuf>,
+    /// Charts that could not be drawn, and why (the documents say so too).
+    pub failed: Vec<String>,
+}
+
+/// Every chart of `run` as SVG documents, by chart (for the dashboard).
+pub fn svgs(run: &Run) -> Vec<(Chart, Result<String, ReportError>)> {
+    plan::charts(run)
+        .into_iter()
+        .map(|c| {
+            let svg = c.svg();
+            (c, svg)
+        })
+        .collect()
+}
+
+/// Writes `dir/charts/*.png`, `dir/report.md` and `dir/report.html` for `run`,
+/// each file atomically; PNGs left from an earlier rendering that this one no
+/// longer draws are removed. A chart that fails to draw is left out and listed.
+pub fn write(dir: &Path, run: &Run) -> Result<Written, ReportError> {
+    let chart_dir = dir.join(CHART_DIR);
+    std::fs::create_dir_all(&chart_dir).map_err(|source| OutputError::Io {
+        path: chart_dir.clone(),
+        source,
+    })?;
+    let mut drawn: Vec<(Chart, Vec<u8>)> = Vec::new();
+    let mut failed = Vec::new();
+    for c in plan::charts(run) {
+        match c.png() {
+            Ok(png) => drawn.push((c, png)),
+            Err(e) => {
+                tracing::warn!(error = %e, "chart not drawn");
+                failed.push(e.to_string());
+            }
+        }
+    }
+    let mut charts = Vec::new();
+    for (c, png) in &drawn {
+        let path = chart_dir.join(format!("{}.png", c.id));
+        write_atomic(&path, png)?;
+        charts.push(path);
+    }
+    remove_stale(&chart_dir, &charts);
+    let only: Vec<&Chart> = drawn.iter().map(|(c, _)| c).collect();
+    let md = markdown::document(run, &only, &failed);
+    let markdown = dir.join("report.md");
+    write_atomic(&markdown, md.as_bytes())?;
+    let page = html::document(&format!("protolab run {}", run.run_id), &md, &drawn);
+    let html = dir.join("report.html");
+    write_atomic(&html, page.as_bytes())?;
+    Ok(Written {
+        markdown,
+        html,
+        charts,
+        failed,
+    })
+}
+
+/// Re-renders the report of the run in `path` (a run directory or its run.json).
+pub fn rerender(path: &Path) -> Result<Written, ReportError> {
+    let run = crate::results::read(path)?;
+    let dir = if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        path.parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf)
+    };
+    write(&dir, &run)
+}
+
+/// Removes `*.png` files in `chart_dir` that are not in `keep` (best effort: a
+/// stale chart left behind is only clutter).
+fn remove_stale(chart_dir: &Path, keep: &[PathBuf]) {
+    let Ok(entries) = std::fs::read_dir(chart_dir) else {
+        return;
+    };
+    for e in entries.filter_map(Result::ok) {
+        let p = e.path();
+        if p.extension().is_some_and(|x| x == "png") && !keep.contains(&p) {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+}

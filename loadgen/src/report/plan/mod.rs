@@ -1,0 +1,124 @@
+//! Which charts a run gets, and their data, taken from `results::Run` alone: cases
+//! grouped into workloads (the same suite case on every protocol), then one
+//! builder per chart family. Kinds this code does not know are treated
+//! generically (latency spectrum, throughput, resources) rather than skipped.
+
+mod bulk;
+mod latency;
+mod resources;
+mod throughput;
+
+use crate::results::Run;
+use crate::scenario::{CaseResult, Kind};
+
+use super::chart::Chart;
+use super::palette::Palette;
+
+/// Cases of one workload, in run order (one per protocol, usually).
+pub struct Workload<'a> {
+    pub name: &'a str,
+    /// The section (kind name) of its first case.
+    pub section: &'static str,
+    pub cases: Vec<&'a CaseResult>,
+}
+
+/// The run's workloads in order of first appearance.
+pub fn workloads(run: &Run) -> Vec<Workload<'_>> {
+    let mut out: Vec<Workload<'_>> = Vec::new();
+    for c in &run.cases {
+        match out.iter_mut().find(|w| w.name == c.workload()) {
+            Some(w) => w.cases.push(c),
+            None => out.push(Workload {
+                name: c.workload(),
+                section: c.spec.kind.name(),
+                cases: vec![c],
+            }),
+        }
+    }
+    out
+}
+
+/// Sections (kind names) in order of first appearance.
+pub fn sections(run: &Run) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for c in &run.cases {
+        if !out.contains(&c.spec.kind.name()) {
+            out.push(c.spec.kind.name());
+        }
+    }
+    out
+}
+
+/// How a kind is charted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    Connect,
+    Sweep,
+    Bandwidth,
+    /// Everything else, new kinds included: latency spectrum and friends.
+    Requests,
+}
+
+fn family(kind: &Kind) -> Family {
+    match kind {
+        Kind::Connect { .. } => Family::Connect,
+        Kind::Sweep { .. } => Family::Sweep,
+        Kind::Bandwidth => Family::Bandwidth,
+        _ => Family::Requests,
+    }
+}
+
+/// Every chart of `run`, grouped by section in section order; ids are unique.
+pub fn charts(run: &Run) -> Vec<Chart> {
+    let palette = Palette::for_run(run);
+    let ws = workloads(run);
+    let mut all = Vec::new();
+    all.extend(latency::spectra(&ws, &palette));
+    all.extend(latency::boxes(&ws, &palette));
+    all.extend(throughput::bars(&ws, &palette));
+    all.extend(latency::sweeps(&ws, &palette));
+    all.extend(latency::connects(&ws));
+    all.extend(bulk::bandwidth(run, &palette));
+    all.extend(bulk::transfers(&ws, &palette));
+    all.extend(latency::pushes(&ws, &palette));
+    all.extend(resources::usage(&ws, &palette));
+    all.extend(resources::efficiency(&ws, &palette));
+    let order = sections(run);
+    all.sort_by_key(|c| order.iter().position(|s| *s == c.section));
+    let mut seen = std::collections::HashSet::new();
+    for c in &mut all {
+        let base = c.id.clone();
+        let mut n = 2;
+        while !seen.insert(c.id.clone()) {
+            c.id = format!("{base}-{n}");
+            n += 1;
+        }
+    }
+    all
+}
+
+/// Whether a case's results have their own chart (push delivery, transfers, held
+/// connections), so the generic latency and req/s charts leave it out.
+fn has_own_chart(c: &CaseResult) -> bool {
+    c.repetitions
+        .iter()
+        .any(|r| r.push.is_some() || r.transfer.is_some() || r.hold.is_some())
+}
+
+/// A file-name-safe id from `parts`: ASCII letters, digits, `-` and `_`.
+fn slug(parts: &[&str]) -> String {
+    let joined = parts.join("-");
+    let s: String = joined
+        .chars()
+        .map(|c| match c {
+            'a'..='z' | 'A'..='Z' | '0'..='9' | '-' => c,
+            _ => '_',
+        })
+        .collect();
+    s.trim_matches('_').to_string()
+}
+
+/// Milliseconds from microseconds.
+fn ms(us: u64) -> f64 {
+    us as f64 / 1000.0
+}

@@ -1,0 +1,131 @@
+//! A tiny real run rendered: protolab-rest in process on loopback (port 0), a
+//! repeated closed-loop case and a cold-connect case over TLS, written as a run
+//! directory, its report rendered from that, and the run gated against itself.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use indicatif::ProgressBar;
+use loadgen::driver::http::{HttpTarget, HttpVersion, TlsOptions};
+use loadgen::driver::rest::RestDriver;
+use loadgen::driver::OpSpec;
+use loadgen::engine::{LoadPlan, Model};
+use loadgen::results::Run;
+use loadgen::scenario::{run_case, CaseSpec, Kind};
+use protolab_core::server::start_in_process;
+
+fn spec(protocol: &str, workload: &str, kind: Kind, repeat: usize) -> CaseSpec {
+    CaseSpec {
+        name: format!("{protocol}/{workload}"),
+        protocol: protocol.into(),
+        target: String::new(),
+        op: OpSpec::GetItem { ids: 1_000 },
+        kind,
+        plan: LoadPlan {
+            model: Model::Closed,
+            connections: 2,
+            inflight: 1,
+            duration: Duration::from_millis(300),
+            warmup: Duration::from_millis(100),
+            requests: None,
+            requests_per_worker: None,
+            timeout: Duration::from_secs(5),
+            max_lag: Duration::from_millis(50),
+        },
+        repeat,
+        z_threshold: 2.0,
+    }
+}
+
+#[tokio::test]
+async fn a_real_run_renders_and_passes_its_own_gate() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let srv = start_in_process(
+        &protolab_rest::SPEC,
+        dir.path(),
+        1_000,
+        |_| {},
+        protolab_rest::app,
+    )
+    .await?;
+    let tls = TlsOptions {
+        ca: Some(dir.path().join("ca.crt")),
+        ..Default::default()
+    };
+    let op = OpSpec::GetItem { ids: 1_000 };
+    let bar = ProgressBar::hidden();
+    let plain = HttpTarget::new(&format!("http://{}", srv.plain), HttpVersion::H1, &tls).await?;
+    let h1 = Arc::new(RestDriver::new(plain, 42, &op));
+    let secure = format!("https://localhost:{}", srv.tls.port());
+    let h2 = Arc::new(RestDriver::new(
+        HttpTarget::new(&secure, HttpVersion::H2, &tls).await?,
+        42,
+        &op,
+    ));
+    let mut cases = vec![
+        run_case(
+            h1.clone(),
+            spec("rest-h1", "throughput/get_item", Kind::Throughput, 3),
+            &bar,
+        )
+        .await,
+        run_case(
+            h2.clone(),
+            spec("rest-tls-h2", "throughput/get_item", Kind::Throughput, 3),
+            &bar,
+        )
+        .await,
+    ];
+    let connect = Kind::Connect {
+        rate: 50.0,
+        attempts: 10,
+    };
+    for (name, d) in [("rest-h1", h1), ("rest-tls-h2", h2)] {
+        cases.push(run_case(d, spec(name, "connect/get_item", connect.clone(), 1), &bar).await);
+    }
+    for c in &cases {
+        assert!(c.valid, "{}: {:?}", c.spec.name, c.problems);
+    }
+    let run = Run::new(cases, loadgen::output::unix_now());
+    let out = tempfile::tempdir()?;
+    let run_dir = loadgen::results::write(out.path(), &run)?;
+    let written = loadgen::report::rerender(&run_dir)?;
+    assert!(written.failed.is_empty(), "{:?}", written.failed);
+    let names: Vec<String> = written
+        .charts
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    for want in [
+        "spectrum-throughput_get_item",
+        "boxes-throughput_get_item",
+        "throughput-throughput",
+        "connect-connect_get_item",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} not in {names:?}");
+    }
+    for p in &written.charts {
+        assert!(
+            std::fs::read(p)?.starts_with(b"\x89PNG\r\n\x1a\n"),
+            "{}",
+            p.display()
+        );
+    }
+    let md = std::fs::read_to_string(&written.markdown)?;
+    for s in [
+        "## Validity",
+        "## Summary",
+        "rest-tls-h2/throughput/get_item",
+        "## connect",
+        "tcp ",
+    ] {
+        assert!(md.contains(s), "report.md lacks {s:?}:\n{md}");
+    }
+    assert!(std::fs::read_to_string(&written.html)?.contains("data:image/png;base64,"));
+    // A run never regresses against itself.
+    let metrics = ["rps".to_string(), "p99".to_string()];
+    let cmp = loadgen::report::compare::compare(&run, &run, 0.10, &metrics)?;
+    assert!(!cmp.failed() && cmp.diffs.len() == 8, "{cmp:?}");
+    srv.stop().await;
+    Ok(())
+}
