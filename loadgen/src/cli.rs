@@ -111,6 +111,9 @@ pub struct BenchOpts {
 pub enum Protocol {
     Rest,
     Grpc,
+    Graphql,
+    Sse,
+    Websocket,
 }
 
 /// Operations `run` can exercise.
@@ -140,6 +143,10 @@ pub enum KindName {
     Connect,
     /// open-loop rate steps from --rate up, to the knee
     Sweep,
+    /// server push: --count events of --size bytes per stream, on -c streams at once
+    Stream,
+    /// fan-out: --subscribers subscribers, a publisher at --rate (default 100/s) for -d
+    Broadcast,
 }
 
 #[derive(Debug, Args)]
@@ -147,7 +154,8 @@ pub struct RunOpts {
     /// Protocol of the target
     #[arg(value_enum)]
     pub protocol: Protocol,
-    /// Target: http://host:port or https://host:port (REST); host:port or https://host:port (gRPC)
+    /// Target: http(s)://host:port (REST, GraphQL, SSE); host:port or https://host:port
+    /// (gRPC); ws(s)://host:port[/ws] (WebSocket)
     pub target: String,
     /// Operation to exercise
     #[arg(long, value_enum, default_value_t = OpName::GetItem)]
@@ -197,9 +205,18 @@ pub struct RunOpts {
     /// Client key (mTLS)
     #[arg(long, env = "TLS_CLIENT_KEY", requires = "cert")]
     pub key: Option<PathBuf>,
-    /// Echo payload size in bytes (accepts 1k, 1M)
+    /// Echo payload, stream event or broadcast message size in bytes (accepts 1k, 1M)
     #[arg(long, value_parser = parse_count, default_value = "1k")]
     pub size: u64,
+    /// Stream kind: events per stream (accepts 10k)
+    #[arg(long, value_parser = parse_count, default_value = "1000")]
+    pub count: u64,
+    /// Stream kind: pause between events, milliseconds
+    #[arg(long, default_value_t = 0)]
+    pub interval_ms: u64,
+    /// Broadcast kind: subscribers, each on its own connection
+    #[arg(long, value_parser = parse_count, default_value = "100")]
+    pub subscribers: u64,
     /// Bandwidth kind: payload sizes, one case each
     #[arg(long, value_parser = parse_count, value_delimiter = ',', default_value = "1k,16k,64k,256k,1M")]
     pub sizes: Vec<u64>,

@@ -8,9 +8,12 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{BenchOpts, Command, KindName, OpName, Opts, Protocol, RunOpts};
+use crate::driver::graphql::GraphqlDriver;
 use crate::driver::grpc::GrpcDriver;
 use crate::driver::http::{HttpTarget, HttpVersion, TlsOptions};
 use crate::driver::rest::RestDriver;
+use crate::driver::sse::SseDriver;
+use crate::driver::websocket::WebSocketDriver;
 use crate::driver::{Driver, OpSpec};
 use crate::endpoints::{self, Endpoint, ServerAddr, Transport};
 use crate::engine::Sinks;
@@ -90,6 +93,10 @@ fn op_spec(o: &RunOpts) -> OpSpec {
 /// The case an ad-hoc `run` describes.
 /// The operations a `run` covers: one, or for `--kind bandwidth` echo at each size.
 fn op_specs(o: &RunOpts) -> Vec<OpSpec> {
+    // Push kinds carry their parameters in the kind; the op is the one checked first.
+    if matches!(o.kind, Some(KindName::Stream | KindName::Broadcast)) {
+        return vec![OpSpec::Ping];
+    }
     if o.kind == Some(KindName::Bandwidth) {
         return o
             .sizes
@@ -148,6 +155,16 @@ pub fn case_from(o: &RunOpts, protocol_name: &str, op: &OpSpec) -> CaseSpec {
             p99_limit_ms: o.sweep_p99_ms,
             error_limit: 0.01,
         },
+        KindName::Stream => Kind::Stream {
+            count: o.count,
+            interval_ms: o.interval_ms,
+            size: o.size as usize,
+        },
+        KindName::Broadcast => Kind::Broadcast {
+            subscribers: o.subscribers as usize,
+            rate: rate.unwrap_or(100.0),
+            size: o.size as usize,
+        },
     };
     let mut plan = LoadPlan {
         model: match (&kind, rate) {
@@ -165,7 +182,8 @@ pub fn case_from(o: &RunOpts, protocol_name: &str, op: &OpSpec) -> CaseSpec {
         max_lag: o.max_lag,
     };
     kind.shape_plan(&mut plan, o.requests, o.requests_each);
-    let mut name = format!("{protocol_name}/{}/{}", kind.name(), op.name());
+    let label = crate::push::case_label(&kind).unwrap_or_else(|| op.name().to_string());
+    let mut name = format!("{protocol_name}/{}/{label}", kind.name());
     if let (Kind::Bandwidth, OpSpec::Echo { size }) = (&kind, op) {
         name.push_str(&format!("/{size}B"));
     }
@@ -240,6 +258,24 @@ async fn run_adhoc(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
                     .context("target")?;
                 drive(d, o, &op, quiet, raw.as_mut()).await
             }
+            Protocol::Graphql => {
+                let d = GraphqlDriver::new(&target, http_version(o), &tls, o.seed, &op)
+                    .await
+                    .context("target")?;
+                drive(d, o, &op, quiet, raw.as_mut()).await
+            }
+            Protocol::Sse => {
+                let t = HttpTarget::new(&target, http_version(o), &tls)
+                    .await
+                    .context("target")?;
+                drive(SseDriver::new(t, o.seed), o, &op, quiet, raw.as_mut()).await
+            }
+            Protocol::Websocket => {
+                let d = WebSocketDriver::new(&target, &tls, o.seed, &op)
+                    .await
+                    .context("target")?;
+                drive(d, o, &op, quiet, raw.as_mut()).await
+            }
         };
         cases.push(result);
     }
@@ -247,6 +283,15 @@ async fn run_adhoc(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
         w.finish()?;
     }
     finish(&Run::new(cases, started), o.out.as_deref(), json)
+}
+
+/// The HTTP version `--http` / `--http2` ask for (HTTP/1.1 by default).
+fn http_version(o: &RunOpts) -> HttpVersion {
+    o.http.unwrap_or(if o.http2 {
+        HttpVersion::H2
+    } else {
+        HttpVersion::H1
+    })
 }
 
 /// Prints the run (table or JSON), writes it under `out`, and fails when any case is invalid.
@@ -368,12 +413,67 @@ async fn run_endpoint(
                 .with_context(|| format!("target {target}"))?;
             run_case_with(Arc::new(d), spec, &mut Sinks { bar: &bar, raw }).await
         }
+        Transport::Graphql { .. } | Transport::Sse { .. } | Transport::WebSocket { .. } => {
+            run_web_endpoint(
+                &addr,
+                e.transport,
+                &lab.tls,
+                spec,
+                &mut Sinks { bar: &bar, raw },
+            )
+            .await?
+        }
     };
     if let Some(s) = sampler {
         result.server_usage = Some(s.finish().await);
     }
     bar.finish_and_clear();
     Ok(result)
+}
+
+/// `run_endpoint` for the GraphQL, SSE and WebSocket transports.
+async fn run_web_endpoint(
+    addr: &ServerAddr,
+    transport: Transport,
+    tls: &TlsOptions,
+    mut spec: CaseSpec,
+    sinks: &mut Sinks<'_>,
+) -> anyhow::Result<CaseResult> {
+    let seed = protolab_core::dataset::DEFAULT_SEED;
+    let secure = matches!(
+        transport,
+        Transport::Graphql { tls: true, .. }
+            | Transport::Sse { tls: true }
+            | Transport::WebSocket { tls: true }
+    );
+    let (scheme, port) = if secure {
+        ("https", addr.tls)
+    } else {
+        ("http", addr.plain)
+    };
+    let target = format!("{scheme}://{}:{port}", addr.host);
+    spec.target = target.clone();
+    let ctx = || format!("target {target}");
+    Ok(match transport {
+        Transport::Graphql { version, .. } => {
+            let d = GraphqlDriver::new(&target, version, tls, seed, &spec.op)
+                .await
+                .with_context(ctx)?;
+            run_case_with(Arc::new(d), spec, sinks).await
+        }
+        Transport::Sse { .. } => {
+            let t = HttpTarget::new(&target, HttpVersion::H1, tls)
+                .await
+                .with_context(ctx)?;
+            run_case_with(Arc::new(SseDriver::new(t, seed)), spec, sinks).await
+        }
+        _ => {
+            let d = WebSocketDriver::new(&target, tls, seed, &spec.op)
+                .await
+                .with_context(ctx)?;
+            run_case_with(Arc::new(d), spec, sinks).await
+        }
+    })
 }
 
 async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
@@ -423,6 +523,7 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
                 t.endpoints
                     .as_ref()
                     .is_none_or(|n| n.iter().any(|x| x == e.name))
+                    && endpoints::offers(e, &t.kind, &t.op)
             }) {
                 let mut t = t.clone();
                 if let Some(r) = o.repeat {
@@ -455,6 +556,9 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
 
 fn brief(r: &CaseResult) -> String {
     match r.repetitions.last() {
+        Some(rep) if r.valid && rep.push.is_some() => {
+            rep.push.as_ref().map(crate::push::note).unwrap_or_default()
+        }
         Some(rep) if r.valid => format!(
             "{:.0} req/s, p99 {:.3} ms",
             rep.summary.rps,

@@ -4,6 +4,8 @@
 //! `commands`.
 
 use crate::driver::http::HttpVersion;
+use crate::driver::OpSpec;
+use crate::scenario::Kind;
 
 /// How an endpoint talks to its server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +14,12 @@ pub enum Transport {
     Http { version: HttpVersion, tls: bool },
     /// gRPC; over the TLS port with the lab's client certificate (mTLS).
     Grpc { tls: bool },
+    /// GraphQL over HTTP (queries, mutations), subscriptions over WebSocket.
+    Graphql { version: HttpVersion, tls: bool },
+    /// Server-Sent Events over HTTP/1.1.
+    Sse { tls: bool },
+    /// The WebSocket JSON envelope at `/ws`.
+    WebSocket { tls: bool },
 }
 
 /// One way of reaching one server.
@@ -57,6 +65,37 @@ pub const ALL: &[Endpoint] = &[
         name: "grpc-mtls",
         server: "grpc",
         transport: Transport::Grpc { tls: true },
+    },
+    Endpoint {
+        name: "graphql",
+        server: "graphql",
+        transport: Transport::Graphql {
+            version: HttpVersion::H1,
+            tls: false,
+        },
+    },
+    Endpoint {
+        name: "graphql-tls-h2",
+        server: "graphql",
+        transport: Transport::Graphql {
+            version: HttpVersion::H2,
+            tls: true,
+        },
+    },
+    Endpoint {
+        name: "sse",
+        server: "sse",
+        transport: Transport::Sse { tls: false },
+    },
+    Endpoint {
+        name: "websocket",
+        server: "websocket",
+        transport: Transport::WebSocket { tls: false },
+    },
+    Endpoint {
+        name: "websocket-tls",
+        server: "websocket",
+        transport: Transport::WebSocket { tls: true },
     },
 ];
 
@@ -104,6 +143,17 @@ pub fn select(servers: &[String], names: Option<&[String]>) -> Vec<Endpoint> {
         .collect()
 }
 
+/// Whether `e` offers what a case of `kind` on `op` needs; a suite skips the rest
+/// (SSE answers only ping and get_item; REST and gRPC have no broadcast).
+pub fn offers(e: &Endpoint, kind: &Kind, op: &OpSpec) -> bool {
+    let push = matches!(kind, Kind::Stream { .. } | Kind::Broadcast { .. });
+    match e.transport {
+        Transport::Http { .. } | Transport::Grpc { .. } => !matches!(kind, Kind::Broadcast { .. }),
+        Transport::Sse { .. } => push || matches!(op, OpSpec::Ping | OpSpec::GetItem { .. }),
+        Transport::Graphql { .. } | Transport::WebSocket { .. } => true,
+    }
+}
+
 /// Servers behind a set of endpoints, each once, in order.
 pub fn servers_of(endpoints: &[Endpoint]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -132,7 +182,24 @@ mod tests {
         );
         assert_eq!(
             servers_of(ALL),
-            vec!["rest".to_string(), "grpc".to_string()]
+            ["rest", "grpc", "graphql", "sse", "websocket"].map(String::from)
         );
+    }
+
+    #[test]
+    fn suites_skip_what_an_endpoint_does_not_offer() {
+        let by_name = |n: &str| ALL.iter().find(|e| e.name == n).copied();
+        let (Some(sse), Some(rest)) = (by_name("sse"), by_name("rest-h1")) else {
+            panic!("sse and rest-h1 endpoints exist");
+        };
+        let bc = Kind::Broadcast {
+            subscribers: 2,
+            rate: 10.0,
+            size: 8,
+        };
+        assert!(offers(&sse, &Kind::Throughput, &OpSpec::Ping));
+        assert!(!offers(&sse, &Kind::Throughput, &OpSpec::Echo { size: 1 }));
+        assert!(offers(&sse, &bc, &OpSpec::Ping));
+        assert!(!offers(&rest, &bc, &OpSpec::Ping));
     }
 }

@@ -10,6 +10,7 @@ pub mod engine;
 pub mod env;
 pub mod local;
 pub mod output;
+pub mod push;
 pub mod results;
 pub mod scenario;
 pub mod selfcheck;

@@ -41,6 +41,22 @@ pub enum Kind {
         p99_limit_ms: f64,
         error_limit: f64,
     },
+    /// Server push: `connections` streams at once, each of `count` events
+    /// `interval_ms` apart with `size` payload bytes; one-way latency from each
+    /// event's send stamp, events/s, gaps and reorders (`crate::push`).
+    Stream {
+        count: u64,
+        interval_ms: u64,
+        size: usize,
+    },
+    /// Fan-out: `subscribers` subscribers and a publisher at `rate` messages/s of
+    /// `size` bytes for the case's duration; delivery latency per subscriber, lost
+    /// and lagged messages (`crate::push`).
+    Broadcast {
+        subscribers: usize,
+        rate: f64,
+        size: usize,
+    },
 }
 
 impl Kind {
@@ -74,6 +90,8 @@ impl Kind {
             Kind::Concurrency => "concurrency",
             Kind::Connect { .. } => "connect",
             Kind::Sweep { .. } => "sweep",
+            Kind::Stream { .. } => "stream",
+            Kind::Broadcast { .. } => "broadcast",
         }
     }
 }
@@ -178,6 +196,9 @@ pub async fn run_case_with<D: Driver>(
             run_connect(&driver, &spec, *rate, *attempts, sinks, &mut result).await
         }
         Kind::Sweep { .. } => run_sweep(&driver, &spec, sinks, &mut result).await,
+        Kind::Stream { .. } | Kind::Broadcast { .. } => {
+            crate::push::run(&driver, &spec, sinks, &mut result).await
+        }
         _ => {
             let mut r = Ok(());
             for _ in 0..spec.repeat.max(1) {

@@ -67,6 +67,9 @@ struct Knobs {
     sweep_max: Option<f64>,
     sweep_p99_ms: Option<f64>,
     sweep_error_limit: Option<f64>,
+    count: Option<u64>,
+    interval_ms: Option<u64>,
+    subscribers: Option<usize>,
 }
 
 impl Knobs {
@@ -93,7 +96,10 @@ impl Knobs {
             sweep_factor,
             sweep_max,
             sweep_p99_ms,
-            sweep_error_limit
+            sweep_error_limit,
+            count,
+            interval_ms,
+            subscribers
         )
     }
 }
@@ -118,7 +124,12 @@ impl CaseDef {
         };
         let name = text("name")?;
         let kind = text("kind")?.ok_or("kind is missing")?;
-        let op = text("op")?.ok_or("op is missing")?;
+        // Push kinds carry their parameters; their op (checked first) defaults to ping.
+        let op = match text("op")? {
+            Some(op) => op,
+            None if matches!(kind.as_str(), "stream" | "broadcast") => "ping".into(),
+            None => return Err("op is missing".into()),
+        };
         let endpoints = match t.remove("endpoints") {
             Some(v) => Some(
                 v.try_into::<Vec<String>>()
@@ -246,6 +257,16 @@ fn template(
             p99_limit_ms: k.sweep_p99_ms.unwrap_or(50.0),
             error_limit: k.sweep_error_limit.unwrap_or(0.01),
         },
+        "stream" => Kind::Stream {
+            count: k.count.unwrap_or(1000),
+            interval_ms: k.interval_ms.unwrap_or(0),
+            size: size.unwrap_or(64),
+        },
+        "broadcast" => Kind::Broadcast {
+            subscribers: k.subscribers.unwrap_or(100),
+            rate: rate.unwrap_or(100.0),
+            size: size.unwrap_or(64),
+        },
         other => return Err(format!("unknown kind {other:?}")),
     };
     if matches!(kind, Kind::Rate) && rate.is_none() {
@@ -268,11 +289,12 @@ fn template(
         max_lag: duration(&k.max_lag, Duration::from_millis(5))?,
     };
     kind.shape_plan(&mut plan, k.requests, k.requests_each.unwrap_or(100));
-    let mut name = def
-        .name
-        .clone()
-        .unwrap_or_else(|| format!("{}/{}", kind.name(), op.name()));
-    if let Some(s) = size {
+    let label = crate::push::case_label(&kind);
+    let mut name = def.name.clone().unwrap_or_else(|| {
+        let what = label.clone().unwrap_or_else(|| op.name().to_string());
+        format!("{}/{what}", kind.name())
+    });
+    if let (Some(s), None) = (size, &label) {
         name.push_str(&format!("/{s}B"));
     }
     if let (Some(r), Kind::Rate) = (rate, &kind) {
@@ -329,6 +351,36 @@ mod tests {
         assert_eq!(cases[2].plan.connections, 8);
         assert_eq!(cases[2].plan.duration, Duration::from_secs(3));
         assert_eq!(cases[4].op, OpSpec::Echo { size: 3 });
+    }
+
+    #[test]
+    fn push_kinds_take_their_parameters_and_need_no_op() {
+        let cases = parse(
+            r#"
+            [[case]]
+            kind = "stream"
+            count = 50
+            size = 16
+            [[case]]
+            kind = "broadcast"
+            subscribers = 20
+            rate = [10, 20]
+            "#,
+        )
+        .expect("parses");
+        assert_eq!(cases.len(), 3);
+        assert_eq!(cases[0].name, "stream/50x16B");
+        assert_eq!(
+            cases[0].kind,
+            Kind::Stream {
+                count: 50,
+                interval_ms: 0,
+                size: 16
+            }
+        );
+        assert_eq!(cases[0].op, OpSpec::Ping);
+        assert_eq!(cases[2].name, "broadcast/20subs@20");
+        assert!(parse("[[case]]\nkind = \"throughput\"\n").is_err());
     }
 
     #[test]

@@ -18,6 +18,7 @@ use tokio_rustls::TlsConnector;
 use tonic::transport::{Channel, Endpoint};
 
 use super::http::TlsOptions;
+use super::push::{PushEvent, PushStream, Pushed, StreamParams};
 use super::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec, CONNECT_TIMEOUT};
 
 /// gRPC, plain or TLS.
@@ -328,5 +329,27 @@ impl Driver for GrpcDriver {
             }
         }
         Ok(())
+    }
+
+    async fn stream(&self, conn: &mut Channel, p: &StreamParams) -> Result<PushStream, CallError> {
+        use futures::StreamExt;
+        let req = pb::StreamRequest {
+            count: p.count,
+            interval_ms: p.interval_ms,
+            size: u32::try_from(p.size).unwrap_or(u32::MAX),
+        };
+        let mut arena = ArenaClient::new(conn.clone()).max_decoding_message_size(64 << 20);
+        let events = arena.stream(req).await.map_err(status)?.into_inner();
+        Ok(events
+            .map(|e| {
+                e.map(|e| {
+                    Pushed::now(PushEvent::Event {
+                        seq: e.seq,
+                        sent_at_us: e.sent_at_us,
+                    })
+                })
+                .map_err(status)
+            })
+            .boxed())
     }
 }

@@ -2,9 +2,18 @@
 //! trait: connect (with a timed breakdown), call an operation, verify answers. A
 //! driver never records statistics or decides pacing; it reports what one call did.
 
+mod check;
+pub mod gqlws;
+pub mod graphql;
 pub mod grpc;
 pub mod http;
+pub mod ndjson;
+pub mod push;
 pub mod rest;
+pub mod sse;
+pub mod websocket;
+pub mod wsconn;
+pub mod wsmux;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -164,6 +173,32 @@ pub trait Driver: Send + Sync + 'static {
         conn: &mut Self::Conn,
         op: &OpSpec,
     ) -> impl Future<Output = Result<(), CallError>> + Send;
+
+    /// Asks the server for `params.count` pushed events (the `stream` kind), on
+    /// `conn` or on a connection of the driver's own when the protocol pushes
+    /// elsewhere (GraphQL subscriptions run over a WebSocket).
+    fn stream(
+        &self,
+        _conn: &mut Self::Conn,
+        _params: &push::StreamParams,
+    ) -> impl Future<Output = Result<push::PushStream, CallError>> + Send {
+        async { Err(CallError::Unsupported("stream")) }
+    }
+
+    /// Opens a broadcast subscriber on a connection of its own; resolves once the
+    /// subscription request is sent (the runner probes until it is live).
+    fn subscribe(&self) -> impl Future<Output = Result<push::PushStream, CallError>> + Send {
+        async { Err(CallError::Unsupported("subscribe")) }
+    }
+
+    /// Publishes `body` to every subscriber (the `broadcast` kind's publisher).
+    fn publish(
+        &self,
+        _conn: &mut Self::Conn,
+        _body: bytes::Bytes,
+    ) -> impl Future<Output = Result<CallOutcome, CallError>> + Send {
+        async { Err(CallError::Unsupported("broadcast")) }
+    }
 }
 
 /// Drivers are shared by every worker of a case.

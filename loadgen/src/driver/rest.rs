@@ -6,6 +6,7 @@ use http::Method;
 use protolab_core::Item;
 
 use super::http::{HttpConn, HttpTarget, HttpVersion};
+use super::push::{PushStream, StreamParams};
 use super::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec};
 
 /// REST over HTTP/1.1 or HTTP/2, plain or TLS.
@@ -160,5 +161,9 @@ impl Driver for RestDriver {
             }
         }
         Ok(())
+    }
+
+    async fn stream(&self, conn: &mut HttpConn, p: &StreamParams) -> Result<PushStream, CallError> {
+        super::ndjson::stream(conn, &self.target, p).await
     }
 }
