@@ -414,7 +414,7 @@ async fn run_endpoint(
             run_case_with(Arc::new(d), spec, &mut Sinks { bar: &bar, raw }).await
         }
         Transport::Graphql { .. } | Transport::Sse { .. } | Transport::WebSocket { .. } => {
-            run_web_endpoint(
+            crate::web::run_endpoint(
                 &addr,
                 e.transport,
                 &lab.tls,
@@ -429,51 +429,6 @@ async fn run_endpoint(
     }
     bar.finish_and_clear();
     Ok(result)
-}
-
-/// `run_endpoint` for the GraphQL, SSE and WebSocket transports.
-async fn run_web_endpoint(
-    addr: &ServerAddr,
-    transport: Transport,
-    tls: &TlsOptions,
-    mut spec: CaseSpec,
-    sinks: &mut Sinks<'_>,
-) -> anyhow::Result<CaseResult> {
-    let seed = protolab_core::dataset::DEFAULT_SEED;
-    let secure = matches!(
-        transport,
-        Transport::Graphql { tls: true, .. }
-            | Transport::Sse { tls: true }
-            | Transport::WebSocket { tls: true }
-    );
-    let (scheme, port) = if secure {
-        ("https", addr.tls)
-    } else {
-        ("http", addr.plain)
-    };
-    let target = format!("{scheme}://{}:{port}", addr.host);
-    spec.target = target.clone();
-    let ctx = || format!("target {target}");
-    Ok(match transport {
-        Transport::Graphql { version, .. } => {
-            let d = GraphqlDriver::new(&target, version, tls, seed, &spec.op)
-                .await
-                .with_context(ctx)?;
-            run_case_with(Arc::new(d), spec, sinks).await
-        }
-        Transport::Sse { .. } => {
-            let t = HttpTarget::new(&target, HttpVersion::H1, tls)
-                .await
-                .with_context(ctx)?;
-            run_case_with(Arc::new(SseDriver::new(t, seed)), spec, sinks).await
-        }
-        _ => {
-            let d = WebSocketDriver::new(&target, tls, seed, &spec.op)
-                .await
-                .with_context(ctx)?;
-            run_case_with(Arc::new(d), spec, sinks).await
-        }
-    })
 }
 
 async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()> {

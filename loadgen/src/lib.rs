@@ -16,3 +16,4 @@ pub mod scenario;
 pub mod selfcheck;
 pub mod stats;
 pub mod suite;
+pub mod web;

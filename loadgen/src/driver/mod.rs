@@ -11,6 +11,7 @@ pub mod ndjson;
 pub mod push;
 pub mod rest;
 pub mod sse;
+pub mod sse_parse;
 pub mod websocket;
 pub mod wsconn;
 pub mod wsmux;

@@ -4,19 +4,17 @@
 //! `Last-Event-ID` on a new connection when one drops, as an EventSource would), and
 //! broadcast as `GET /subscribe` + `POST /broadcast`. HTTP through `http.rs` only.
 
-use std::pin::Pin;
-
 use bytes::Bytes;
-use eventsource_stream::{EventStream, Eventsource};
 use futures::{Stream, StreamExt};
 use http::Method;
-use http_body_util::{BodyDataStream, BodyExt};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 use serde_json::Value;
 
 use super::check;
 use super::http::{HttpConn, HttpTarget, HttpVersion};
 use super::push::{stream_event, PushEvent, PushStream, Pushed, StreamParams};
+use super::sse_parse::{SseEvent, SseParser};
 use super::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec};
 
 /// How often one stream reconnects after its connection dropped before giving up.
@@ -28,7 +26,30 @@ pub struct SseDriver {
     seed: u64,
 }
 
-type Events = Pin<Box<EventStream<BodyDataStream<Incoming>>>>;
+/// An event stream being read: the response body and the parser.
+struct Events {
+    body: Incoming,
+    parser: SseParser,
+}
+
+impl Events {
+    /// The next event; `None` when the body ended.
+    async fn next(&mut self) -> Option<Result<SseEvent, CallError>> {
+        loop {
+            if let Some(ev) = self.parser.next_event() {
+                return Some(Ok(ev));
+            }
+            match self.body.frame().await? {
+                Ok(frame) => {
+                    if let Some(data) = frame.data_ref() {
+                        self.parser.push(data);
+                    }
+                }
+                Err(e) => return Some(Err(CallError::Protocol(format!("body: {e}")))),
+            }
+        }
+    }
+}
 
 impl SseDriver {
     pub fn new(target: HttpTarget, seed: u64) -> SseDriver {
@@ -76,7 +97,10 @@ impl SseDriver {
         if resp.status() != http::StatusCode::OK {
             return Err(CallError::Status(resp.status().as_u16()));
         }
-        Ok(Box::pin(resp.into_body().into_data_stream().eventsource()))
+        Ok(Events {
+            body: resp.into_body(),
+            parser: SseParser::default(),
+        })
     }
 
     /// `GET /events?...` from `last_id` on, as pushes; see [`resuming`].
@@ -160,7 +184,7 @@ async fn reopen(s: &mut Resuming) -> Result<(), CallError> {
 }
 
 /// A `/subscribe` event: `message` with `{"seq","sent_at_us","body"}`, or `lagged`.
-fn hub_event(ev: &eventsource_stream::Event) -> Result<Pushed, CallError> {
+fn hub_event(ev: &SseEvent) -> Result<Pushed, CallError> {
     let arrived_us = protolab_core::contract::now_micros();
     let v: Value = serde_json::from_str(&ev.data)
         .map_err(|e| CallError::Protocol(format!("event data is not JSON: {e}")))?;
