@@ -56,7 +56,7 @@ pub struct GraphqlDriver {
     item_query: String,
 }
 
-/// A GraphQL response; only whether it failed is read under load.
+/// A GraphQL response; under load only whether it carries `errors` is read.
 #[derive(Deserialize)]
 struct Response {
     data: Option<Value>,
@@ -132,10 +132,7 @@ impl GraphqlDriver {
         let r: Response = serde_json::from_slice(&answer.body)
             .map_err(|e| CallError::Verify(format!("answer is not a GraphQL response: {e}")))?;
         if let Some(errors) = r.errors.filter(|e| !e.is_empty()) {
-            return Err(CallError::Verify(format!(
-                "GraphQL errors: {}",
-                Value::from(errors)
-            )));
+            return Err(CallError::Rejected(Value::from(errors).to_string()));
         }
         Ok((r.data.unwrap_or(Value::Null), answer.outcome))
     }

@@ -61,6 +61,10 @@ pub enum CallError {
     /// The protocol has no such operation (e.g. upload over SSE).
     #[error("{0} is not offered by this protocol")]
     Unsupported(&'static str),
+    /// The server answered with an error of its protocol (a GraphQL `errors`
+    /// entry, a WebSocket `{"ok":false}`); the connection is fine.
+    #[error("server error: {0}")]
+    Rejected(String),
 }
 
 impl CallError {
@@ -74,6 +78,7 @@ impl CallError {
             CallError::Verify(_) => "verify".into(),
             CallError::Closed => "closed".into(),
             CallError::Unsupported(_) => "unsupported".into(),
+            CallError::Rejected(_) => "rejected".into(),
         }
     }
 

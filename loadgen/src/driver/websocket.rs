@@ -75,14 +75,18 @@ impl WebSocketDriver {
     }
 }
 
+/// Fails unless the answer is `"ok":true`.
+fn ok(answer: Answer) -> Result<Answer, CallError> {
+    if answer.ok {
+        Ok(answer)
+    } else {
+        Err(CallError::Rejected(answer.error.unwrap_or_default()))
+    }
+}
+
 /// The `result` of a successful answer.
 fn result(answer: Answer) -> Result<Value, CallError> {
-    if !answer.ok {
-        return Err(CallError::Verify(format!(
-            "error answer: {}",
-            answer.error.unwrap_or_default()
-        )));
-    }
+    let answer = ok(answer)?;
     let mut v: Value = serde_json::from_str(&answer.text)
         .map_err(|e| CallError::Verify(format!("answer is not JSON: {e}")))?;
     Ok(v["result"].take())
@@ -129,19 +133,13 @@ impl Driver for WebSocketDriver {
             });
         }
         let mut sent = 0;
-        let answer = conn
+        let answer = ok(conn
             .request(|req| {
                 let text = self.envelope(op, seq, req);
                 sent = text.len() as u64;
                 text
             })
-            .await?;
-        if !answer.ok {
-            return Err(CallError::Verify(format!(
-                "error answer: {}",
-                answer.error.unwrap_or_default()
-            )));
-        }
+            .await?)?;
         Ok(CallOutcome {
             ttfb: None,
             sent,
