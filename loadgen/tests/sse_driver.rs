@@ -17,6 +17,7 @@ use loadgen::driver::http::{HttpTarget, HttpVersion, TlsOptions};
 use loadgen::driver::push::{PushEvent, StreamParams};
 use loadgen::driver::sse::SseDriver;
 use loadgen::driver::{CallError, Driver, OpSpec};
+use loadgen::push::tally::{Receiver, Tally};
 use loadgen::scenario::{run_case, Kind};
 use protolab_sse::SseConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -96,6 +97,18 @@ async fn streams_count_every_event_and_resume_from_last_event_id() -> anyhow::Re
     };
     let got: Vec<_> = d.events(&mut conn, &p, Some(4)).await?.collect().await;
     assert_eq!(seqs(&got), vec![5, 6, 7, 8, 9]);
+    // Counted from 0, that is one gap and 5 events lost.
+    let mut r = Receiver::new(false);
+    for seq in seqs(&got) {
+        r.event(seq, 1);
+    }
+    let tally = Tally::default();
+    tally.finish(&r);
+    let (_, stats) = tally.result(10, Duration::from_secs(1));
+    assert_eq!(
+        (stats.received, stats.gaps, stats.reorders, stats.lost),
+        (5, 1, 0, 5)
+    );
     // And the connection is usable again once the stream has ended.
     d.verify(&mut conn, &OpSpec::Ping).await?;
     Ok(())

@@ -12,6 +12,7 @@ use common::{assert_clean, assert_full_fanout, assert_whole_stream, case, plan, 
 use futures::{SinkExt, StreamExt};
 use indicatif::ProgressBar;
 use loadgen::driver::http::TlsOptions;
+use loadgen::driver::push::PushEvent;
 use loadgen::driver::websocket::WebSocketDriver;
 use loadgen::driver::{Driver, OpSpec};
 use loadgen::scenario::{run_case, Kind};
@@ -104,6 +105,34 @@ async fn stream_and_broadcast_kinds_count_exactly() -> anyhow::Result<()> {
         let r = run_case(d, bc, &ProgressBar::hidden()).await;
         assert_full_fanout(&r, 6, 10, &format!("broadcast tls {tls}"));
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_slow_subscriber_is_told_how_many_it_missed() -> anyhow::Result<()> {
+    // One thread: the publishes below run before the server forwards anything, so
+    // a hub of 4 must skip 6 of 10 for this subscriber.
+    let srv = common::start_with_hub(&protolab_websocket::SPEC, 4, |state, hub| {
+        protolab_websocket::app_with(state, hub, WsConfig::default())
+    })
+    .await?;
+    let d = driver(&srv, false, &OpSpec::Ping).await?;
+    let mut sub = d.subscribe().await?;
+    let hub = srv.hub.clone().ok_or_else(|| anyhow::anyhow!("no hub"))?;
+    for i in 0..10 {
+        hub.publish(format!("m {i} 0 "));
+    }
+    let step = Duration::from_secs(10);
+    let first = tokio::time::timeout(step, sub.next()).await?;
+    assert!(
+        matches!(first, Some(Ok(ref p)) if p.event == PushEvent::Lagged(6)),
+        "{first:?}"
+    );
+    let next = tokio::time::timeout(step, sub.next()).await?;
+    assert!(
+        matches!(next, Some(Ok(ref p)) if p.event == PushEvent::Message("m 6 0 ".into())),
+        "{next:?}"
+    );
     Ok(())
 }
 
