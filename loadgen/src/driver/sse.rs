@@ -26,10 +26,12 @@ pub struct SseDriver {
     seed: u64,
 }
 
-/// An event stream being read: the response body and the parser.
+/// An event stream being read: the response body and the parser, and the
+/// connection when the stream opened one of its own (it lives as long as the stream).
 struct Events {
     body: Incoming,
     parser: SseParser,
+    _own: Option<HttpConn>,
 }
 
 impl Events {
@@ -76,33 +78,6 @@ impl SseDriver {
         }
     }
 
-    /// Opens `path` as an event stream on `conn`, resuming after `last_id`.
-    async fn open_events(
-        &self,
-        conn: &mut HttpConn,
-        path: &str,
-        last_id: Option<u64>,
-    ) -> Result<Events, CallError> {
-        let mut req = self.get(path);
-        if let Some(id) = last_id {
-            if let Ok(v) = http::HeaderValue::from_str(&id.to_string()) {
-                req.headers_mut().insert("last-event-id", v);
-            }
-        }
-        req.headers_mut().insert(
-            http::header::ACCEPT,
-            http::HeaderValue::from_static("text/event-stream"),
-        );
-        let (resp, _) = conn.open(req).await?;
-        if resp.status() != http::StatusCode::OK {
-            return Err(CallError::Status(resp.status().as_u16()));
-        }
-        Ok(Events {
-            body: resp.into_body(),
-            parser: SseParser::default(),
-        })
-    }
-
     /// `GET /events?...` from `last_id` on, as pushes; see [`resuming`].
     pub async fn events(
         &self,
@@ -114,7 +89,7 @@ impl SseDriver {
             "/events?count={}&interval_ms={}&size={}",
             p.count, p.interval_ms, p.size
         );
-        let events = self.open_events(conn, &path, last_id).await?;
+        let events = open_events(&self.target, conn, &path, last_id).await?;
         let state = Resuming {
             target: self.target.clone(),
             path,
@@ -125,6 +100,34 @@ impl SseDriver {
         };
         Ok(resuming(state).boxed())
     }
+}
+
+/// Opens `path` of `target` as an event stream on `conn`, resuming after `last_id`.
+async fn open_events(
+    target: &HttpTarget,
+    conn: &mut HttpConn,
+    path: &str,
+    last_id: Option<u64>,
+) -> Result<Events, CallError> {
+    let mut req = target.request(Method::GET, path, Bytes::new());
+    if let Some(id) = last_id {
+        if let Ok(v) = http::HeaderValue::from_str(&id.to_string()) {
+            req.headers_mut().insert("last-event-id", v);
+        }
+    }
+    req.headers_mut().insert(
+        http::header::ACCEPT,
+        http::HeaderValue::from_static("text/event-stream"),
+    );
+    let (resp, _) = conn.open(req).await?;
+    if resp.status() != http::StatusCode::OK {
+        return Err(CallError::Status(resp.status().as_u16()));
+    }
+    Ok(Events {
+        body: resp.into_body(),
+        parser: SseParser::default(),
+        _own: None,
+    })
 }
 
 /// One `/events` stream across reconnections.
@@ -178,8 +181,9 @@ async fn reopen(s: &mut Resuming) -> Result<(), CallError> {
     }
     s.resumes_left -= 1;
     let (mut conn, _) = s.target.connect().await?;
-    let driver = SseDriver::new(s.target.clone(), 0);
-    s.events = Some(driver.open_events(&mut conn, &s.path, s.last_id).await?);
+    let mut events = open_events(&s.target, &mut conn, &s.path, s.last_id).await?;
+    events._own = Some(conn);
+    s.events = Some(events);
     Ok(())
 }
 
@@ -257,18 +261,13 @@ impl Driver for SseDriver {
 
     async fn subscribe(&self) -> Result<PushStream, CallError> {
         let (mut conn, _) = self.target.connect().await?;
-        let events = self.open_events(&mut conn, "/subscribe", None).await?;
-        // The connection lives as long as its stream.
-        Ok(
-            futures::stream::unfold((conn, events), |(conn, mut events)| async move {
-                let item = match events.next().await? {
-                    Ok(ev) => hub_event(&ev),
-                    Err(e) => Err(CallError::Protocol(e.to_string())),
-                };
-                Some((item, (conn, events)))
-            })
-            .boxed(),
-        )
+        let mut events = open_events(&self.target, &mut conn, "/subscribe", None).await?;
+        events._own = Some(conn);
+        Ok(futures::stream::unfold(events, |mut events| async move {
+            let item = events.next().await?.and_then(|ev| hub_event(&ev));
+            Some((item, events))
+        })
+        .boxed())
     }
 
     async fn publish(&self, conn: &mut HttpConn, body: Bytes) -> Result<CallOutcome, CallError> {

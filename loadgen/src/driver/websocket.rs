@@ -70,6 +70,7 @@ impl WebSocketDriver {
             OpSpec::Score { .. } => {
                 format!(r#"{{"op":"score","json":{},"req":{req}}}"#, self.score_doc)
             }
+            // Echo travels as a binary frame, never as an envelope.
             OpSpec::Ping | OpSpec::Echo { .. } => format!(r#"{{"op":"ping","req":{req}}}"#),
         }
     }
