@@ -136,6 +136,9 @@ pub struct BenchOpts {
 pub enum Protocol {
     Rest,
     Grpc,
+    Graphql,
+    Sse,
+    Websocket,
     /// NET-001 (reference/004): host:port, or with --tls the TLS port
     Net001,
     /// the 0x12345678 framed protocol (reference/003): host:port
@@ -178,6 +181,10 @@ pub enum KindName {
     Transfer,
     /// hold --hold connections open while a probe calls at --probe-rate for -d
     Hold,
+    /// server push: --count events of --size bytes per stream, on -c streams at once
+    Stream,
+    /// fan-out: --subscribers subscribers, a publisher at --rate (default 100/s) for -d
+    Broadcast,
 }
 
 /// Which way the transfer kind moves blobs.
@@ -193,7 +200,8 @@ pub struct RunOpts {
     /// Protocol of the target
     #[arg(value_enum)]
     pub protocol: Protocol,
-    /// Target: http://host:port or https://host:port (REST); host:port or https://host:port (gRPC)
+    /// Target: http(s)://host:port (REST, GraphQL, SSE); host:port or https://host:port
+    /// (gRPC); ws(s)://host:port[/ws] (WebSocket)
     pub target: String,
     /// Operation to exercise
     #[arg(long, value_enum, default_value_t = OpName::GetItem)]
@@ -243,9 +251,18 @@ pub struct RunOpts {
     /// Client key (mTLS)
     #[arg(long, env = "TLS_CLIENT_KEY", requires = "cert")]
     pub key: Option<PathBuf>,
-    /// Echo payload size in bytes (accepts 1k, 1M)
+    /// Echo payload, stream event or broadcast message size in bytes (accepts 1k, 1M)
     #[arg(long, value_parser = parse_count, default_value = "1k")]
     pub size: u64,
+    /// Stream kind: events per stream (accepts 10k)
+    #[arg(long, value_parser = parse_count, default_value = "1000")]
+    pub count: u64,
+    /// Stream kind: pause between events, milliseconds
+    #[arg(long, default_value_t = 0)]
+    pub interval_ms: u64,
+    /// Broadcast kind: subscribers, each on its own connection
+    #[arg(long, value_parser = parse_count, default_value = "100")]
+    pub subscribers: u64,
     /// Bandwidth kind: payload sizes, one case each
     #[arg(long, value_parser = parse_count, value_delimiter = ',', default_value = "1k,16k,64k,256k,1M")]
     pub sizes: Vec<u64>,

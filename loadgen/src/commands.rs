@@ -9,10 +9,13 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{BenchOpts, Command, KindName, OpName, Opts, Protocol, RunOpts};
 use crate::driver::framed::FramedDriver;
+use crate::driver::graphql::GraphqlDriver;
 use crate::driver::grpc::GrpcDriver;
 use crate::driver::http::{HttpTarget, HttpVersion, TlsOptions};
 use crate::driver::net001::Net001Driver;
 use crate::driver::rest::RestDriver;
+use crate::driver::sse::SseDriver;
+use crate::driver::websocket::WebSocketDriver;
 use crate::driver::{Driver, OpSpec};
 use crate::endpoints::{self, Endpoint, ServerAddr, Transport};
 use crate::engine::Sinks;
@@ -99,6 +102,10 @@ fn op_spec(o: &RunOpts) -> OpSpec {
 /// The case an ad-hoc `run` describes.
 /// The operations a `run` covers: one, or for `--kind bandwidth` echo at each size.
 fn op_specs(o: &RunOpts) -> Vec<OpSpec> {
+    // Push kinds carry their parameters in the kind; the op is the one checked first.
+    if matches!(o.kind, Some(KindName::Stream | KindName::Broadcast)) {
+        return vec![OpSpec::Ping];
+    }
     if o.kind == Some(KindName::Bandwidth) {
         return o
             .sizes
@@ -167,6 +174,16 @@ pub fn case_from(o: &RunOpts, protocol_name: &str, op: &OpSpec, given: Option<Ki
             p99_limit_ms: o.sweep_p99_ms,
             error_limit: 0.01,
         },
+        KindName::Stream => Kind::Stream {
+            count: o.count,
+            interval_ms: o.interval_ms,
+            size: o.size as usize,
+        },
+        KindName::Broadcast => Kind::Broadcast {
+            subscribers: o.subscribers as usize,
+            rate: rate.unwrap_or(100.0),
+            size: o.size as usize,
+        },
         KindName::Pipeline | KindName::Transfer | KindName::Hold => Kind::Throughput,
     };
     let kind = given.unwrap_or(kind);
@@ -186,7 +203,8 @@ pub fn case_from(o: &RunOpts, protocol_name: &str, op: &OpSpec, given: Option<Ki
         max_lag: o.max_lag,
     };
     kind.shape_plan(&mut plan, o.requests, o.requests_each);
-    let mut name = format!("{protocol_name}/{}/{}", kind.name(), op.name());
+    let label = crate::push::case_label(&kind).unwrap_or_else(|| op.name().to_string());
+    let mut name = format!("{protocol_name}/{}/{label}", kind.name());
     if let (Kind::Bandwidth, OpSpec::Echo { size }) = (&kind, op) {
         name.push_str(&format!("/{size}B"));
     }
@@ -278,6 +296,24 @@ async fn run_adhoc(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
                     .context("target")?;
                 drive(d, o, &variant, quiet, raw.as_mut()).await
             }
+            Protocol::Graphql => {
+                let d = GraphqlDriver::new(&target, http_version(o), &tls, o.seed, op)
+                    .await
+                    .context("target")?;
+                drive(d, o, &variant, quiet, raw.as_mut()).await
+            }
+            Protocol::Sse => {
+                let t = HttpTarget::new(&target, http_version(o), &tls)
+                    .await
+                    .context("target")?;
+                drive(SseDriver::new(t, o.seed), o, &variant, quiet, raw.as_mut()).await
+            }
+            Protocol::Websocket => {
+                let d = WebSocketDriver::new(&target, &tls, o.seed, op)
+                    .await
+                    .context("target")?;
+                drive(d, o, &variant, quiet, raw.as_mut()).await
+            }
         };
         cases.push(result);
     }
@@ -285,6 +321,15 @@ async fn run_adhoc(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
         w.finish()?;
     }
     finish(&Run::new(cases, started), o.out.as_deref(), json)
+}
+
+/// The HTTP version `--http` / `--http2` ask for (HTTP/1.1 by default).
+fn http_version(o: &RunOpts) -> HttpVersion {
+    o.http.unwrap_or(if o.http2 {
+        HttpVersion::H2
+    } else {
+        HttpVersion::H1
+    })
 }
 
 /// Prints the run (table or JSON), writes it under `out`, and fails when any case is invalid.
@@ -470,6 +515,16 @@ async fn run_endpoint(
             let spec = CaseSpec { target, ..spec };
             run_case_with(Arc::new(d), spec, &mut Sinks { bar: &bar, raw }).await
         }
+        Transport::Graphql { .. } | Transport::Sse { .. } | Transport::WebSocket { .. } => {
+            crate::web::run_endpoint(
+                &addr,
+                e.transport,
+                &lab.tls,
+                spec,
+                &mut Sinks { bar: &bar, raw },
+            )
+            .await?
+        }
     };
     if let Some(s) = sampler {
         result.server_usage = Some(s.finish().await);
@@ -564,6 +619,9 @@ fn brief(r: &CaseResult) -> String {
         return format!("skipped: {why}");
     }
     match r.repetitions.last() {
+        Some(rep) if r.valid && rep.push.is_some() => {
+            rep.push.as_ref().map(crate::push::note).unwrap_or_default()
+        }
         Some(rep) if r.valid => format!(
             "{:.0} req/s, p99 {:.3} ms",
             rep.summary.rps,

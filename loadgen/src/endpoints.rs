@@ -12,6 +12,12 @@ pub enum Transport {
     Http { version: HttpVersion, tls: bool },
     /// gRPC; over the TLS port with the lab's client certificate (mTLS).
     Grpc { tls: bool },
+    /// GraphQL over HTTP (queries, mutations), subscriptions over WebSocket.
+    Graphql { version: HttpVersion, tls: bool },
+    /// Server-Sent Events over HTTP/1.1.
+    Sse { tls: bool },
+    /// The WebSocket JSON envelope at `/ws`.
+    WebSocket { tls: bool },
     /// NET-001 on the binary server's plain or TLS port.
     Net001 { tls: bool },
     /// The 0x12345678 framed protocol on the binary server's framed port.
@@ -61,6 +67,37 @@ pub const ALL: &[Endpoint] = &[
         name: "grpc-mtls",
         server: "grpc",
         transport: Transport::Grpc { tls: true },
+    },
+    Endpoint {
+        name: "graphql",
+        server: "graphql",
+        transport: Transport::Graphql {
+            version: HttpVersion::H1,
+            tls: false,
+        },
+    },
+    Endpoint {
+        name: "graphql-tls-h2",
+        server: "graphql",
+        transport: Transport::Graphql {
+            version: HttpVersion::H2,
+            tls: true,
+        },
+    },
+    Endpoint {
+        name: "sse",
+        server: "sse",
+        transport: Transport::Sse { tls: false },
+    },
+    Endpoint {
+        name: "websocket",
+        server: "websocket",
+        transport: Transport::WebSocket { tls: false },
+    },
+    Endpoint {
+        name: "websocket-tls",
+        server: "websocket",
+        transport: Transport::WebSocket { tls: true },
     },
     Endpoint {
         name: "net001",
@@ -157,7 +194,7 @@ mod tests {
         );
         assert_eq!(
             servers_of(ALL),
-            vec!["rest".to_string(), "grpc".to_string(), "binary".to_string()]
+            ["rest", "grpc", "graphql", "sse", "websocket", "binary"].map(String::from)
         );
     }
 }

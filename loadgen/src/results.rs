@@ -137,6 +137,9 @@ fn notes(case: &CaseResult, s: &crate::stats::Summary) -> Vec<String> {
         ));
     }
     notes.extend(crate::bulk::notes(case));
+    if let Some(p) = case.repetitions.last().and_then(|r| r.push.as_ref()) {
+        notes.push(crate::push::note(p));
+    }
     if let Some(k) = case.knee_rate {
         notes.push(format!("knee {k:.0} req/s"));
     }

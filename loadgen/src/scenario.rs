@@ -61,6 +61,22 @@ pub enum Kind {
         #[serde(default)]
         admin: Option<String>,
     },
+    /// Server push: `connections` streams at once, each of `count` events
+    /// `interval_ms` apart with `size` payload bytes; one-way latency from each
+    /// event's send stamp, events/s, gaps and reorders (`crate::push`).
+    Stream {
+        count: u64,
+        interval_ms: u64,
+        size: usize,
+    },
+    /// Fan-out: `subscribers` subscribers and a publisher at `rate` messages/s of
+    /// `size` bytes for the case's duration; delivery latency per subscriber, lost
+    /// and lagged messages (`crate::push`).
+    Broadcast {
+        subscribers: usize,
+        rate: f64,
+        size: usize,
+    },
 }
 
 impl Kind {
@@ -97,6 +113,8 @@ impl Kind {
             Kind::Pipeline { .. } => "pipeline",
             Kind::Transfer { .. } => "transfer",
             Kind::Hold { .. } => "hold",
+            Kind::Stream { .. } => "stream",
+            Kind::Broadcast { .. } => "broadcast",
         }
     }
 }
@@ -231,6 +249,9 @@ pub async fn run_case_with<D: Driver>(
         Kind::Pipeline { .. } => crate::pipeline::run(&driver, &spec, sinks, &mut result).await,
         Kind::Transfer { .. } => crate::transfer::run(&driver, &spec, sinks, &mut result).await,
         Kind::Hold { .. } => crate::hold::run(&driver, &spec, sinks, &mut result).await,
+        Kind::Stream { .. } | Kind::Broadcast { .. } => {
+            crate::push::run(&driver, &spec, sinks, &mut result).await
+        }
         _ => {
             let mut r = Ok(());
             for _ in 0..spec.repeat.max(1) {

@@ -384,6 +384,16 @@ pub struct PushStats {
     /// Broadcast: the spread across subscribers of each one's P50 and P99.
     pub subscriber_p50: Option<Percentiles>,
     pub subscriber_p99: Option<Percentiles>,
+    /// Broadcast: messages the publisher sent in the measured phase, and at what
+    /// rate it managed to send them (messages/s).
+    #[serde(default)]
+    pub published: u64,
+    #[serde(default)]
+    pub publish_rate: f64,
+    /// Times a stream's connection dropped and the driver resumed it (SSE
+    /// Last-Event-ID).
+    #[serde(default)]
+    pub resumed: u64,
 }
 
 /// Which way a transfer goes.

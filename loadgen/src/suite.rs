@@ -77,6 +77,9 @@ struct Knobs {
     direction: Option<OneOrMany<String>>,
     /// Hold: connections held open.
     hold: Option<OneOrMany<usize>>,
+    count: Option<u64>,
+    interval_ms: Option<u64>,
+    subscribers: Option<usize>,
 }
 
 impl Knobs {
@@ -110,7 +113,10 @@ impl Knobs {
             chunk,
             whole,
             direction,
-            hold
+            hold,
+            count,
+            interval_ms,
+            subscribers
         )
     }
 }
@@ -135,9 +141,12 @@ impl CaseDef {
         };
         let name = text("name")?;
         let kind = text("kind")?.ok_or("kind is missing")?;
-        // A transfer verifies, and a hold probes, with ping unless told otherwise.
+        // Transfer and hold verify or probe with, and push kinds check, ping unless told otherwise.
         let op = text("op")?
-            .or_else(|| matches!(kind.as_str(), "transfer" | "hold").then(|| "ping".into()))
+            .or_else(|| {
+                matches!(kind.as_str(), "transfer" | "hold" | "stream" | "broadcast")
+                    .then(|| "ping".into())
+            })
             .ok_or("op is missing")?;
         let endpoints = match t.remove("endpoints") {
             Some(v) => Some(
@@ -309,7 +318,7 @@ fn template(
     };
     let (kind, clients) = match bulk {
         Some((kind, clients)) => (kind, clients),
-        None => (plain_kind(def, k, &op, rate)?, None),
+        None => (plain_kind(def, k, &op, rate, size)?, None),
     };
     if matches!(kind, Kind::Rate) && rate.is_none() {
         return Err("kind rate needs rate".into());
@@ -331,7 +340,8 @@ fn template(
         max_lag: duration(&k.max_lag, Duration::from_millis(5))?,
     };
     kind.shape_plan(&mut plan, k.requests, k.requests_each.unwrap_or(100));
-    let bulk_name = crate::bulk::case_name(&kind, &op, plan.connections);
+    let bulk_name = crate::bulk::case_name(&kind, &op, plan.connections)
+        .or_else(|| crate::push::case_label(&kind).map(|l| format!("{}/{l}", kind.name())));
     let mut name = match (&def.name, &bulk_name) {
         (Some(n), Some(b)) => format!("{n}/{b}"),
         (Some(n), None) => n.clone(),
@@ -356,7 +366,13 @@ fn template(
 }
 
 /// The kinds that take no list knobs of their own.
-fn plain_kind(def: &CaseDef, k: &Knobs, op: &OpSpec, rate: Option<f64>) -> Result<Kind, String> {
+fn plain_kind(
+    def: &CaseDef,
+    k: &Knobs,
+    op: &OpSpec,
+    rate: Option<f64>,
+    size: Option<usize>,
+) -> Result<Kind, String> {
     Ok(match def.kind.as_str() {
         "throughput" => Kind::Throughput,
         "bandwidth" if matches!(op, OpSpec::Echo { .. }) => Kind::Bandwidth,
@@ -374,6 +390,16 @@ fn plain_kind(def: &CaseDef, k: &Knobs, op: &OpSpec, rate: Option<f64>) -> Resul
             max: k.sweep_max.unwrap_or(1e6),
             p99_limit_ms: k.sweep_p99_ms.unwrap_or(50.0),
             error_limit: k.sweep_error_limit.unwrap_or(0.01),
+        },
+        "stream" => Kind::Stream {
+            count: k.count.unwrap_or(1000),
+            interval_ms: k.interval_ms.unwrap_or(0),
+            size: size.unwrap_or(64),
+        },
+        "broadcast" => Kind::Broadcast {
+            subscribers: k.subscribers.unwrap_or(100),
+            rate: rate.unwrap_or(100.0),
+            size: size.unwrap_or(64),
         },
         other => return Err(format!("unknown kind {other:?}")),
     })
@@ -461,6 +487,36 @@ mod tests {
         assert_eq!(cases[9].name, "hold/ping/6conns");
         assert!(matches!(cases[9].kind, Kind::Hold { probe_rate, .. } if probe_rate == 50.0));
         assert!(parse("[[case]]\nkind = \"transfer\"\ndirection = \"sideways\"\n").is_err());
+    }
+
+    #[test]
+    fn push_kinds_take_their_parameters_and_need_no_op() {
+        let cases = parse(
+            r#"
+            [[case]]
+            kind = "stream"
+            count = 50
+            size = 16
+            [[case]]
+            kind = "broadcast"
+            subscribers = 20
+            rate = [10, 20]
+            "#,
+        )
+        .expect("parses");
+        assert_eq!(cases.len(), 3);
+        assert_eq!(cases[0].name, "stream/50x16B");
+        assert_eq!(
+            cases[0].kind,
+            Kind::Stream {
+                count: 50,
+                interval_ms: 0,
+                size: 16
+            }
+        );
+        assert_eq!(cases[0].op, OpSpec::Ping);
+        assert_eq!(cases[2].name, "broadcast/20subs@20");
+        assert!(parse("[[case]]\nkind = \"throughput\"\n").is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! skipped; and, with a tiny fake framed server (for these two tests only), a wrong
 //! answer failing verification and a server closing mid-pipeline.
 
+#[path = "bincommon/mod.rs"]
 mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};

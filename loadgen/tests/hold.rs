@@ -2,6 +2,7 @@
 //! `Driver::connect` (NET-001 and REST), a probe calling at a fixed rate meanwhile,
 //! and the server's own view from its admin JSON (open connections, RSS).
 
+#[path = "bincommon/mod.rs"]
 mod common;
 
 use std::sync::Arc;

@@ -3,6 +3,7 @@
 //! frames as clear errors, echo above one frame skipped, and a server that goes away
 //! mid-run.
 
+#[path = "bincommon/mod.rs"]
 mod common;
 
 use std::sync::Arc;

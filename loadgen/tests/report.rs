@@ -84,7 +84,9 @@ fn documents_have_their_sections_in_order() {
         "## connect",
         "## sweep",
         "## bandwidth",
-        "## concurrency",
+        "## transfer",
+        "## hold",
+        "## broadcast",
     ] {
         at(s);
     }

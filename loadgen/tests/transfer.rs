@@ -4,6 +4,7 @@
 //! held is far below the blob). NET-001 upload is skipped, and a fake REST server
 //! (for that test only) serving wrong bytes fails the case.
 
+#[path = "bincommon/mod.rs"]
 mod common;
 
 use std::sync::Arc;

@@ -44,7 +44,7 @@ pub async fn rest_download(
         download_chunk(&blob)
     );
     let req = target.request(Method::GET, &path, Bytes::new());
-    let (resp, ttfb) = conn.exchange(req.map(Either::Left)).await?;
+    let (resp, ttfb) = conn.open(req).await?;
     if resp.status() != http::StatusCode::OK {
         return Err(CallError::Status(resp.status().as_u16()));
     }

@@ -10,7 +10,7 @@ use protolab_wire::framed::{
 };
 
 use super::binconn::{self, BinConn, Pending, Step, Target, Wire};
-use super::checks::{check_item_42, check_list};
+use super::check;
 use super::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec, Window};
 
 /// Largest answer the driver accepts: a 1 MiB echo is up to ~2.6 MB of JSON.
@@ -81,20 +81,6 @@ impl FramedDriver {
     }
 }
 
-/// The short reason of a framed refusal, from its text.
-fn refusal(error: String) -> CallError {
-    let reason = match error.as_str() {
-        "rate limited" => "rate_limited",
-        "server busy" => "busy",
-        e if e.contains("not found") => "not_found",
-        _ => "failed",
-    };
-    CallError::Refused {
-        reason,
-        message: error,
-    }
-}
-
 impl Wire for FramedDriver {
     type Codec = FramedCodec;
     type Frame = Frame;
@@ -144,7 +130,7 @@ impl Wire for FramedDriver {
         }
         Step::Done(match resp.into_result() {
             Ok(result) => self.check(op, &result),
-            Err(error) => Err(refusal(error)),
+            Err(error) => Err(CallError::refused(error)),
         })
     }
 }
@@ -196,12 +182,7 @@ impl Driver for FramedDriver {
             .map_err(|e| CallError::Verify(e.to_string()))?
             .result
             .unwrap_or_default();
-        let json = serde_json::to_vec(&result).map_err(|e| CallError::Verify(e.to_string()))?;
-        match op {
-            OpSpec::GetItem { .. } => check_item_42(&json, self.seed),
-            OpSpec::ListItems { .. } => check_list(&json, op, self.seed),
-            _ => Ok(()),
-        }
+        check::answer(self.seed, op, &result)
     }
 
     async fn pipeline<F>(

@@ -18,6 +18,7 @@ use tokio_rustls::TlsConnector;
 use tonic::transport::{Channel, Endpoint};
 
 use super::http::TlsOptions;
+use super::push::{PushEvent, PushStream, Pushed, StreamParams};
 use super::{
     Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, TransferOutcome, CONNECT_TIMEOUT,
 };
@@ -338,5 +339,27 @@ impl Driver for GrpcDriver {
 
     async fn download(&self, conn: &mut Channel, blob: Blob) -> Result<TransferOutcome, CallError> {
         super::blob::grpc_download(conn, blob).await
+    }
+
+    async fn stream(&self, conn: &mut Channel, p: &StreamParams) -> Result<PushStream, CallError> {
+        use futures::StreamExt;
+        let req = pb::StreamRequest {
+            count: p.count,
+            interval_ms: p.interval_ms,
+            size: u32::try_from(p.size).unwrap_or(u32::MAX),
+        };
+        let mut arena = ArenaClient::new(conn.clone()).max_decoding_message_size(64 << 20);
+        let events = arena.stream(req).await.map_err(status)?.into_inner();
+        Ok(events
+            .map(|e| {
+                e.map(|e| {
+                    Pushed::now(PushEvent::Event {
+                        seq: e.seq,
+                        sent_at_us: e.sent_at_us,
+                    })
+                })
+                .map_err(status)
+            })
+            .boxed())
     }
 }

@@ -1,7 +1,8 @@
-//! An HTTP client connection for drivers that speak HTTP (REST now, GraphQL and SSE
-//! later): HTTP/1.1 or HTTP/2, plain (h2 by prior knowledge) or TLS (h2 or http/1.1
-//! by ALPN), built directly on hyper so that the engine, not a pool, decides how many
-//! connections exist, and every stage of a connection set-up can be timed.
+//! An HTTP client connection for drivers that speak HTTP (REST, GraphQL, SSE, and
+//! the transport under a WebSocket upgrade): HTTP/1.1 or HTTP/2, plain (h2 by prior
+//! knowledge) or TLS (h2 or http/1.1 by ALPN), built directly on hyper so that the
+//! engine, not a pool, decides how many connections exist, and every stage of a
+//! connection set-up can be timed.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -118,6 +119,15 @@ impl HttpTarget {
 
     /// Opens one connection: TCP, then TLS, then the HTTP handshake.
     pub async fn connect(&self) -> Result<(HttpConn, ConnectTimings), CallError> {
+        let (io, negotiated, mut timings) = self.connect_io().await?;
+        let conn = handshake(TokioIo::new(io), negotiated, &mut timings).await?;
+        Ok((conn, timings))
+    }
+
+    /// The transport under an HTTP connection (or a WebSocket upgrade): TCP, then
+    /// TLS when the target is https, each timed; with the HTTP version to speak on it
+    /// (over TLS, what ALPN chose).
+    pub async fn connect_io(&self) -> Result<(Io, HttpVersion, ConnectTimings), CallError> {
         let t0 = Instant::now();
         let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(self.addr))
             .await
@@ -128,29 +138,25 @@ impl HttpTarget {
             tcp: t0.elapsed(),
             ..Default::default()
         };
-        match &self.tls {
-            None => {
-                let conn = handshake(TokioIo::new(tcp), self.version, &mut timings).await?;
-                Ok((conn, timings))
-            }
-            Some((connector, name)) => {
-                let t1 = Instant::now();
-                let tls =
-                    tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name.clone(), tcp))
-                        .await
-                        .map_err(|_| CallError::Connect("TLS handshake timed out".into()))?
-                        .map_err(|e| CallError::Connect(format!("TLS: {e}")))?;
-                timings.tls = Some(t1.elapsed());
-                let negotiated = match tls.get_ref().1.alpn_protocol() {
-                    Some(b"h2") => HttpVersion::H2,
-                    _ => HttpVersion::H1,
-                };
-                let conn = handshake(TokioIo::new(tls), negotiated, &mut timings).await?;
-                Ok((conn, timings))
-            }
-        }
+        let Some((connector, name)) = &self.tls else {
+            return Ok((Io::Left(tcp), self.version, timings));
+        };
+        let t1 = Instant::now();
+        let tls = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name.clone(), tcp))
+            .await
+            .map_err(|_| CallError::Connect("TLS handshake timed out".into()))?
+            .map_err(|e| CallError::Connect(format!("TLS: {e}")))?;
+        timings.tls = Some(t1.elapsed());
+        let negotiated = match tls.get_ref().1.alpn_protocol() {
+            Some(b"h2") => HttpVersion::H2,
+            _ => HttpVersion::H1,
+        };
+        Ok((Io::Right(tls), negotiated, timings))
     }
 }
+
+/// A connected transport: plain TCP or TLS over TCP.
+pub type Io = tokio_util::either::Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
 
 async fn handshake<T>(
     io: TokioIo<T>,
@@ -217,7 +223,7 @@ impl HttpConn {
         keep: bool,
     ) -> Result<Answer, CallError> {
         let sent = http_body::Body::size_hint(req.body()).exact().unwrap_or(0);
-        let (resp, ttfb) = self.exchange(req.map(Either::Left)).await?;
+        let (resp, ttfb) = self.open(req).await?;
         let status = resp.status();
         let mut body = resp.into_body();
         let mut received = 0u64;
@@ -242,14 +248,24 @@ impl HttpConn {
         })
     }
 
+    /// Sends `req` (a buffered body) and returns the answer's head with its body
+    /// still unread, and the time to that head.
+    pub async fn open(
+        &mut self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<(Response<Incoming>, Duration), CallError> {
+        self.exchange(req.map(Either::Left)).await
+    }
+
     /// Sends `req` and returns the answer's head as soon as it arrives, with the time
-    /// it took; the body is the caller's to read (streamed transfers).
+    /// it took; the body is the caller's to read (streams, streamed transfers). On
+    /// HTTP/1.1 the connection is busy until the body has been read or dropped.
     pub async fn exchange(
         &mut self,
         req: Request<ReqBody>,
     ) -> Result<(Response<Incoming>, Duration), CallError> {
         let start = Instant::now();
-        let resp = match self {
+        let resp: Response<Incoming> = match self {
             HttpConn::H1(s) => {
                 s.ready().await.map_err(|_| CallError::Closed)?;
                 s.send_request(origin_form(req)).await

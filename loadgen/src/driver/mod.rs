@@ -5,12 +5,21 @@
 pub mod binconn;
 pub mod blob;
 pub mod bulk;
-pub mod checks;
+mod check;
 pub mod framed;
+pub mod gqlws;
+pub mod graphql;
 pub mod grpc;
 pub mod http;
+pub mod ndjson;
 pub mod net001;
+pub mod push;
 pub mod rest;
+pub mod sse;
+pub mod sse_parse;
+pub mod websocket;
+pub mod wsconn;
+pub mod wsmux;
 
 pub use bulk::{Blob, TransferOutcome, Window};
 
@@ -85,6 +94,23 @@ impl CallError {
             CallError::Unsupported(_) => "unsupported".into(),
             CallError::Refused { reason, .. } => (*reason).into(),
         }
+    }
+
+    /// A protocol-level error answer whose only detail is its message (a framed or
+    /// WebSocket `"ok":false`, GraphQL `errors`), classified by what it says;
+    /// `rejected` when it names no known reason.
+    pub fn refused(message: String) -> CallError {
+        let lower = message.to_ascii_lowercase();
+        let reason = if lower.contains("rate limited") {
+            "rate_limited"
+        } else if lower.contains("busy") {
+            "busy"
+        } else if lower.contains("not found") {
+            "not_found"
+        } else {
+            "rejected"
+        };
+        CallError::Refused { reason, message }
     }
 
     /// True when the connection should be replaced after this error.
@@ -228,6 +254,32 @@ pub trait Driver: Send + Sync + 'static {
     ) -> impl Future<Output = Result<TransferOutcome, CallError>> + Send {
         let _ = (conn, blob);
         async { Err(CallError::Unsupported("download")) }
+    }
+
+    /// Asks the server for `params.count` pushed events (the `stream` kind), on
+    /// `conn` or on a connection of the driver's own when the protocol pushes
+    /// elsewhere (GraphQL subscriptions run over a WebSocket).
+    fn stream(
+        &self,
+        _conn: &mut Self::Conn,
+        _params: &push::StreamParams,
+    ) -> impl Future<Output = Result<push::PushStream, CallError>> + Send {
+        async { Err(CallError::Unsupported("stream")) }
+    }
+
+    /// Opens a broadcast subscriber on a connection of its own; resolves once the
+    /// subscription request is sent (the runner probes until it is live).
+    fn subscribe(&self) -> impl Future<Output = Result<push::PushStream, CallError>> + Send {
+        async { Err(CallError::Unsupported("subscribe")) }
+    }
+
+    /// Publishes `body` to every subscriber (the `broadcast` kind's publisher).
+    fn publish(
+        &self,
+        _conn: &mut Self::Conn,
+        _body: bytes::Bytes,
+    ) -> impl Future<Output = Result<CallOutcome, CallError>> + Send {
+        async { Err(CallError::Unsupported("broadcast")) }
     }
 }
 

@@ -13,7 +13,7 @@ use protolab_wire::net001::{DataRequest, DataResponse, FailStatus, Frame, Net001
 use protolab_wire::ErrorCode;
 
 use super::binconn::{self, codec_error, next_frame, BinConn, Pending, Step, Target, Wire};
-use super::checks::{check_item_42, check_list};
+use super::check;
 use super::{
     Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, TransferOutcome, Window,
     CONNECT_TIMEOUT,
@@ -309,11 +309,11 @@ impl Driver for Net001Driver {
                 let mut pending = Pending::new(42, req.encoded_len());
                 pending.keep = true;
                 let (_, json) = binconn::exchange(self, conn, op, frame, pending).await?;
-                check_item_42(&json, self.seed)
+                check::answer(self.seed, op, &check::json(&json)?)
             }
             OpSpec::ListItems { .. } => {
                 let (_, json) = binconn::call(self, conn, op, 0, true).await?;
-                check_list(&json, op, self.seed)
+                check::answer(self.seed, op, &check::json(&json)?)
             }
             // Ping's timestamp, echo's bytes and score's value are checked on every call.
             _ => binconn::call(self, conn, op, 0, false).await.map(|_| ()),

@@ -6,6 +6,7 @@ use http::Method;
 use protolab_core::Item;
 
 use super::http::{HttpConn, HttpTarget, HttpVersion};
+use super::push::{PushStream, StreamParams};
 use super::{Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, TransferOutcome};
 
 /// REST over HTTP/1.1 or HTTP/2, plain or TLS.
@@ -172,5 +173,9 @@ impl Driver for RestDriver {
         blob: Blob,
     ) -> Result<TransferOutcome, CallError> {
         super::blob::rest_download(&self.target, conn, blob).await
+    }
+
+    async fn stream(&self, conn: &mut HttpConn, p: &StreamParams) -> Result<PushStream, CallError> {
+        super::ndjson::stream(conn, &self.target, p).await
     }
 }

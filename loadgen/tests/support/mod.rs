@@ -324,11 +324,19 @@ fn push_transfer_hold_cases() -> Vec<CaseResult> {
             delivery: pct(p50, 5.0, 9_990),
             subscriber_p50: Some(pct(p50, 0.5, 100)),
             subscriber_p99: Some(pct(p50 * 4, 0.5, 100)),
+            published: 100,
+            publish_rate: 100.0,
+            resumed: 0,
         });
+        let kind = Kind::Broadcast {
+            subscribers: 100,
+            rate: 100.0,
+            size: 64,
+        };
         out.push(case(
             proto,
             "broadcast/100x100",
-            Kind::Concurrency,
+            kind,
             OpSpec::Ping,
             vec![r],
         ));
