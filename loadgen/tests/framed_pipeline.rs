@@ -4,14 +4,13 @@
 //! skipped; and, with a tiny fake framed server (for these two tests only), a wrong
 //! answer failing verification and a server closing mid-pipeline.
 
-#[path = "bincommon/mod.rs"]
 mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{binary, ops, plan, spec, unlimited};
+use common::{all_ops, binary, named, plan, unlimited};
 use futures::{SinkExt, StreamExt};
 use indicatif::ProgressBar;
 use loadgen::driver::framed::FramedDriver;
@@ -22,7 +21,7 @@ use protolab_wire::framed::{Frame, FrameKind, FramedCodec, Request, Response};
 use tokio_util::codec::Framed;
 
 fn pipeline_plan(clients: usize) -> loadgen::engine::LoadPlan {
-    let mut p = plan(clients);
+    let mut p = plan(clients, 1);
     p.timeout = Duration::from_secs(2);
     p
 }
@@ -34,11 +33,14 @@ fn pipeline(depth: usize, messages: u64) -> Kind {
 #[tokio::test]
 async fn framed_every_op() -> anyhow::Result<()> {
     let b = binary(unlimited()).await?;
-    for op in ops().into_iter().chain([OpSpec::Echo { size: 300_000 }]) {
+    for op in all_ops()
+        .into_iter()
+        .chain([OpSpec::Echo { size: 300_000 }])
+    {
         let d = Arc::new(FramedDriver::new(&b.framed(), 42, &op).await?);
         let r = run_case(
             d,
-            spec("framed", op.clone(), Kind::Throughput, plan(2)),
+            named("framed", op.clone(), Kind::Throughput, plan(2, 1)),
             &ProgressBar::hidden(),
         )
         .await;
@@ -81,7 +83,7 @@ async fn pipelines_with_exact_counts_on_both_binary_protocols() -> anyhow::Resul
         OpSpec::GetItem { ids: 500 },
         OpSpec::Echo { size: 100 },
     ] {
-        let mut s = spec("framed", op.clone(), pipeline(8, 300), pipeline_plan(3));
+        let mut s = named("framed", op.clone(), pipeline(8, 300), pipeline_plan(3));
         s.repeat = 2;
         let d = Arc::new(FramedDriver::new(&b.framed(), 42, &op).await?);
         assert_exact(
@@ -102,7 +104,7 @@ async fn pipelines_with_exact_counts_on_both_binary_protocols() -> anyhow::Resul
     }
     // Depth beyond the count: reference/003's send-everything-then-read.
     let d = Arc::new(FramedDriver::new(&b.framed(), 42, &OpSpec::Ping).await?);
-    let s = spec(
+    let s = named(
         "framed",
         OpSpec::Ping,
         pipeline(1000, 200),
@@ -143,7 +145,7 @@ async fn a_protocol_that_cannot_pipeline_is_skipped() -> anyhow::Result<()> {
     let d = Arc::new(loadgen::driver::rest::RestDriver::new(t, 42, &OpSpec::Ping));
     let r = run_case(
         d,
-        spec("rest-h1", OpSpec::Ping, pipeline(4, 10), pipeline_plan(2)),
+        named("rest-h1", OpSpec::Ping, pipeline(4, 10), pipeline_plan(2)),
         &ProgressBar::hidden(),
     )
     .await;
@@ -199,7 +201,7 @@ async fn a_wrong_item_fails_verification() -> anyhow::Result<()> {
     let d = Arc::new(FramedDriver::new(&addr, 42, &op).await?);
     let r = run_case(
         d,
-        spec("framed", op, Kind::Throughput, plan(1)),
+        named("framed", op, Kind::Throughput, plan(1, 1)),
         &ProgressBar::hidden(),
     )
     .await;
@@ -222,7 +224,7 @@ async fn a_server_closing_mid_pipeline_counts_the_unanswered() -> anyhow::Result
     let d = Arc::new(FramedDriver::new(&addr, 42, &OpSpec::Ping).await?);
     let r = run_case(
         d,
-        spec("framed", OpSpec::Ping, pipeline(8, 200), pipeline_plan(3)),
+        named("framed", OpSpec::Ping, pipeline(8, 200), pipeline_plan(3)),
         &ProgressBar::hidden(),
     )
     .await;

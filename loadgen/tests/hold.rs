@@ -2,13 +2,12 @@
 //! `Driver::connect` (NET-001 and REST), a probe calling at a fixed rate meanwhile,
 //! and the server's own view from its admin JSON (open connections, RSS).
 
-#[path = "bincommon/mod.rs"]
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{binary, plan, spec, unlimited};
+use common::{binary, named, plan, unlimited};
 use indicatif::ProgressBar;
 use loadgen::driver::http::{HttpTarget, HttpVersion, TlsOptions};
 use loadgen::driver::net001::Net001Driver;
@@ -24,12 +23,12 @@ async fn hold<D: Driver>(d: D, admin: Option<String>) -> CaseResult {
         probe_rate: 100.0,
         admin,
     };
-    let mut p = plan(1);
+    let mut p = plan(1, 1);
     p.duration = Duration::from_millis(1000);
     let name = d.name();
     run_case(
         Arc::new(d),
-        spec(&name, OpSpec::Ping, kind, p),
+        named(&name, OpSpec::Ping, kind, p),
         &ProgressBar::hidden(),
     )
     .await

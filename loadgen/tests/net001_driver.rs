@@ -1,15 +1,14 @@
 //! The NET-001 driver against a real protolab-binary on loopback: every op over
 //! plain and TLS, AUTH on and off (the handshake in the connect breakdown), ERROR
-//! frames as clear errors, echo above one frame skipped, and a server that goes away
-//! mid-run.
+//! frames as clear errors, echo above one frame skipped, BROADCAST fan-out (with and
+//! without AUTH), and a server that goes away mid-run.
 
-#[path = "bincommon/mod.rs"]
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{binary, ops, plan, spec, unlimited};
+use common::{all_ops, binary, named, plan, unlimited};
 use indicatif::ProgressBar;
 use loadgen::driver::net001::Net001Driver;
 use loadgen::driver::{CallError, Driver, OpSpec};
@@ -32,12 +31,12 @@ async fn driver(
 async fn every_op_over_plain_and_tls() -> anyhow::Result<()> {
     let b = binary(unlimited()).await?;
     for target in [b.plain(), b.tls_target()] {
-        for op in ops() {
+        for op in all_ops() {
             let d = driver(&target, &b, None, &op).await?;
             let name = d.name();
             let r = run_case(
                 d,
-                spec(&name, op.clone(), Kind::Throughput, plan(2)),
+                named(&name, op.clone(), Kind::Throughput, plan(2, 1)),
                 &ProgressBar::hidden(),
             )
             .await;
@@ -74,7 +73,7 @@ async fn connect_breakdown_has_tls_and_the_auth_round_trip() -> anyhow::Result<(
     };
     let r = run_case(
         d,
-        spec("net001-tls", op.clone(), kind, plan(1)),
+        named("net001-tls", op.clone(), kind, plan(1, 1)),
         &ProgressBar::hidden(),
     )
     .await;
@@ -128,7 +127,7 @@ async fn rate_limit_refusals_are_counted_by_reason() -> anyhow::Result<()> {
     let d = driver(&b.plain(), &b, None, &OpSpec::Ping).await?;
     let r = run_case(
         d,
-        spec("net001", OpSpec::Ping, Kind::Throughput, plan(1)),
+        named("net001", OpSpec::Ping, Kind::Throughput, plan(1, 1)),
         &ProgressBar::hidden(),
     )
     .await;
@@ -150,7 +149,7 @@ async fn echo_above_one_frame_is_skipped_not_failed() -> anyhow::Result<()> {
     let d = driver(&b.plain(), &b, None, &op).await?;
     let r = run_case(
         d,
-        spec("net001", op, Kind::Bandwidth, plan(1)),
+        named("net001", op, Kind::Bandwidth, plan(1, 1)),
         &ProgressBar::hidden(),
     )
     .await;
@@ -166,13 +165,13 @@ async fn a_server_that_goes_away_mid_run_gives_errors_and_the_run_ends() -> anyh
     let b = binary(unlimited()).await?;
     let op = OpSpec::GetItem { ids: 100 };
     let d = driver(&b.plain(), &b, None, &op).await?;
-    let mut p = plan(2);
+    let mut p = plan(2, 1);
     p.duration = Duration::from_millis(1500);
     p.timeout = Duration::from_millis(500);
     let case = tokio::spawn(async move {
         run_case(
             d,
-            spec("net001", op, Kind::Throughput, p),
+            named("net001", op, Kind::Throughput, p),
             &ProgressBar::hidden(),
         )
         .await
@@ -183,5 +182,26 @@ async fn a_server_that_goes_away_mid_run_gives_errors_and_the_run_ends() -> anyh
     let s = &r.repetitions[0].summary;
     assert!(s.requests > 0, "answered before the stop: {s:?}");
     assert!(s.errors > 0, "errors after the stop: {s:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn broadcast_reaches_every_subscriber_with_and_without_auth() -> anyhow::Result<()> {
+    let b = binary(unlimited()).await?;
+    for target in [b.plain(), b.tls_target()] {
+        let d = driver(&target, &b, None, &OpSpec::Ping).await?;
+        let bc = common::broadcast_case(5, 20.0, Duration::from_millis(500));
+        let r = run_case(d, bc, &ProgressBar::hidden()).await;
+        common::assert_full_fanout(&r, 5, 10, &format!("broadcast {target}"));
+    }
+    let b = binary(BinaryConfig {
+        auth: AuthTokens::from_pairs([("alice", "s3cret")]),
+        ..unlimited()
+    })
+    .await?;
+    let d = driver(&b.plain(), &b, Some("alice:s3cret"), &OpSpec::Ping).await?;
+    let bc = common::broadcast_case(3, 20.0, Duration::from_millis(500));
+    let r = run_case(d, bc, &ProgressBar::hidden()).await;
+    common::assert_full_fanout(&r, 3, 10, "broadcast with AUTH");
     Ok(())
 }

@@ -4,12 +4,11 @@
 //! held is far below the blob). NET-001 upload is skipped, and a fake REST server
 //! (for that test only) serving wrong bytes fails the case.
 
-#[path = "bincommon/mod.rs"]
 mod common;
 
 use std::sync::Arc;
 
-use common::{binary, plan, spec, unlimited};
+use common::{binary, named, plan, unlimited};
 use indicatif::ProgressBar;
 use loadgen::driver::grpc::GrpcDriver;
 use loadgen::driver::http::{HttpTarget, HttpVersion, TlsOptions};
@@ -35,7 +34,7 @@ async fn run<D: Driver>(d: D, kind: Kind) -> CaseResult {
     let name = d.name();
     run_case(
         Arc::new(d),
-        spec(&name, OpSpec::Ping, kind, plan(1)),
+        named(&name, OpSpec::Ping, kind, plan(1, 1)),
         &ProgressBar::hidden(),
     )
     .await

@@ -2,11 +2,14 @@
 //! timestamp the PONG must echo, ECHO byte for byte (at most 65535 bytes: one
 //! frame), and get_item / list_items / score / download as DATA operations
 //! (`protolab_wire::net001::data`). AUTH, when configured, is the connection's
-//! handshake. ERROR frames and DATA failure statuses become `CallError::Refused`
-//! with a short reason. Frames and their layout come from `protolab_wire` only.
+//! handshake. BROADCAST is the broadcast kind's publish, and every connected
+//! (authenticated) client is a subscriber: the server forwards each BROADCAST to all
+//! but its sender, and reports nothing for messages a lagging subscriber lost. ERROR
+//! frames and DATA failure statuses become `CallError::Refused` with a short reason.
+//! Frames and their layout come from `protolab_wire` only.
 
 use bytes::Bytes;
-use futures::SinkExt;
+use futures::{SinkExt, StreamExt};
 use protolab_core::contract::now_micros;
 use protolab_wire::net001::{data::MAX_DATA_BODY, MAX_PAYLOAD};
 use protolab_wire::net001::{DataRequest, DataResponse, FailStatus, Frame, Net001Codec};
@@ -14,6 +17,7 @@ use protolab_wire::ErrorCode;
 
 use super::binconn::{self, codec_error, next_frame, BinConn, Pending, Step, Target, Wire};
 use super::check;
+use super::push::{PushEvent, PushStream, Pushed};
 use super::{
     Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, TransferOutcome, Window,
     CONNECT_TIMEOUT,
@@ -339,6 +343,48 @@ impl Driver for Net001Driver {
         blob: Blob,
     ) -> Result<TransferOutcome, CallError> {
         download(conn, blob).await
+    }
+
+    /// A connection of its own (authenticated when configured): from then on the
+    /// server forwards every other client's BROADCAST to it.
+    async fn subscribe(&self) -> Result<PushStream, CallError> {
+        let (conn, _) = self.connect().await?;
+        Ok(futures::stream::unfold(conn, |mut conn| async move {
+            let item = next_broadcast(&mut conn).await?;
+            Some((item, conn))
+        })
+        .boxed())
+    }
+
+    /// One BROADCAST frame; the server answers nothing to its sender.
+    async fn publish(&self, conn: &mut Self::Conn, body: Bytes) -> Result<CallOutcome, CallError> {
+        if body.len() > MAX_PAYLOAD {
+            return Err(CallError::Unsupported(
+                "broadcast above 65535 bytes (one frame)",
+            ));
+        }
+        let sent = body.len() as u64;
+        conn.send(Frame::Broadcast(body))
+            .await
+            .map_err(codec_error)?;
+        Ok(CallOutcome {
+            ttfb: None,
+            sent,
+            received: 0,
+        })
+    }
+}
+
+/// The next BROADCAST on a subscriber connection; `None` once the server closed it.
+async fn next_broadcast(conn: &mut BinConn<Net001Codec>) -> Option<Result<Pushed, CallError>> {
+    loop {
+        match next_frame(conn).await {
+            Ok(Frame::Broadcast(body)) => return Some(Ok(Pushed::now(PushEvent::Message(body)))),
+            Ok(Frame::Error { code, message }) => return Some(Err(refused(code, message))),
+            Ok(_) => continue,
+            Err(CallError::Closed) => return None,
+            Err(e) => return Some(Err(e)),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! Shared by the GraphQL, SSE, WebSocket and push-kind tests: real servers started
-//! in-process on loopback ports chosen by the OS, and small case builders.
+//! Shared by the driver and kind tests: real servers started in-process on loopback
+//! ports chosen by the OS (protolab-binary with rate limits off unless a test is about
+//! them), and small case builders with short, bounded plans.
 #![allow(dead_code)] // each test file uses a different part
 
 use std::net::SocketAddr;
@@ -10,6 +11,7 @@ use loadgen::driver::http::TlsOptions;
 use loadgen::driver::OpSpec;
 use loadgen::engine::{LoadPlan, Model};
 use loadgen::scenario::{CaseResult, CaseSpec, Kind};
+use protolab_binary::BinaryConfig;
 use protolab_core::hub::Hub;
 use protolab_core::server::{start_in_process, InProcess};
 use protolab_core::{ServerSpec, ServerState};
@@ -91,6 +93,54 @@ pub async fn start_with_hub(
     Ok(wrap(s, hub, dir))
 }
 
+pub struct Binary {
+    pub srv: protolab_binary::InProcess,
+    pub dir: tempfile::TempDir,
+}
+
+impl Binary {
+    /// The lab CA, for TLS targets.
+    pub fn tls(&self) -> TlsOptions {
+        TlsOptions {
+            ca: Some(self.dir.path().join("ca.crt")),
+            cert: None,
+            key: None,
+        }
+    }
+
+    pub fn plain(&self) -> String {
+        self.srv.plain.to_string()
+    }
+
+    /// The TLS port by the name the lab certificate carries.
+    pub fn tls_target(&self) -> String {
+        format!("https://localhost:{}", self.srv.tls.port())
+    }
+
+    pub fn framed(&self) -> String {
+        self.srv.framed.to_string()
+    }
+
+    pub fn admin(&self) -> String {
+        self.srv.admin.to_string()
+    }
+}
+
+/// No rate limits: tests not about them must not trip NET-001's 1000 msg/s.
+pub fn unlimited() -> BinaryConfig {
+    BinaryConfig {
+        rate_limit: 0,
+        global_rate_limit: 0,
+        ..BinaryConfig::default()
+    }
+}
+
+pub async fn binary(config: BinaryConfig) -> anyhow::Result<Binary> {
+    let dir = tempfile::tempdir()?;
+    let srv = protolab_binary::start_in_process(dir.path(), ITEMS, |_| {}, config).await?;
+    Ok(Binary { srv, dir })
+}
+
 /// A short closed-loop plan.
 pub fn plan(connections: usize, inflight: usize) -> LoadPlan {
     LoadPlan {
@@ -107,9 +157,14 @@ pub fn plan(connections: usize, inflight: usize) -> LoadPlan {
 }
 
 pub fn case(op: OpSpec, kind: Kind, plan: LoadPlan) -> CaseSpec {
+    named("test", op, kind, plan)
+}
+
+/// A case whose name and protocol label are `name`.
+pub fn named(name: &str, op: OpSpec, kind: Kind, plan: LoadPlan) -> CaseSpec {
     CaseSpec {
-        name: "test".into(),
-        protocol: "test".into(),
+        name: name.into(),
+        protocol: name.into(),
         target: String::new(),
         op,
         kind,
