@@ -20,8 +20,8 @@ pub enum Row {
         cells: Vec<String>,
         detail: Option<String>,
     },
-    /// A case that produced no numbers: `status` is `FAILED` (it could not be
-    /// measured) or `skipped` (the protocol does not offer what it needs), and why.
+    /// No numbers: `status` is `FAILED` (a case that could not be measured) or
+    /// `skipped` (a workload's cases whose protocols do not offer it), and why.
     Unmeasured {
         case: String,
         status: &'static str,
@@ -38,26 +38,41 @@ pub struct Table {
 
 /// The headline table: every case of `run`, grouped by workload (first-appearance
 /// order), mean req/s over repetitions and the last repetition's latencies.
+/// Cases skipped because their protocol does not offer the workload are listed on
+/// one line per workload, after its measured rows.
 pub fn headline(run: &Run) -> Table {
-    let mut groups: Vec<(String, Vec<Row>)> = Vec::new();
+    let mut groups: Vec<(String, Vec<Row>, Vec<&str>)> = Vec::new();
     for case in &run.cases {
-        let row = row(case);
-        match groups.iter_mut().find(|(w, _)| w == case.workload()) {
-            Some((_, rows)) => rows.push(row),
-            None => groups.push((case.workload().to_string(), vec![row])),
+        let at = match groups.iter().position(|(w, ..)| w == case.workload()) {
+            Some(i) => i,
+            None => {
+                groups.push((case.workload().to_string(), Vec::new(), Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let (_, rows, skipped) = &mut groups[at];
+        match case.skipped {
+            Some(_) => skipped.push(case.spec.protocol.as_str()),
+            None => rows.push(row(case)),
         }
     }
+    let groups = groups
+        .into_iter()
+        .map(|(workload, mut rows, skipped)| {
+            if !skipped.is_empty() {
+                rows.push(Row::Unmeasured {
+                    case: workload.clone(),
+                    status: "skipped",
+                    why: format!("not offered by {}", skipped.join(", ")),
+                });
+            }
+            (workload, rows)
+        })
+        .collect();
     Table { groups }
 }
 
 fn row(case: &CaseResult) -> Row {
-    if let Some(why) = &case.skipped {
-        return Row::Unmeasured {
-            case: case.spec.name.clone(),
-            status: "skipped",
-            why: why.clone(),
-        };
-    }
     let Some(last) = case.repetitions.last() else {
         return Row::Unmeasured {
             case: case.spec.name.clone(),
@@ -191,5 +206,29 @@ mod tests {
         assert_eq!(lines[1].find(" 32000").map(|i| i + 6), end, "{text}");
         assert!(text.contains("rest-h1/latency/get_item") && text.contains("FAILED: verification"));
         assert_eq!(lines.len(), 5, "header, 2 rows, blank, failed row:\n{text}");
+    }
+
+    #[test]
+    fn skipped_cases_of_a_workload_share_one_line() {
+        let mut run = run();
+        for proto in ["sse", "net001"] {
+            let mut c = run.cases[0].clone();
+            c.spec.protocol = proto.into();
+            c.spec.name = format!("{proto}/throughput/ping");
+            c.repetitions.clear();
+            c.skipped = Some(format!("ping is not offered by {proto}"));
+            run.cases.push(c);
+        }
+        let t = headline(&run);
+        let rows = &t.groups[0].1;
+        assert_eq!(rows.len(), 3, "two measured rows and one skipped line");
+        assert_eq!(
+            rows[2],
+            Row::Unmeasured {
+                case: "throughput/ping".into(),
+                status: "skipped",
+                why: "not offered by sse, net001".into(),
+            }
+        );
     }
 }
