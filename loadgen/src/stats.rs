@@ -127,8 +127,38 @@ impl Recorder {
             latency: Percentiles::from_histogram(&self.latency),
             service: Percentiles::from_histogram(&self.service),
             ttfb: (!self.ttfb.is_empty()).then(|| Percentiles::from_histogram(&self.ttfb)),
+            latency_histogram: (!self.latency.is_empty())
+                .then(|| encode_histogram(&self.latency))
+                .flatten(),
         }
     }
+}
+
+/// A histogram as text for run.json: HdrHistogram's compressed V2 encoding (what a
+/// `.hlog` line holds) in base64, a few KB for a latency histogram. `None` (logged)
+/// if it cannot be encoded.
+pub fn encode_histogram(h: &Histogram<u64>) -> Option<String> {
+    use base64::Engine;
+    use hdrhistogram::serialization::Serializer;
+    let mut bytes = Vec::new();
+    match hdrhistogram::serialization::V2DeflateSerializer::new().serialize(h, &mut bytes) {
+        Ok(_) => Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+        Err(e) => {
+            tracing::warn!(error = ?e, "histogram not encoded");
+            None
+        }
+    }
+}
+
+/// The histogram [`encode_histogram`] wrote; `None` when `text` is not one.
+pub fn decode_histogram(text: &str) -> Option<Histogram<u64>> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?;
+    hdrhistogram::serialization::Deserializer::new()
+        .deserialize(&mut bytes.as_slice())
+        .ok()
 }
 
 /// One interval's histogram kept compactly (HdrHistogram's V2 encoding holds only
@@ -195,6 +225,10 @@ pub struct Summary {
     pub service: Percentiles,
     /// Time to first byte, when the driver measured it.
     pub ttfb: Option<Percentiles>,
+    /// The whole `latency` distribution ([`encode_histogram`]), so reports draw the
+    /// full percentile spectrum from run.json alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_histogram: Option<String>,
 }
 
 /// A latency distribution in microseconds (all zero when nothing was recorded).

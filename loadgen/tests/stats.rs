@@ -4,7 +4,8 @@
 use std::time::Duration;
 
 use loadgen::stats::{
-    new_histogram, rep_stats, t95, z_outliers, Interval, Percentiles, Recorder, MAX_US,
+    decode_histogram, new_histogram, rep_stats, t95, z_outliers, Interval, Percentiles, Recorder,
+    MAX_US,
 };
 
 fn close(a: f64, b: f64, tol: f64) -> bool {
@@ -188,4 +189,23 @@ fn non_finite_values_are_removed_not_averaged() {
     assert_eq!(s.kept, 2);
     assert!(close(s.mean, 11.0, 1e-12));
     assert!(s.ci95_low.is_finite() && s.ci95_high.is_finite());
+}
+
+#[test]
+fn summary_carries_the_whole_latency_histogram() {
+    let mut r = Recorder::new();
+    for v in 1..=10_000u64 {
+        r.record_ok(us(v), us(v), None, 0, 0);
+    }
+    let s = r.summary(Duration::from_secs(1));
+    let text = s
+        .latency_histogram
+        .as_deref()
+        .expect("histogram in the summary");
+    assert!(text.len() < 16_000, "compact: {} bytes", text.len());
+    let h = decode_histogram(text).expect("decodes");
+    assert_eq!(Percentiles::from_histogram(&h), s.latency);
+    assert!(decode_histogram("not base64!").is_none());
+    let empty = Recorder::new().summary(Duration::from_secs(1));
+    assert!(empty.latency_histogram.is_none());
 }

@@ -49,6 +49,7 @@ pub fn summary(rps: f64, p50_us: u64, tail: f64) -> Summary {
         service: latency.clone(),
         latency,
         ttfb: None,
+        latency_histogram: None,
     }
 }
 

@@ -8,6 +8,9 @@ use plotters::prelude::*;
 use super::{bold, grid, legend_background, legend_border, text, Drawn, Ticked};
 use crate::report::chart::LinePlot;
 
+/// Series with more points than this are drawn as lines without dots.
+const MAX_DOTS: usize = 24;
+
 /// Draws `p` filling `area`.
 pub fn draw<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, p: &LinePlot) -> Drawn
 where
@@ -63,8 +66,11 @@ where
                 + PathElement::new(vec![(0, 0), (10, 0)], style)
                 + PathElement::new(vec![(10 + gap, 0), (26, 0)], style)
         });
-        let dot = s.colour.filled();
-        chart.draw_series(pts.iter().map(|q| Circle::new(*q, 4, dot)))?;
+        // Dots mark measured points; a dense curve (a whole histogram) is its own mark.
+        if pts.len() <= MAX_DOTS {
+            let dot = s.colour.filled();
+            chart.draw_series(pts.iter().map(|q| Circle::new(*q, 4, dot)))?;
+        }
     }
     for l in &p.limits {
         let y = p.y.place(l.y);

@@ -20,8 +20,32 @@ fn who(c: &CaseResult) -> String {
     }
 }
 
-/// (quantile, µs) points of a distribution, min to 99.99%.
-fn spectrum_points(p: &Percentiles) -> Vec<(f64, f64)> {
+/// A distribution to draw: its case, its percentiles, and the whole histogram when
+/// run.json has it.
+type Dist<'a> = (&'a CaseResult, &'a Percentiles, Option<&'a str>);
+
+/// The encoded histogram of `r`'s latency when `p` is that same distribution.
+fn histogram_of<'a>(r: &'a Repetition, p: &Percentiles) -> Option<&'a str> {
+    let l = &r.summary.latency;
+    (l.count == p.count && l.p99_us == p.p99_us && l.max_us == p.max_us)
+        .then_some(r.summary.latency_histogram.as_deref())
+        .flatten()
+}
+
+/// Quantiles a full histogram is drawn at: 20 per decade of nines, 0 to 99.99%.
+const SPECTRUM_STEPS: u32 = 80;
+
+/// (quantile, ms) points of a distribution, min to 99.99%: from the whole histogram
+/// when there is one, else from the stored percentiles.
+fn spectrum_points(p: &Percentiles, histogram: Option<&str>) -> Vec<(f64, f64)> {
+    if let Some(h) = histogram.and_then(crate::stats::decode_histogram) {
+        return (0..=SPECTRUM_STEPS)
+            .map(|k| {
+                let q = 1.0 - 10f64.powf(-f64::from(k) / 20.0);
+                (q, ms(h.value_at_quantile(q)))
+            })
+            .collect();
+    }
     [
         (0.0, p.min_us),
         (0.5, p.p50_us),
@@ -42,20 +66,20 @@ fn spectrum(
     title: String,
     subtitle: String,
     section: &str,
-    dists: Vec<(&CaseResult, &Percentiles)>,
+    dists: Vec<Dist<'_>>,
     palette: &Palette,
 ) -> Option<Chart> {
-    let dists: Vec<_> = dists.into_iter().filter(|(_, p)| p.count > 0).collect();
+    let dists: Vec<_> = dists.into_iter().filter(|(_, p, _)| p.count > 0).collect();
     if dists.is_empty() {
         return None;
     }
     let series: Vec<Series> = dists
         .iter()
-        .map(|(c, p)| Series {
+        .map(|(c, p, h)| Series {
             label: format!("{} (n={})", who(c), p.count),
             colour: palette.colour(&c.spec.protocol),
             dashed: false,
-            points: spectrum_points(p),
+            points: spectrum_points(p, *h),
         })
         .collect();
     let y = Axis::latency_ms(series.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
@@ -82,11 +106,18 @@ pub fn spectra(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
         .iter()
         .filter(|w| family(&w.cases[0].spec.kind) == Family::Requests)
     {
-        let dists: Vec<(&CaseResult, &Percentiles)> = w
+        let dists: Vec<Dist<'_>> = w
             .cases
             .iter()
             .filter(|c| !has_own_chart(c))
-            .filter_map(|c| Some((*c, &c.repetitions.last()?.summary.latency)))
+            .filter_map(|c| {
+                let r = c.repetitions.last()?;
+                Some((
+                    *c,
+                    &r.summary.latency,
+                    r.summary.latency_histogram.as_deref(),
+                ))
+            })
             .collect();
         let open = w
             .cases
@@ -301,14 +332,16 @@ fn connect_attempts(c: &&CaseResult) -> Option<String> {
 pub fn pushes(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
     let mut out = Vec::new();
     for w in ws {
-        let push = w
-            .cases
-            .iter()
-            .filter_map(|c| Some((*c, &c.repetitions.last()?.push.as_ref()?.delivery)));
-        let probe = w
-            .cases
-            .iter()
-            .filter_map(|c| Some((*c, &c.repetitions.last()?.hold.as_ref()?.probe)));
+        let push = w.cases.iter().filter_map(|c| {
+            let r = c.repetitions.last()?;
+            let p = &r.push.as_ref()?.delivery;
+            Some((*c, p, histogram_of(r, p)))
+        });
+        let probe = w.cases.iter().filter_map(|c| {
+            let r = c.repetitions.last()?;
+            let p = &r.hold.as_ref()?.probe;
+            Some((*c, p, histogram_of(r, p)))
+        });
         let (push, probe): (Vec<_>, Vec<_>) = (push.collect(), probe.collect());
         for (prefix, title, sub, dists) in [
             (
@@ -335,4 +368,29 @@ pub fn pushes(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_whole_histogram_draws_a_fine_spectrum() {
+        let mut h = crate::stats::new_histogram();
+        for v in 1..=100_000u64 {
+            h.saturating_record(v);
+        }
+        let p = Percentiles::from_histogram(&h);
+        let text = crate::stats::encode_histogram(&h);
+        let fine = spectrum_points(&p, text.as_deref());
+        assert_eq!(fine.len(), SPECTRUM_STEPS as usize + 1);
+        assert!(fine.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));
+        let last = fine.last().map(|l| l.0).unwrap_or_default();
+        assert!((last - 0.9999).abs() < 1e-9, "{last}");
+        assert_eq!(
+            spectrum_points(&p, None).len(),
+            7,
+            "stored percentiles only"
+        );
+    }
 }
