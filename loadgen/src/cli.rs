@@ -126,6 +126,10 @@ pub struct BenchOpts {
     /// Write every measured sample to results.jsonl (reference/002's format)
     #[arg(long)]
     pub raw: bool,
+    /// Exit non-zero on INVALID cases too (CPU saturation, schedule lag), not only on
+    /// failed ones (no numbers, wrong answers)
+    #[arg(long, env = "LOADGEN_STRICT")]
+    pub strict: bool,
     /// Where to write results/<run-id>/
     #[arg(long, env = "LOADGEN_OUT", default_value = "results")]
     pub out: PathBuf,

@@ -320,7 +320,7 @@ async fn run_adhoc(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
     if let Some(w) = raw {
         w.finish()?;
     }
-    finish(&Run::new(cases, started), o.out.as_deref(), json)
+    finish(&Run::new(cases, started), o.out.as_deref(), json, true)
 }
 
 /// The HTTP version `--http` / `--http2` ask for (HTTP/1.1 by default).
@@ -333,7 +333,14 @@ fn http_version(o: &RunOpts) -> HttpVersion {
 }
 
 /// Prints the run (table or JSON), writes it under `out`, and fails when any case is invalid.
-fn finish(run: &Run, out: Option<&std::path::Path>, json: bool) -> anyhow::Result<()> {
+/// Prints the run (table or JSON), writes it under `out`, and fails when a case is
+/// broken (no numbers, wrong answers) or, with `strict`, merely INVALID.
+fn finish(
+    run: &Run,
+    out: Option<&std::path::Path>,
+    json: bool,
+    strict: bool,
+) -> anyhow::Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(run)?);
     } else {
@@ -351,18 +358,26 @@ fn finish(run: &Run, out: Option<&std::path::Path>, json: bool) -> anyhow::Resul
             Err(e) => eprintln!("warning: report not written: {e}"),
         }
     }
-    let bad: Vec<&str> = run
-        .cases
-        .iter()
-        .filter(|c| !c.valid)
-        .map(|c| c.spec.name.as_str())
-        .collect();
-    if !bad.is_empty() {
-        anyhow::bail!(
-            "{} case(s) invalid or failed: {}",
-            bad.len(),
-            bad.join(", ")
+    let names = |pick: &dyn Fn(&CaseResult) -> bool| -> Vec<&str> {
+        let picked = run.cases.iter().filter(|c| pick(c));
+        picked.map(|c| c.spec.name.as_str()).collect()
+    };
+    let broken = names(&|c| c.broken());
+    let invalid = names(&|c| !c.valid && !c.broken());
+    anyhow::ensure!(
+        broken.is_empty(),
+        "{} case(s) failed: {}",
+        broken.len(),
+        broken.join(", ")
+    );
+    if !invalid.is_empty() {
+        let msg = format!(
+            "{} case(s) INVALID (the generator cannot vouch for them): {}",
+            invalid.len(),
+            invalid.join(", ")
         );
+        anyhow::ensure!(!strict, msg);
+        eprintln!("warning: {msg}");
     }
     Ok(())
 }
@@ -611,7 +626,7 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
     }
     let mut run = Run::new(cases, started);
     run.environment.server_cpus = server_cpus.map(|c| format!("{c:?}"));
-    finish(&run, Some(&o.out), json)
+    finish(&run, Some(&o.out), json, o.strict)
 }
 
 fn brief(r: &CaseResult) -> String {

@@ -37,6 +37,19 @@ pub struct Efficiency {
 }
 
 impl CaseResult {
+    /// The target, not the generator, let this case down: it failed before measuring
+    /// anything (verification, no connection) or a transfer came back corrupted. An
+    /// INVALID case that is not broken has numbers the generator cannot vouch for
+    /// (its CPU saturated, its schedule lagged).
+    pub fn broken(&self) -> bool {
+        let corrupted = self.repetitions.iter().any(|r| {
+            r.transfer
+                .as_ref()
+                .is_some_and(|t| t.integrity_failures > 0)
+        });
+        self.skipped.is_none() && (self.repetitions.is_empty() || corrupted)
+    }
+
     /// The workload: the case name without its `<protocol>/` prefix, so the same
     /// suite case on every endpoint shares one workload (`throughput/get_item`).
     pub fn workload(&self) -> &str {
@@ -144,5 +157,29 @@ mod tests {
             Some(f64::from(20 << 20) / 128.0)
         );
         assert_eq!(e.mean_cpu_percent, Some(50.0));
+    }
+
+    #[test]
+    fn broken_means_no_numbers_or_corrupted_transfers_not_merely_invalid() {
+        let json = include_str!("../../tests/fixtures/case.json");
+        let mut c: CaseResult = serde_json::from_str(json).expect("fixture case parses");
+        assert!(!c.broken());
+        c.valid = false;
+        c.problems = vec!["open-loop schedule lag p99 9ms exceeds 5ms".into()];
+        assert!(!c.broken(), "INVALID but measured");
+        c.repetitions[0].transfer = Some(crate::stats::TransferStats {
+            direction: crate::stats::Direction::Download,
+            size_bytes: 10,
+            chunk_bytes: None,
+            transfers: 1,
+            integrity_failures: 1,
+            mbps: vec![1.0],
+            largest_piece_bytes: 10,
+        });
+        assert!(c.broken(), "a corrupted transfer");
+        c.repetitions.clear();
+        assert!(c.broken(), "no numbers");
+        c.skipped = Some("echo is not offered by sse".into());
+        assert!(!c.broken(), "skipped is neither");
     }
 }
