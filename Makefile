@@ -40,11 +40,14 @@ bench: ## build, start every server, run the $(SUITE) suite, write results/<run-
 calibrate: ## loadgen vs wrk and h2load on the same server, open-loop accuracy, stall test
 	bash loadgen/scripts/calibrate.sh
 
-fuzz: ## fuzz the wire decoders, FUZZ_SECONDS each (needs a nightly toolchain; installs cargo-fuzz if missing)
-	@rustup toolchain list | grep -q '^nightly' || { echo "make fuzz: needs a nightly toolchain (rustup toolchain install nightly)" >&2; exit 1; }
+# cargo-fuzz needs nightly's -Z flags (sanitizer, coverage); without a nightly
+# toolchain, the installed one is told to accept them (RUSTC_BOOTSTRAP=1: the same
+# compiler, its unstable flags unlocked), since no other toolchain can be fetched here.
+FUZZ_TOOLCHAIN = $(shell rustup toolchain list 2>/dev/null | grep -q '^nightly' && echo +nightly)
+fuzz: ## fuzz the wire decoders for FUZZ_SECONDS each (installs cargo-fuzz if missing)
 	@command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	cd services/wire && for t in $(FUZZ_TARGETS); do \
-	  $(CARGO) +nightly fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
+	  $(if $(FUZZ_TOOLCHAIN),,RUSTC_BOOTSTRAP=1) $(CARGO) $(FUZZ_TOOLCHAIN) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
 clean: ## remove build output and generated files (keeps results/)
