@@ -32,10 +32,17 @@ $(CERTS)/ca.crt:
 seed: ## write the dataset (ITEMS rows, SEED) to protolab.db
 	$(CARGO) run --quiet --release -p loadgen -- seed --db protolab.db
 
-bench: ## build, start every server, run the $(SUITE) suite, write results/<run-id>/
-	@echo "make bench: the Docker lab is not in this tree yet; running the servers as local processes (--local)." >&2
-	$(CARGO) build --release --workspace
-	target/release/loadgen bench --local --suite $(SUITE) --out $(RESULTS)
+bench: ## build, start the lab, run the $(SUITE) suite in the loadgen container (no Docker: --local)
+	@if [ -n "$(COMPOSE)" ] && docker info >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory up && mkdir -p $(RESULTS) && \
+	  $(COMPOSE) run --rm loadgen bench --suite $(SUITE) --host compose $(BENCH_ARGS) && \
+	  latest=$$(ls -1d $(RESULTS)/*/ 2>/dev/null | sort | tail -n1) && \
+	  echo "== report: $${latest}report.html (and report.md, run.json, charts)"; \
+	else \
+	  echo "make bench: no Docker engine reachable; running the servers as local processes (--local)." >&2; \
+	  $(CARGO) build --release --workspace && \
+	  target/release/loadgen bench --local --suite $(SUITE) --out $(RESULTS) $(BENCH_ARGS); \
+	fi
 
 calibrate: ## loadgen vs wrk and h2load on the same server, open-loop accuracy, stall test
 	bash loadgen/scripts/calibrate.sh
@@ -50,9 +57,14 @@ fuzz: ## fuzz the wire decoders for FUZZ_SECONDS each (installs cargo-fuzz if mi
 	  $(if $(FUZZ_TOOLCHAIN),,RUSTC_BOOTSTRAP=1) $(CARGO) $(FUZZ_TOOLCHAIN) fuzz run $$t -- -max_total_time=$(FUZZ_SECONDS) || exit 1; \
 	done
 
-clean: ## remove build output and generated files (keeps results/)
+clean: ## remove build output, generated files, the lab's containers, volume and images (keeps results/)
 	$(CARGO) clean
-	rm -f $(CERTS)/*.crt $(CERTS)/*.key protolab.db
+	rm -rf $(CERTS)/*.crt $(CERTS)/*.key protolab.db vendor
+	@if [ -n "$(COMPOSE)" ] && docker info >/dev/null 2>&1; then \
+	  $(COMPOSE) --profile tools down --remove-orphans --volumes; \
+	  docker image ls -q 'protolab/*' | sort -u | xargs -r docker image rm -f >/dev/null; \
+	  echo "removed the lab's containers, dataset volume and images (base images: docker image rm protolab/builder:bookworm protolab/runtime:distroless)"; \
+	fi
 
 # ---- Docker Compose lab -------------------------------------------------------
 # Images: protolab/<server>, protolab/loadgen and protolab/build (the workspace build
@@ -75,6 +87,8 @@ export COMPOSE_PROJECT_NAME ?= protolab
 # docker socket through its group.
 export HOST_UID ?= $(shell id -u)
 export HOST_GID ?= $(shell id -g)
+# run.json names the commit even from inside the loadgen container (no git there).
+export PROTOLAB_COMMIT ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
 export DOCKER_GID ?= $(shell stat -c %g /var/run/docker.sock 2>/dev/null || echo 0)
 
 # $(call first_image,A B ...): the first image present locally, else the last one.
@@ -88,7 +102,7 @@ BUILD_ARGS = --build-arg BUILDER_IMAGE=$(BUILDER_IMAGE) --build-arg RUNTIME_IMAG
 	--build-arg VENDORED=$(VENDORED) --build-arg 'CARGO_PACKAGES=$(CARGO_PACKAGES)'
 VENDOR_CONFIG := vendor/cargo-config.toml
 
-.PHONY: base-images vendor images up down logs ps smoke
+.PHONY: base-images vendor images up down logs ps smoke e2e
 
 base-images: ## assemble protolab/builder and protolab/runtime locally (debootstrap + this machine's Rust)
 	bash services/base-images.sh
@@ -137,3 +151,7 @@ ps: ## the lab's containers and their health
 
 smoke: ## with the lab up: every container healthy, GET /items/42 through 127.0.0.1
 	bash services/smoke.sh check $(SERVERS)
+
+e2e: ## CI: images, lab up and healthy, controller, smoke suite in the loadgen container, run checked
+	@test -n "$(COMPOSE)" || { echo "make e2e: neither 'docker compose' nor 'docker-compose' found" >&2; exit 1; }
+	COMPOSE="$(COMPOSE)" MAKE="$(MAKE)" bash services/e2e.sh

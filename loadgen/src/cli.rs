@@ -71,6 +71,59 @@ pub enum Command {
     /// Regression gate: compare two runs case by case; exit 1 on a regression
     /// beyond --max-regression that is outside both runs' confidence intervals
     Compare(CompareOpts),
+    /// Control the compose lab's containers (Docker Engine API, found by compose labels)
+    Ctl {
+        #[command(subcommand)]
+        command: CtlCommand,
+    },
+    /// Check a finished run for CI: every protocol measured, no broken case, and
+    /// (with --require-usage) the servers' resource use recorded for each case
+    Check(CheckOpts),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CtlCommand {
+    /// The project's containers: state and health
+    Ps,
+    /// Restart services (all servers when none is named) and wait until they are healthy
+    Restart {
+        services: Vec<String>,
+        /// Do not wait for health
+        #[arg(long)]
+        no_wait: bool,
+        /// Longest wait for health
+        #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
+    /// Wait until services (all servers when none is named) are running and healthy
+    WaitHealthy {
+        services: Vec<String>,
+        #[arg(long, default_value = "180s", value_parser = humantime::parse_duration)]
+        timeout: Duration,
+    },
+    /// Stream a service's container stats (CPU %, memory, network) once a second
+    Stats {
+        service: String,
+        /// Stop after this many samples [default: until Ctrl-C]
+        #[arg(long)]
+        count: Option<u64>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CheckOpts {
+    /// Run directory (results/<run-id>) or its run.json; `latest` for the newest under --out
+    pub run: PathBuf,
+    /// Where `latest` is looked for
+    #[arg(long, env = "LOADGEN_OUT", default_value = "results")]
+    pub out: PathBuf,
+    /// Servers that must have at least one valid case [default: every server]
+    #[arg(long, value_delimiter = ',')]
+    pub servers: Vec<String>,
+    /// Every measured case must carry the server's resource use from this source
+    /// (docker or proc)
+    #[arg(long)]
+    pub require_usage: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -102,6 +155,10 @@ pub struct BenchOpts {
     /// Start the server binaries as child processes on loopback (no Docker)
     #[arg(long)]
     pub local: bool,
+    /// Compose lab: restart each server before its cases (fresh state) and wait until
+    /// it is healthy again
+    #[arg(long, env = "LOADGEN_RESTART")]
+    pub restart: bool,
     /// --local: CPUs the servers are pinned to (taskset), e.g. 0 [default: 0 on 2+ cores]
     #[arg(long, value_parser = parse_cpus)]
     pub server_cpus: Option<Vec<usize>>,

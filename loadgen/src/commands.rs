@@ -8,6 +8,7 @@ use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{BenchOpts, Command, KindName, OpName, Opts, Protocol, RunOpts};
+use crate::controller::Controller;
 use crate::driver::framed::FramedDriver;
 use crate::driver::graphql::GraphqlDriver;
 use crate::driver::grpc::GrpcDriver;
@@ -20,11 +21,12 @@ use crate::driver::{Driver, OpSpec};
 use crate::endpoints::{self, Endpoint, ServerAddr, Transport};
 use crate::engine::Sinks;
 use crate::engine::{LoadPlan, Model};
-use crate::local::{LocalLab, Sampler};
+use crate::local::LocalLab;
 use crate::output::unix_now;
 use crate::output::JsonlWriter;
 use crate::results::{self, Run};
 use crate::scenario::{run_case_with, CaseResult, CaseSpec, Kind};
+use crate::usage::Sampler;
 
 /// Runs the parsed command line.
 pub async fn execute(opts: Opts) -> anyhow::Result<()> {
@@ -72,6 +74,8 @@ pub async fn execute(opts: Opts) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Compare(ref c) => compare_runs(c, opts.json),
+        Command::Ctl { ref command } => ctl(command, opts.json).await,
+        Command::Check(ref c) => check_run(c),
         Command::Certs { ref out } => {
             protolab_core::certs::write_to(out)
                 .with_context(|| format!("writing certificates to {}", out.display()))?;
@@ -410,9 +414,13 @@ fn compare_runs(o: &crate::cli::CompareOpts, json: bool) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Where the servers are: the local lab's ports, or default ports on a host.
+/// Where the servers are: the local lab's ports, or default ports on a host; and
+/// what can see them (the local lab's processes, or the compose lab's containers).
 struct Lab {
     local: Option<LocalLab>,
+    docker: Option<Controller>,
+    /// Restart each server (compose lab) before its cases.
+    restart: bool,
     host: String,
     tls: TlsOptions,
 }
@@ -439,13 +447,36 @@ impl Lab {
         }
     }
 
-    fn pid(&self, server: &str) -> Option<u32> {
-        self.local
-            .as_ref()
-            .and_then(|l| l.server(server))
-            .and_then(|s| s.pid())
+    /// A 1 Hz sampler of the server's CPU, memory (and, in Docker, network bytes).
+    async fn sampler(&self, server: &str) -> Option<Sampler> {
+        if let Some(lab) = &self.local {
+            let pid = lab.server(server)?.pid()?;
+            return Sampler::start("proc", crate::local::process_sampler(pid)).await;
+        }
+        let probe = match self.docker.as_ref()?.probe(server).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("{server}: no container stats: {e}");
+                return None;
+            }
+        };
+        Sampler::start("docker", probe).await
+    }
+
+    /// The compose lab: restarts `server` and waits until it is healthy again.
+    async fn fresh(&self, server: &str) -> anyhow::Result<()> {
+        let Some(c) = self.docker.as_ref().filter(|_| self.restart) else {
+            return Ok(());
+        };
+        c.restart(server).await?;
+        c.wait_healthy(&[server.to_string()], RESTART_TIMEOUT)
+            .await?;
+        Ok(())
     }
 }
+
+/// Longest wait for a restarted server to be healthy again.
+const RESTART_TIMEOUT: Duration = Duration::from_secs(120);
 
 async fn run_endpoint(
     lab: &Lab,
@@ -474,8 +505,11 @@ async fn run_endpoint(
         repeat: template.repeat,
         z_threshold: template.z_threshold,
     };
+    lab.fresh(e.server)
+        .await
+        .with_context(|| format!("restarting {}", e.server))?;
     let bar = progress(quiet, &spec);
-    let sampler = lab.pid(e.server).and_then(Sampler::start);
+    let sampler = lab.sampler(e.server).await;
     let mut result = match e.transport {
         Transport::Http { version, tls } => {
             // The lab certificate names every service, localhost and 127.0.0.1.
@@ -557,8 +591,9 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
         "no endpoint matches --targets/--endpoints"
     );
     let servers = endpoints::servers_of(&selected);
-    let server_cpus = o.server_cpus.clone().filter(|_| o.local);
-    let local = if o.local {
+    let (local_mode, docker) = lab_mode(o, &servers).await?;
+    let server_cpus = o.server_cpus.clone().filter(|_| local_mode);
+    let local = if local_mode {
         let pinned = server_cpus
             .as_ref()
             .map(|c| format!(", pinned to CPU {c:?}"))
@@ -577,10 +612,16 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
         .as_ref()
         .map(|l| l.certs.clone())
         .unwrap_or_else(|| "certs".into());
-    let host = o.host.clone();
+    let lab_name = match (&local, &docker) {
+        (Some(_), _) => "local processes".to_string(),
+        (None, Some(c)) => format!("compose project {}", c.project()),
+        (None, None) => format!("servers on {}", o.host),
+    };
     let lab = Lab {
         local,
-        host,
+        docker,
+        restart: o.restart,
+        host: o.host.clone(),
         tls: TlsOptions {
             ca: Some(o.ca.clone().unwrap_or_else(|| certs.join("ca.crt"))),
             cert: Some(o.cert.clone().unwrap_or_else(|| certs.join("client.crt"))),
@@ -626,7 +667,179 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
     }
     let mut run = Run::new(cases, started);
     run.environment.server_cpus = server_cpus.map(|c| format!("{c:?}"));
+    run.environment.lab = Some(lab_name);
     finish(&run, Some(&o.out), json, o.strict)
+}
+
+/// Local child processes, or the compose lab (with its controller when Docker is
+/// reachable). Without `--local` and without a Docker engine or a running lab, a
+/// bench aimed at this host falls back to `--local` and says so; one aimed elsewhere
+/// runs without the servers' resource use.
+async fn lab_mode(o: &BenchOpts, servers: &[String]) -> anyhow::Result<(bool, Option<Controller>)> {
+    anyhow::ensure!(
+        !(o.local && o.restart),
+        "--restart restarts the compose lab's containers; with --local every case already \
+         shares one set of child processes (leave out one of the two)"
+    );
+    if o.local {
+        return Ok((true, None));
+    }
+    let on_this_host = matches!(o.host.as_str(), "127.0.0.1" | "localhost" | "compose");
+    let missing = match Controller::connect().await {
+        Ok(c) => match c.services().await {
+            Ok(states) => {
+                let down: Vec<&str> = servers
+                    .iter()
+                    .filter(|s| !states.iter().any(|st| &st.service == *s && st.is_ready()))
+                    .map(String::as_str)
+                    .collect();
+                if down.is_empty() || !on_this_host {
+                    if !down.is_empty() {
+                        eprintln!("warning: no healthy container for {}", down.join(", "));
+                    }
+                    return Ok((false, Some(c)));
+                }
+                anyhow::ensure!(
+                    o.host != "compose",
+                    "compose project {}: {} not running and healthy (`make up`, then \
+                     `loadgen ctl ps`)",
+                    c.project(),
+                    down.join(", ")
+                );
+                format!(
+                    "compose project {} has no healthy container for {}",
+                    c.project(),
+                    down.join(", ")
+                )
+            }
+            Err(e) => e.to_string(),
+        },
+        Err(e) => e.to_string(),
+    };
+    anyhow::ensure!(
+        o.host != "compose",
+        "the compose lab cannot be seen: {missing}"
+    );
+    if on_this_host {
+        eprintln!(
+            "{missing}: falling back to --local (the servers as child processes on loopback)"
+        );
+        return Ok((true, None));
+    }
+    eprintln!("warning: {missing}: the servers' CPU and memory will not be recorded");
+    Ok((false, None))
+}
+
+/// `loadgen ctl ...`: the compose lab's containers.
+async fn ctl(command: &crate::cli::CtlCommand, json: bool) -> anyhow::Result<()> {
+    use crate::cli::CtlCommand;
+    let c = Controller::connect().await?;
+    let all_servers = || endpoints::servers_of(endpoints::ALL);
+    let named = |s: &[String]| {
+        if s.is_empty() {
+            all_servers()
+        } else {
+            s.to_vec()
+        }
+    };
+    match command {
+        CtlCommand::Ps => {
+            let states = c.services().await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&states)?);
+            } else {
+                println!(
+                    "{:<12} {:<10} {:<10} container",
+                    "service", "state", "health"
+                );
+                for s in &states {
+                    let id = s.container_id.get(..12).unwrap_or(&s.container_id);
+                    let health = s.health.as_deref().unwrap_or("-");
+                    println!("{:<12} {:<10} {:<10} {id}", s.service, s.state, health);
+                }
+            }
+        }
+        CtlCommand::Restart {
+            services,
+            no_wait,
+            timeout,
+        } => {
+            let services = named(services);
+            for s in &services {
+                c.restart(s).await?;
+                eprintln!("restarted {s}");
+            }
+            if !no_wait {
+                c.wait_healthy(&services, *timeout).await?;
+                eprintln!("healthy: {}", services.join(", "));
+            }
+        }
+        CtlCommand::WaitHealthy { services, timeout } => {
+            let services = named(services);
+            c.wait_healthy(&services, *timeout).await?;
+            eprintln!("healthy: {}", services.join(", "));
+        }
+        CtlCommand::Stats { service, count } => {
+            let stream = c.stats_stream(service).await?;
+            let limit = count.map_or(usize::MAX, |n| n as usize);
+            let mut stream = std::pin::pin!(futures::StreamExt::take(stream, limit));
+            if !json {
+                println!(
+                    "{:>8} {:>10} {:>12} {:>12} {:>12}",
+                    "CPU %", "CPU s", "memory", "net rx", "net tx"
+                );
+            }
+            loop {
+                let next = tokio::select! {
+                    n = futures::StreamExt::next(&mut stream) => n,
+                    _ = tokio::signal::ctrl_c() => None,
+                };
+                let Some(sample) = next else { break };
+                let s = sample?;
+                if json {
+                    println!("{}", serde_json::to_string(&s)?);
+                } else {
+                    let pct = s
+                        .cpu_percent
+                        .map_or_else(|| "-".into(), |p| format!("{p:.1}"));
+                    let mib = |b: u64| format!("{:.1} MiB", b as f64 / 1048576.0);
+                    println!(
+                        "{pct:>8} {:>10.2} {:>12} {:>12} {:>12}",
+                        s.cpu_seconds,
+                        mib(s.memory_bytes),
+                        mib(s.rx_bytes),
+                        mib(s.tx_bytes)
+                    );
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `loadgen check`: fails with every problem listed when the run is not complete.
+fn check_run(o: &crate::cli::CheckOpts) -> anyhow::Result<()> {
+    let path = crate::check::resolve(&o.run, &o.out)
+        .with_context(|| format!("finding {}", o.run.display()))?;
+    let run = results::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let problems = crate::check::problems(&run, &o.servers, o.require_usage.as_deref());
+    anyhow::ensure!(
+        problems.is_empty(),
+        "run {} is incomplete:\n  {}",
+        run.run_id,
+        problems.join("\n  ")
+    );
+    let measured = run.cases.iter().filter(|c| c.skipped.is_none()).count();
+    println!(
+        "run {} ({}): {measured} measured cases, every server covered{}",
+        run.run_id,
+        path.display(),
+        o.require_usage
+            .as_ref()
+            .map(|s| format!(", {s} resource use on each"))
+            .unwrap_or_default()
+    );
+    Ok(())
 }
 
 fn brief(r: &CaseResult) -> String {

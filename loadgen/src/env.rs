@@ -24,6 +24,9 @@ pub struct Environment {
     pub cpus_allowed: Option<String>,
     /// `bench --local`: CPUs the servers were pinned to.
     pub server_cpus: Option<String>,
+    /// What the servers ran as: local processes, a compose project, or a host.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lab: Option<String>,
     pub warnings: Vec<String>,
 }
 
@@ -90,6 +93,7 @@ impl Environment {
                     .map(|v| v.trim().to_string())
             }),
             server_cpus: None,
+            lab: None,
             warnings: Vec::new(),
         };
         env.warnings = env.check();

@@ -3,8 +3,10 @@
 //! a thin CLI over it; tests drive it against real servers on loopback.
 
 pub mod bulk;
+pub mod check;
 pub mod cli;
 pub mod commands;
+pub mod controller;
 pub mod driver;
 pub mod endpoints;
 pub mod engine;
@@ -21,4 +23,5 @@ pub mod selfcheck;
 pub mod stats;
 pub mod suite;
 pub mod transfer;
+pub mod usage;
 pub mod web;

@@ -8,7 +8,6 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
 use tokio::process::{Child, Command};
 
 #[derive(Debug, thiserror::Error)]
@@ -196,25 +195,7 @@ async fn wait_ready(name: &str, admin: u16, limit: Duration) -> Result<(), Local
     Err(LocalError::NotReady(name.into(), limit))
 }
 
-/// A server's resource use over one case: from /proc (`--local`) or from Docker's
-/// container stats (the compose lab). Every source fills this one shape.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct ServerUsage {
-    /// `proc` or `docker`.
-    pub source: String,
-    pub cpu_seconds: f64,
-    pub peak_rss_bytes: u64,
-    pub rss_start_bytes: u64,
-    pub rss_end_bytes: u64,
-    /// (seconds since the case began, CPU seconds used since then, memory bytes), ~1 Hz.
-    pub samples: Vec<(f64, f64, u64)>,
-    /// Bytes the server received and sent during the case (container network
-    /// counters), when the source has them.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub net_rx_bytes: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub net_tx_bytes: Option<u64>,
-}
+pub use crate::usage::ServerUsage;
 
 /// (CPU seconds, RSS bytes) of a process, from /proc.
 pub fn proc_usage(pid: u32) -> Option<(f64, u64)> {
@@ -232,70 +213,17 @@ pub fn proc_usage(pid: u32) -> Option<(f64, u64)> {
     Some((cpu, kb * 1024))
 }
 
-/// Samples a process at 1 Hz until `finish` is called.
-pub struct Sampler {
-    pid: u32,
-    start: (f64, u64),
-    began: std::time::Instant,
-    task: tokio::task::JoinHandle<Vec<(f64, f64, u64)>>,
-    stop: tokio::sync::oneshot::Sender<()>,
-}
-
-impl Sampler {
-    pub fn start(pid: u32) -> Option<Sampler> {
-        let start = proc_usage(pid)?;
-        let began = std::time::Instant::now();
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(async move {
-            let mut samples = Vec::new();
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tokio::select! {
-                    _ = tick.tick() => {
-                        if let Some((cpu, rss)) = proc_usage(pid) {
-                            samples.push((began.elapsed().as_secs_f64(), cpu, rss));
-                        }
-                    }
-                    _ = &mut stopped => break,
-                }
-            }
-            samples
-        });
-        Some(Sampler {
-            pid,
-            start,
-            began,
-            task,
-            stop,
+/// A 1 Hz sampler of a local process, from /proc.
+pub fn process_sampler(pid: u32) -> crate::usage::Probe {
+    std::sync::Arc::new(move || {
+        Box::pin(async move {
+            proc_usage(pid).map(|(cpu_seconds, memory_bytes)| crate::usage::Reading {
+                cpu_seconds,
+                memory_bytes,
+                net: None,
+            })
         })
-    }
-
-    pub async fn finish(self) -> ServerUsage {
-        let _ = self.stop.send(());
-        let mut samples = self.task.await.unwrap_or_default();
-        let end = proc_usage(self.pid).unwrap_or(self.start);
-        samples.push((self.began.elapsed().as_secs_f64(), end.0, end.1));
-        let peak = samples
-            .iter()
-            .map(|s| s.2)
-            .chain([self.start.1, end.1])
-            .max()
-            .unwrap_or(0);
-        // CPU as used during the case, not since the process started.
-        for s in &mut samples {
-            s.1 -= self.start.0;
-        }
-        ServerUsage {
-            source: "proc".into(),
-            cpu_seconds: end.0 - self.start.0,
-            peak_rss_bytes: peak,
-            rss_start_bytes: self.start.1,
-            rss_end_bytes: end.1,
-            samples,
-            net_rx_bytes: None,
-            net_tx_bytes: None,
-        }
-    }
+    })
 }
 
 fn taskset_works() -> bool {

@@ -199,7 +199,7 @@ pub struct CaseResult {
     pub knee_rate: Option<f64>,
     /// The server's CPU and memory during the case, when it could be observed.
     #[serde(default)]
-    pub server_usage: Option<crate::local::ServerUsage>,
+    pub server_usage: Option<crate::usage::ServerUsage>,
     /// Per-second histograms of the last repetition, for the .hlog file.
     #[serde(skip)]
     pub intervals: Vec<crate::stats::Interval>,

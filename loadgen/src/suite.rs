@@ -14,6 +14,7 @@ use crate::scenario::Kind;
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("quick", include_str!("../suites/quick.toml")),
     ("full", include_str!("../suites/full.toml")),
+    ("smoke", include_str!("../suites/smoke.toml")),
 ];
 
 #[derive(Debug, thiserror::Error)]

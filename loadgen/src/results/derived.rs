@@ -6,8 +6,8 @@
 
 use serde::Serialize;
 
-use crate::local::ServerUsage;
 use crate::scenario::CaseResult;
+use crate::usage::ServerUsage;
 
 /// Below this much server CPU time a requests-per-CPU-second figure is mostly
 /// clock-tick rounding (/proc counts in 10 ms ticks), so none is given.

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `make e2e`: the whole lab from the images up, as CI runs it.
+#
+#   1. `make up`: images built when missing (base images, vendored crates, the
+#      workspace in release mode), certificates, seed, every server healthy;
+#   2. smoke.sh check: health, the seed's exit code, GET /items/42 over plain and TLS;
+#   3. the controller through the loadgen container: `ctl ps`, `ctl restart rest`
+#      (which waits until rest is healthy again);
+#   4. `bench --suite smoke` through the loadgen container (the compose network,
+#      service names, container stats at 1 Hz), then `check`: every server has a
+#      valid case, no case broken, each measured case carries Docker resource use;
+#   5. the lab is taken down again, whatever happened (E2E_KEEP=1 keeps it up).
+#
+# On failure the servers' last log lines are printed. Run from the repository root.
+set -euo pipefail
+
+MAKE=${MAKE:-make}
+COMPOSE=${COMPOSE:?COMPOSE is set by the Makefile}
+OUT=${E2E_OUT:-results/e2e}
+SUITE=${E2E_SUITE:-smoke}
+began=$SECONDS
+
+log() { printf '== e2e [%4ss]: %s\n' "$((SECONDS - began))" "$*"; }
+
+finish() {
+  local rc=$?
+  if ((rc != 0)); then
+    log "FAILED (exit $rc); last log lines of the lab:"
+    $COMPOSE logs --tail=30 2>&1 | tail -n 200 || true
+  fi
+  if [[ ${E2E_KEEP:-0} != 1 ]]; then
+    log "taking the lab down"
+    $COMPOSE --profile tools down --remove-orphans >/dev/null 2>&1 || $COMPOSE down --remove-orphans || true
+  fi
+  exit "$rc"
+}
+trap finish EXIT
+
+log "make up (builds what is missing)"
+$MAKE --no-print-directory up
+log "lab is up"
+bash services/smoke.sh check
+
+log "controller: ctl ps, ctl restart rest"
+$COMPOSE run --rm loadgen ctl ps
+$COMPOSE run --rm loadgen ctl restart rest --timeout 120s
+
+mkdir -p "$OUT"
+log "bench --suite $SUITE through the loadgen container"
+$COMPOSE run --rm -e LOADGEN_OUT="/$OUT" loadgen --quiet bench --suite "$SUITE" --host compose
+log "checking the run"
+$COMPOSE run --rm loadgen check latest --out "/$OUT" --require-usage docker
+latest=$(ls -1d "$OUT"/*/ | sort | tail -n1)
+for f in run.json report.md report.html summary.csv; do
+  [[ -s $latest/$f ]] || { echo "e2e: $latest$f is missing or empty" >&2; exit 1; }
+done
+charts=$(find "$latest" -name '*.png' | wc -l)
+((charts > 0)) || { echo "e2e: no PNG chart in $latest" >&2; exit 1; }
+log "ok: $latest (run.json, report.md, report.html, $charts charts)"
