@@ -1,5 +1,5 @@
 //! Suites: TOML files of cases run against every endpoint, so results line up in
-//! one table. `quick` and `full` are embedded in the binary; any file can be given.
+//! one table. `smoke`, `quick` and `full` are embedded in the binary; any file can be given.
 //! This module only parses and expands; it never runs anything.
 
 use std::time::Duration;
