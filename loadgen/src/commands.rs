@@ -72,6 +72,7 @@ pub async fn execute(opts: Opts) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Compare(ref c) => compare_runs(c, opts.json),
+        Command::Dashboard(ref d) => crate::dashboard::run(d).await.context("dashboard"),
         Command::Certs { ref out } => {
             protolab_core::certs::write_to(out)
                 .with_context(|| format!("writing certificates to {}", out.display()))?;

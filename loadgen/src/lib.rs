@@ -5,6 +5,7 @@
 pub mod bulk;
 pub mod cli;
 pub mod commands;
+pub mod dashboard;
 pub mod driver;
 pub mod endpoints;
 pub mod engine;
