@@ -92,7 +92,8 @@ pub fn index(state: &AppState) -> String {
     let body = format!(
         r#"<section><h2>Servers <small class="muted">{mode}</small></h2>
 <table id="servers" class="grid"><thead><tr><th>server</th><th>state</th><th>ready</th><th class="num">CPU %</th><th class="num">memory</th><th class="num">open conns</th><th>ports</th><th>control</th></tr></thead>
-<tbody><tr><td colspan="8" class="muted">connecting…</td></tr></tbody></table></section>
+<tbody><tr><td colspan="8" class="muted">connecting…</td></tr></tbody></table>
+<p id="servers-paused" class="muted small" hidden></p></section>
 <section class="cols">
 <form id="launch" class="card"><h2>Launch a run</h2>
 <fieldset><legend>What</legend>
@@ -103,7 +104,7 @@ pub fn index(state: &AppState) -> String {
 <div data-mode="custom">
 <label>op <select name="op">{ops}</select></label>
 <label>load model <select name="model"><option value="closed">closed loop (as fast as answered)</option><option value="open">open loop (fixed rate)</option><option value="sweep">sweep (rate steps to the knee)</option></select></label>
-<label>rate, req/s <input name="rate" type="number" min="1" step="any" placeholder="open loop / sweep start"></label>
+<label data-needs-rate>rate, req/s <input name="rate" type="number" min="1" step="any" value="1000"> <span class="muted small">open loop: fixed; sweep: first step</span></label>
 <label>connections <input name="connections" type="number" min="1" max="10000" value="16"></label>
 <label>duration <input name="duration" value="5s" size="6"></label>
 </div>

@@ -38,10 +38,13 @@ function bytes(v) {
 }
 
 let runActive = false;
+let lastServers = [];
 
 function renderServers(servers) {
+  lastServers = servers;
   const body = $("#servers tbody");
   if (!body) return;
+  show($("#servers-paused"), runActive ? "Server control is paused while a run holds the lab." : "");
   body.innerHTML = servers.map(s => {
     const busy = ["starting", "stopping", "restarting"].includes(s.state);
     const running = s.state === "running";
@@ -66,7 +69,11 @@ function renderServers(servers) {
 function renderRun(run) {
   const panel = $("#run");
   if (!panel) return;
+  const wasActive = runActive;
   runActive = run.state === "running";
+  if (wasActive !== runActive) renderServers(lastServers);
+  const stop = $("#stop-run");
+  if (stop) stop.disabled = !runActive;
   const done = run.cases.filter(c => c.status !== "running").length;
   const head = run.state === "idle"
     ? `<p class="muted">No run yet. Pick what to run and press <em>Start run</em>.</p>`
@@ -127,6 +134,9 @@ function wireLaunch() {
   const modes = () => {
     const mode = new FormData(form).get("mode");
     form.querySelectorAll("[data-mode]").forEach(d => { d.hidden = d.dataset.mode !== mode; });
+    // A rate only means something to the open loop and the sweep.
+    const rate = form.querySelector("[data-needs-rate]");
+    if (rate) rate.hidden = new FormData(form).get("model") === "closed";
   };
   form.addEventListener("change", modes);
   modes();
