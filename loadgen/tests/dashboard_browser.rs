@@ -196,9 +196,10 @@ async fn drive(c: &Client, base: &str, target: &std::path::Path) -> anyhow::Resu
     // Ticks come once a second: allow a few.
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
-        match text(c, requests).await {
-            Ok(t) => later = count(t),
-            Err(_) => break,
+        // The row is re-rendered every second: a read can hit a replaced (stale)
+        // element, so a failed read is simply retried.
+        if let Ok(t) = text(c, requests).await {
+            later = count(t);
         }
         if later > first {
             break;
