@@ -2,7 +2,8 @@
 //! driven by fantoccini). Loads the page, sees the local servers come up live,
 //! gets a clear message for a bad parameter, starts a short `--local` run, watches
 //! its request count change while it runs, opens the finished run's charts, and
-//! writes screenshots to target/dashboard-*.png.
+//! writes screenshots to target/dashboard-*.png. `drive` fails with errors, never
+//! panics, so the browser session is always closed (no Chromium left behind).
 //!
 //! Skips, saying so, when chromedriver is absent (Debian: `apt-get install -y
 //! chromium chromium-driver`; or point CHROMEDRIVER at one).
@@ -153,8 +154,8 @@ async fn a_first_time_user_runs_a_case_and_opens_its_charts() -> anyhow::Result<
 async fn drive(c: &Client, base: &str, target: &std::path::Path) -> anyhow::Result<()> {
     c.goto(&format!("{base}/")).await?;
     wait_css(c, "tr[data-server=\"rest\"] .badge.running", 30).await?;
-    assert!(text(c, "#conn").await?.contains("live"));
-    assert!(text(c, "#run").await?.contains("No run yet"));
+    anyhow::ensure!(text(c, "#conn").await?.contains("live"));
+    anyhow::ensure!(text(c, "#run").await?.contains("No run yet"));
 
     // A bad value: the page says what is wrong, in words.
     let duration = c.find(Locator::Css("input[name=duration]")).await?;
@@ -168,7 +169,7 @@ async fn drive(c: &Client, base: &str, target: &std::path::Path) -> anyhow::Resu
         .await?;
     let error = wait_css(c, "#launch-error:not([hidden])", 10).await?;
     let said = error.text().await?;
-    assert!(said.contains("duration"), "{said}");
+    anyhow::ensure!(said.contains("duration"), "{said}");
 
     duration.clear().await?;
     duration.send_keys("4s").await?;
@@ -191,7 +192,7 @@ async fn drive(c: &Client, base: &str, target: &std::path::Path) -> anyhow::Resu
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert!(first > 0, "the running case shows requests");
+    anyhow::ensure!(first > 0, "the running case shows requests");
     let mut later = first;
     // Ticks come once a second: allow a few.
     for _ in 0..50 {
@@ -212,14 +213,14 @@ async fn drive(c: &Client, base: &str, target: &std::path::Path) -> anyhow::Resu
             text(c, "#run").await?
         );
     }
-    assert!(text(c, "#run").await?.contains("p99"));
+    anyhow::ensure!(text(c, "#run").await?.contains("p99"));
     screenshot(c, &target.join("dashboard-live.png")).await?;
 
     let open = wait_css(c, "#open-run", 60).await?;
     screenshot(c, &target.join("dashboard-finished.png")).await?;
     open.click().await?;
     wait_css(c, "figure.chart svg", 30).await?;
-    assert!(text(c, "table.headline")
+    anyhow::ensure!(text(c, "table.headline")
         .await?
         .contains("rest-h1/throughput/get_item"));
     screenshot(c, &target.join("dashboard-run.png")).await?;
