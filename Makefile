@@ -61,7 +61,7 @@ clean: ## remove build output, generated files, the lab's containers, volume and
 	$(CARGO) clean
 	rm -rf $(CERTS)/*.crt $(CERTS)/*.key protolab.db vendor
 	@if [ -n "$(COMPOSE)" ] && docker info >/dev/null 2>&1; then \
-	  $(COMPOSE) --profile tools down --remove-orphans --volumes; \
+	  $(COMPOSE) --profile tools --profile dashboard down --remove-orphans --volumes; \
 	  docker image ls -q 'protolab/*' | sort -u | xargs -r docker image rm -f >/dev/null; \
 	  echo "removed the lab's containers, dataset volume and images (base images: docker image rm protolab/builder:bookworm protolab/runtime:distroless)"; \
 	fi
@@ -102,7 +102,7 @@ BUILD_ARGS = --build-arg BUILDER_IMAGE=$(BUILDER_IMAGE) --build-arg RUNTIME_IMAG
 	--build-arg VENDORED=$(VENDORED) --build-arg 'CARGO_PACKAGES=$(CARGO_PACKAGES)'
 VENDOR_CONFIG := vendor/cargo-config.toml
 
-.PHONY: base-images vendor images up down logs ps smoke e2e
+.PHONY: base-images vendor images up down logs ps smoke e2e dashboard
 
 base-images: ## assemble protolab/builder and protolab/runtime locally (debootstrap + this machine's Rust)
 	bash services/base-images.sh
@@ -141,7 +141,7 @@ up: ## start the servers (building images and certs when missing) and wait until
 	@UP_TIMEOUT=$(UP_TIMEOUT) bash services/smoke.sh wait $(SERVERS)
 
 down: ## stop and remove the lab's containers and network (keeps the dataset volume)
-	$(COMPOSE) --profile tools down --remove-orphans
+	$(COMPOSE) --profile tools --profile dashboard down --remove-orphans
 
 logs: ## follow the lab's logs (SERVICES=rest to narrow)
 	$(COMPOSE) logs -f --tail=100 $(SERVICES)
@@ -155,3 +155,16 @@ smoke: ## with the lab up: every container healthy, GET /items/42 through 127.0.
 e2e: ## CI: images, lab up and healthy, controller, smoke suite in the loadgen container, run checked
 	@test -n "$(COMPOSE)" || { echo "make e2e: neither 'docker compose' nor 'docker-compose' found" >&2; exit 1; }
 	COMPOSE="$(COMPOSE)" MAKE="$(MAKE)" bash services/e2e.sh
+
+DASHBOARD_PORT ?= 8088
+dashboard: ## the web dashboard on http://127.0.0.1:$(DASHBOARD_PORT) (compose lab; no Docker: --local)
+	@if [ -n "$(COMPOSE)" ] && docker info >/dev/null 2>&1; then \
+	  $(MAKE) --no-print-directory up && mkdir -p $(RESULTS) && \
+	  token=$${DASHBOARD_TOKEN:-$$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')} && \
+	  DASHBOARD_TOKEN=$$token DASHBOARD_PORT=$(DASHBOARD_PORT) $(COMPOSE) --profile dashboard up -d --no-build dashboard && \
+	  echo "== dashboard: open http://127.0.0.1:$(DASHBOARD_PORT)/?token=$$token  (make down stops it)"; \
+	else \
+	  echo "make dashboard: no Docker engine reachable; the servers run as local processes (--local)." >&2; \
+	  $(CARGO) build --release --workspace && \
+	  target/release/loadgen dashboard --local --listen 127.0.0.1:$(DASHBOARD_PORT) --out $(RESULTS); \
+	fi

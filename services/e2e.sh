@@ -30,7 +30,7 @@ finish() {
   fi
   if [[ ${E2E_KEEP:-0} != 1 ]]; then
     log "taking the lab down"
-    $COMPOSE --profile tools down --remove-orphans >/dev/null 2>&1 || $COMPOSE down --remove-orphans || true
+    $COMPOSE --profile tools --profile dashboard down --remove-orphans >/dev/null 2>&1 || true
   fi
   exit "$rc"
 }

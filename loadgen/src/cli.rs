@@ -79,6 +79,8 @@ pub enum Command {
     /// Check a finished run for CI: every protocol measured, no broken case, and
     /// (with --require-usage) the servers' resource use recorded for each case
     Check(CheckOpts),
+    /// Web dashboard: server control, runs with live numbers, past results
+    Dashboard(DashboardOpts),
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +126,37 @@ pub struct CheckOpts {
     /// (docker or proc)
     #[arg(long)]
     pub require_usage: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DashboardOpts {
+    /// Address to serve on; anything but loopback needs --token
+    #[arg(
+        long,
+        env = "LOADGEN_DASHBOARD_LISTEN",
+        default_value = "127.0.0.1:8088"
+    )]
+    pub listen: std::net::SocketAddr,
+    /// Access token checked on every request (header `x-dashboard-token`, or the
+    /// cookie a first visit with `?token=` sets)
+    #[arg(long, env = "LOADGEN_DASHBOARD_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Run the servers as child processes on loopback (no Docker)
+    #[arg(long)]
+    pub local: bool,
+    /// --local: rows in the dataset it starts with
+    #[arg(long, env = "ITEMS", default_value_t = protolab_core::dataset::DEFAULT_ITEMS)]
+    pub items: u32,
+    /// --local: CPUs the servers are pinned to (taskset), e.g. 0
+    #[arg(long, value_parser = parse_cpus)]
+    pub server_cpus: Option<Vec<usize>>,
+    /// Host of every server without --local; `compose` means each server's compose
+    /// service name
+    #[arg(long, env = "LOADGEN_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Results folder: runs are written to and browsed from here
+    #[arg(long, env = "LOADGEN_OUT", default_value = "results")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -19,8 +19,8 @@ use crate::driver::sse::SseDriver;
 use crate::driver::websocket::WebSocketDriver;
 use crate::driver::{Driver, OpSpec};
 use crate::endpoints::{self, Endpoint, ServerAddr, Transport};
-use crate::engine::Sinks;
 use crate::engine::{LoadPlan, Model};
+use crate::engine::{Sinks, Tick, TickFn};
 use crate::local::LocalLab;
 use crate::output::unix_now;
 use crate::output::JsonlWriter;
@@ -76,6 +76,7 @@ pub async fn execute(opts: Opts) -> anyhow::Result<()> {
         Command::Compare(ref c) => compare_runs(c, opts.json),
         Command::Ctl { ref command } => ctl(command, opts.json).await,
         Command::Check(ref c) => check_run(c),
+        Command::Dashboard(ref d) => crate::dashboard::run(d).await.context("dashboard"),
         Command::Certs { ref out } => {
             protolab_core::certs::write_to(out)
                 .with_context(|| format!("writing certificates to {}", out.display()))?;
@@ -252,7 +253,12 @@ async fn drive<D: Driver>(
 ) -> CaseResult {
     let spec = case_from(o, &driver.name(), op, kind.clone());
     let bar = progress(quiet, &spec);
-    let result = run_case_with(Arc::new(driver), spec, &mut Sinks { bar: &bar, raw }).await;
+    let sinks = &mut Sinks {
+        bar: &bar,
+        raw,
+        ticks: None,
+    };
+    let result = run_case_with(Arc::new(driver), spec, sinks).await;
     bar.finish_and_clear();
     result
 }
@@ -354,13 +360,7 @@ fn finish(
         }
     }
     if let Some(root) = out {
-        let dir = results::write(root, run).context("writing results")?;
-        eprintln!("results in {}", dir.display());
-        // The numbers are safe on disk; a report that fails is a warning, not a lost run.
-        match crate::report::write(&dir, run) {
-            Ok(w) => report_written(&w),
-            Err(e) => eprintln!("warning: report not written: {e}"),
-        }
+        save(root, run)?;
     }
     let names = |pick: &dyn Fn(&CaseResult) -> bool| -> Vec<&str> {
         let picked = run.cases.iter().filter(|c| pick(c));
@@ -384,6 +384,18 @@ fn finish(
         eprintln!("warning: {msg}");
     }
     Ok(())
+}
+
+/// Writes `run` under `root/<run-id>/` with its report; returns the directory.
+pub(crate) fn save(root: &std::path::Path, run: &Run) -> anyhow::Result<std::path::PathBuf> {
+    let dir = results::write(root, run).context("writing results")?;
+    eprintln!("results in {}", dir.display());
+    // The numbers are safe on disk; a report that fails is a warning, not a lost run.
+    match crate::report::write(&dir, run) {
+        Ok(w) => report_written(&w),
+        Err(e) => eprintln!("warning: report not written: {e}"),
+    }
+    Ok(dir)
 }
 
 fn report_written(w: &crate::report::Written) {
@@ -416,7 +428,7 @@ fn compare_runs(o: &crate::cli::CompareOpts, json: bool) -> anyhow::Result<()> {
 
 /// Where the servers are: the local lab's ports, or default ports on a host; and
 /// what can see them (the local lab's processes, or the compose lab's containers).
-struct Lab {
+pub(crate) struct Lab {
     local: Option<LocalLab>,
     docker: Option<Controller>,
     /// Restart each server (compose lab) before its cases.
@@ -445,6 +457,37 @@ impl Lab {
                 },
             ),
         }
+    }
+
+    /// A lab of `local`'s servers, or of the servers at their default ports on `host`.
+    pub(crate) fn new(local: Option<LocalLab>, host: String, tls: TlsOptions) -> Lab {
+        Lab {
+            local,
+            docker: None,
+            restart: false,
+            host,
+            tls,
+        }
+    }
+
+    /// What the servers run as, for run.json's environment.
+    fn describe(&self) -> String {
+        match (&self.local, &self.docker) {
+            (Some(_), _) => "local processes".to_string(),
+            (None, Some(c)) => format!("compose project {}", c.project()),
+            (None, None) => format!("servers on {}", self.host),
+        }
+    }
+
+    /// The compose lab's controller, for Docker-mode labs made with `new`.
+    pub(crate) fn with_docker(mut self, docker: Controller) -> Lab {
+        self.docker = Some(docker);
+        self
+    }
+
+    /// The local lab back, once a bench is done with it.
+    pub(crate) fn into_local(self) -> Option<LocalLab> {
+        self.local
     }
 
     /// A 1 Hz sampler of the server's CPU, memory (and, in Docker, network bytes).
@@ -484,6 +527,7 @@ async fn run_endpoint(
     template: &crate::suite::CaseTemplate,
     quiet: bool,
     raw: Option<&mut JsonlWriter>,
+    ticks: Option<&TickFn<'_>>,
 ) -> anyhow::Result<CaseResult> {
     let addr = lab
         .addr(e.server)
@@ -496,7 +540,7 @@ async fn run_endpoint(
         *a = Some(format!("{}:{}", addr.host, addr.admin));
     }
     let spec = CaseSpec {
-        name: format!("{}/{}", e.name, template.name),
+        name: case_name(e, template),
         protocol: e.name.to_string(),
         target: String::new(),
         op: template.op.clone(),
@@ -509,6 +553,11 @@ async fn run_endpoint(
         .await
         .with_context(|| format!("restarting {}", e.server))?;
     let bar = progress(quiet, &spec);
+    let mut sinks = Sinks {
+        bar: &bar,
+        raw,
+        ticks,
+    };
     let sampler = lab.sampler(e.server).await;
     let mut result = match e.transport {
         Transport::Http { version, tls } => {
@@ -525,7 +574,7 @@ async fn run_endpoint(
                 .await
                 .with_context(|| format!("target {target}"))?;
             let d = RestDriver::new(t, protolab_core::dataset::DEFAULT_SEED, &spec.op);
-            run_case_with(Arc::new(d), spec, &mut Sinks { bar: &bar, raw }).await
+            run_case_with(Arc::new(d), spec, &mut sinks).await
         }
         Transport::Grpc { tls } => {
             let target = if tls {
@@ -539,7 +588,7 @@ async fn run_endpoint(
             let d = GrpcDriver::new(&target, Some(&lab.tls), seed, &spec.op)
                 .await
                 .with_context(|| format!("target {target}"))?;
-            run_case_with(Arc::new(d), spec, &mut Sinks { bar: &bar, raw }).await
+            run_case_with(Arc::new(d), spec, &mut sinks).await
         }
         Transport::Net001 { tls } => {
             let target = if tls {
@@ -552,7 +601,7 @@ async fn run_endpoint(
                 .await
                 .with_context(|| format!("target {target}"))?;
             let spec = CaseSpec { target, ..spec };
-            run_case_with(Arc::new(d), spec, &mut Sinks { bar: &bar, raw }).await
+            run_case_with(Arc::new(d), spec, &mut sinks).await
         }
         Transport::Framed => {
             let port = addr.framed.unwrap_or(endpoints::DEFAULT_FRAMED_PORT);
@@ -562,17 +611,10 @@ async fn run_endpoint(
                 .await
                 .with_context(|| format!("target {target}"))?;
             let spec = CaseSpec { target, ..spec };
-            run_case_with(Arc::new(d), spec, &mut Sinks { bar: &bar, raw }).await
+            run_case_with(Arc::new(d), spec, &mut sinks).await
         }
         Transport::Graphql { .. } | Transport::Sse { .. } | Transport::WebSocket { .. } => {
-            crate::web::run_endpoint(
-                &addr,
-                e.transport,
-                &lab.tls,
-                spec,
-                &mut Sinks { bar: &bar, raw },
-            )
-            .await?
+            crate::web::run_endpoint(&addr, e.transport, &lab.tls, spec, &mut sinks).await?
         }
     };
     if let Some(s) = sampler {
@@ -612,48 +654,15 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
         .as_ref()
         .map(|l| l.certs.clone())
         .unwrap_or_else(|| "certs".into());
-    let lab_name = match (&local, &docker) {
-        (Some(_), _) => "local processes".to_string(),
-        (None, Some(c)) => format!("compose project {}", c.project()),
-        (None, None) => format!("servers on {}", o.host),
-    };
     let lab = Lab {
         local,
         docker,
         restart: o.restart,
         host: o.host.clone(),
-        tls: TlsOptions {
-            ca: Some(o.ca.clone().unwrap_or_else(|| certs.join("ca.crt"))),
-            cert: Some(o.cert.clone().unwrap_or_else(|| certs.join("client.crt"))),
-            key: Some(o.key.clone().unwrap_or_else(|| certs.join("client.key"))),
-        },
+        tls: lab_tls(o, &certs),
     };
-    let mut cases = Vec::new();
-    let mut raw = open_raw(Some(&o.out), o.raw, started)?;
-    let work = async {
-        for t in &templates {
-            for e in selected.iter().filter(|e| {
-                t.endpoints
-                    .as_ref()
-                    .is_none_or(|n| n.iter().any(|x| x == e.name))
-            }) {
-                let mut t = t.clone();
-                if let Some(r) = o.repeat {
-                    t.repeat = r.max(1);
-                }
-                // Ids beyond the lab's dataset would be 404s, not measurements.
-                if let OpSpec::GetItem { ids } = &mut t.op {
-                    *ids = (*ids).min(o.items.max(1));
-                }
-                let r = run_endpoint(&lab, e, &t, quiet, raw.as_mut()).await?;
-                if !quiet {
-                    eprintln!("  {:<44} {}", r.spec.name, brief(&r));
-                }
-                cases.push(r);
-            }
-        }
-        Ok::<_, anyhow::Error>(())
-    };
+    let printer = Printer { quiet };
+    let work = bench(&lab, o, &templates, &selected, started, quiet, &printer);
     let outcome = tokio::select! {
         r = work => r,
         _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
@@ -661,14 +670,97 @@ async fn run_bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
     if let Some(l) = lab.local {
         l.stop().await;
     }
-    outcome?;
+    let mut run = outcome?;
+    run.environment.server_cpus = server_cpus.map(|c| format!("{c:?}"));
+    finish(&run, Some(&o.out), json, o.strict)
+}
+
+/// The TLS files of a bench: `--ca/--cert/--key`, else the lab's in `certs`.
+pub(crate) fn lab_tls(o: &BenchOpts, certs: &std::path::Path) -> TlsOptions {
+    TlsOptions {
+        ca: Some(o.ca.clone().unwrap_or_else(|| certs.join("ca.crt"))),
+        cert: Some(o.cert.clone().unwrap_or_else(|| certs.join("client.crt"))),
+        key: Some(o.key.clone().unwrap_or_else(|| certs.join("client.key"))),
+    }
+}
+
+/// What a bench reports as it goes: the CLI prints a line per case, the dashboard
+/// streams every event to the browser. Each method has a do-nothing default.
+pub trait BenchEvents: Send + Sync {
+    /// Case `index` (0-based) of `total` is about to run.
+    fn case_started(&self, _name: &str, _index: usize, _total: usize) {}
+    /// Once a second while the engine's load runs (the progress bar's numbers).
+    fn tick(&self, _case: &str, _tick: Tick) {}
+    /// A case is done; `brief` is its one-line summary.
+    fn case_finished(&self, _result: &CaseResult, _brief: &str) {}
+}
+
+/// The CLI's events: one line per finished case on stderr.
+struct Printer {
+    quiet: bool,
+}
+
+impl BenchEvents for Printer {
+    fn case_finished(&self, r: &CaseResult, brief: &str) {
+        if !self.quiet {
+            eprintln!("  {:<44} {}", r.spec.name, brief);
+        }
+    }
+}
+
+/// The name of `template`'s case on `e`.
+fn case_name(e: &Endpoint, template: &crate::suite::CaseTemplate) -> String {
+    format!("{}/{}", e.name, template.name)
+}
+
+/// Runs every template on every selected endpoint it applies to, in order, on
+/// `lab`, telling `events` as it goes; the run is not written (see [`save`]).
+/// `bench` and the dashboard both run suites through this.
+pub(crate) async fn bench(
+    lab: &Lab,
+    o: &BenchOpts,
+    templates: &[crate::suite::CaseTemplate],
+    selected: &[Endpoint],
+    started: f64,
+    quiet: bool,
+    events: &dyn BenchEvents,
+) -> anyhow::Result<Run> {
+    let mut raw = open_raw(Some(&o.out), o.raw, started)?;
+    let pairs: Vec<_> = templates
+        .iter()
+        .flat_map(|t| {
+            let applies = |e: &&Endpoint| {
+                t.endpoints
+                    .as_ref()
+                    .is_none_or(|n| n.iter().any(|x| x == e.name))
+            };
+            selected.iter().filter(applies).map(move |e| (t, e))
+        })
+        .collect();
+    let total = pairs.len();
+    let mut cases = Vec::new();
+    for (index, (t, e)) in pairs.into_iter().enumerate() {
+        let mut t = t.clone();
+        if let Some(r) = o.repeat {
+            t.repeat = r.max(1);
+        }
+        // Ids beyond the lab's dataset would be 404s, not measurements.
+        if let OpSpec::GetItem { ids } = &mut t.op {
+            *ids = (*ids).min(o.items.max(1));
+        }
+        let name = case_name(e, &t);
+        events.case_started(&name, index, total);
+        let ticks = |tick: Tick| events.tick(&name, tick);
+        let r = run_endpoint(lab, e, &t, quiet, raw.as_mut(), Some(&ticks)).await?;
+        events.case_finished(&r, &brief(&r));
+        cases.push(r);
+    }
     if let Some(w) = raw {
         w.finish()?;
     }
     let mut run = Run::new(cases, started);
-    run.environment.server_cpus = server_cpus.map(|c| format!("{c:?}"));
-    run.environment.lab = Some(lab_name);
-    finish(&run, Some(&o.out), json, o.strict)
+    run.environment.lab = Some(lab.describe());
+    Ok(run)
 }
 
 /// Local child processes, or the compose lab (with its controller when Docker is

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bollard::query_parameters::{
-    ListContainersOptions, RestartContainerOptions, StartContainerOptions, StatsOptions,
-    StopContainerOptions,
+    CreateContainerOptions, InspectContainerOptions, ListContainersOptions, RemoveContainerOptions,
+    RestartContainerOptions, StartContainerOptions, StatsOptions, StopContainerOptions,
+    WaitContainerOptions,
 };
-use bollard::secret::{ContainerStatsResponse, ContainerSummary};
+use bollard::secret::{ContainerCreateBody, ContainerStatsResponse, ContainerSummary};
 use bollard::Docker;
 use futures::StreamExt;
 use serde::Serialize;
@@ -37,6 +38,8 @@ pub enum ControlError {
         waited: Duration,
         state: String,
     },
+    #[error("re-seeding failed: the seed container exited with {0} ({1})")]
+    SeedFailed(i64, String),
     #[error("docker: {0}")]
     Docker(#[from] bollard::errors::Error),
 }
@@ -50,6 +53,9 @@ pub struct ServiceState {
     pub state: String,
     /// healthy, starting, unhealthy; `None` without a healthcheck or when not running.
     pub health: Option<String>,
+    /// The container's environment (its configuration: ports, limits, dataset).
+    #[serde(skip)]
+    pub env: Vec<(String, String)>,
 }
 
 impl ServiceState {
@@ -194,7 +200,18 @@ impl Controller {
             )
             .await?;
         let state = inspect.state.unwrap_or_default();
+        let env = inspect
+            .config
+            .and_then(|c| c.env)
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|kv| {
+                kv.split_once('=')
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+            })
+            .collect();
         Ok(ServiceState {
+            env,
             service: service.to_string(),
             container_id: id.to_string(),
             state: state
@@ -283,6 +300,87 @@ impl Controller {
             }
         }
         Ok(())
+    }
+
+    /// Re-seeds the dataset volume with `items` rows: a one-off container made from
+    /// the `seed` service's (image, user, mounts, security options), `seed --force`,
+    /// then every running server restarted on the new file and waited for. The
+    /// servers read the dataset read-only; seeding writes a temp file and renames it,
+    /// so they keep serving the old rows until their restart.
+    pub async fn reseed(&self, items: u32, servers: &[String]) -> Result<(), ControlError> {
+        let seed = self.container("seed").await?;
+        let inspect = self
+            .docker
+            .inspect_container(&seed, None::<InspectContainerOptions>)
+            .await?;
+        let config = inspect.config.unwrap_or_default();
+        let mut host_config = inspect.host_config.unwrap_or_default();
+        host_config.auto_remove = Some(false);
+        let body = ContainerCreateBody {
+            image: config.image,
+            user: config.user,
+            env: config.env,
+            cmd: Some(
+                ["seed", "--db", "/data/items.db", "--force", "--items"]
+                    .map(String::from)
+                    .into_iter()
+                    .chain([items.to_string()])
+                    .collect(),
+            ),
+            host_config: Some(host_config),
+            ..Default::default()
+        };
+        let id = self
+            .docker
+            .create_container(None::<CreateContainerOptions>, body)
+            .await?
+            .id;
+        let outcome = async {
+            self.docker
+                .start_container(&id, None::<StartContainerOptions>)
+                .await?;
+            let mut wait = self
+                .docker
+                .wait_container(&id, None::<WaitContainerOptions>);
+            while let Some(w) = wait.next().await {
+                w?;
+            }
+            let state = self
+                .docker
+                .inspect_container(&id, None::<InspectContainerOptions>)
+                .await?
+                .state
+                .unwrap_or_default();
+            match state.exit_code {
+                Some(0) => {}
+                code => {
+                    let why = state.error.filter(|e| !e.is_empty());
+                    return Err(ControlError::SeedFailed(
+                        code.unwrap_or(-1),
+                        why.unwrap_or_else(|| "`docker compose run --rm seed` shows why".into()),
+                    ));
+                }
+            }
+            Ok(())
+        }
+        .await;
+        let removal = RemoveContainerOptions {
+            force: true,
+            ..Default::default()
+        };
+        let _ = self.docker.remove_container(&id, Some(removal)).await;
+        outcome?;
+        let running: Vec<String> = self
+            .services()
+            .await?
+            .into_iter()
+            .filter(|s| servers.contains(&s.service) && s.state == "running")
+            .map(|s| s.service)
+            .collect();
+        for s in &running {
+            self.restart(s).await?;
+        }
+        self.wait_healthy(&running, Duration::from_secs(120)).await
     }
 
     /// One stats reading (the engine's one-shot stats: no second sample is awaited,
@@ -410,6 +508,7 @@ mod tests {
             container_id: "x".into(),
             state: state.into(),
             health: health.map(Into::into),
+            env: Vec::new(),
         };
         assert!(st("running", Some("healthy")).is_ready());
         assert!(st("running", None).is_ready());

@@ -115,6 +115,24 @@ pub struct Sinks<'a> {
     pub bar: &'a ProgressBar,
     /// reference/002's JSONL: one line per measured call (`--raw`).
     pub raw: Option<&'a mut JsonlWriter>,
+    /// Called once a second with the numbers the progress bar shows (the dashboard).
+    pub ticks: Option<&'a TickFn<'a>>,
+}
+
+/// An observer of per-second progress.
+pub type TickFn<'a> = dyn Fn(Tick) + Send + Sync + 'a;
+
+/// One second of a running load: the progress bar's numbers, as data.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+pub struct Tick {
+    /// Measured calls so far (answers and errors; warm-up excluded).
+    pub requests: u64,
+    pub errors: u64,
+    /// Calls per second over the last interval.
+    pub rps: f64,
+    /// Latency of the calls answered in the last interval, µs (0: none answered).
+    pub p50_us: u64,
+    pub p99_us: u64,
 }
 
 /// Opens connections, verifies the target, then runs `plan`.
@@ -484,11 +502,16 @@ async fn aggregate(
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last = (0u64, Instant::now());
+    // The last interval's latencies, for the observer (only kept when there is one).
+    let mut recent = sinks.ticks.map(|_| histogram());
     loop {
         tokio::select! {
             batch = rx.recv() => {
                 let Some(samples) = batch else { break };
                 for s in samples {
+                    if let Some(h) = recent.as_mut().filter(|_| s.error.is_none() && s.at >= warmup) {
+                        h.saturating_record(s.latency.as_micros().max(1) as u64);
+                    }
                     agg.push(s, warmup, &mut sinks.raw);
                 }
             }
@@ -500,6 +523,11 @@ async fn aggregate(
                 bar.set_message(format!("{rate:>9.0} req/s  p99 {p99} µs  errors {}", agg.recorder.errors()));
                 bar.set_position(done);
                 last = (done, Instant::now());
+                if let (Some(observe), Some(h)) = (sinks.ticks, recent.as_mut()) {
+                    let q = |q: f64| if h.is_empty() { 0 } else { h.value_at_quantile(q) };
+                    observe(Tick { requests: done, errors: agg.recorder.errors(), rps: rate, p50_us: q(0.5), p99_us: q(0.99) });
+                    h.reset();
+                }
             }
         }
     }

@@ -7,6 +7,7 @@ pub mod check;
 pub mod cli;
 pub mod commands;
 pub mod controller;
+pub mod dashboard;
 pub mod driver;
 pub mod endpoints;
 pub mod engine;

@@ -38,6 +38,8 @@ pub struct LocalServer {
     pub admin: u16,
     /// The binary server's framed-protocol port.
     pub framed: Option<u16>,
+    /// The environment it was started with (its whole configuration).
+    pub config: Vec<(&'static str, String)>,
     child: Child,
 }
 
@@ -51,7 +53,14 @@ impl LocalServer {
 pub struct LocalLab {
     pub servers: Vec<LocalServer>,
     pub certs: PathBuf,
-    _dir: tempfile::TempDir,
+    /// The dataset the servers open, and its rows.
+    db: PathBuf,
+    items: u32,
+    /// Datasets written so far (each re-seed writes a new file).
+    generation: u32,
+    bin_dir: PathBuf,
+    cpus: Option<Vec<usize>>,
+    dir: tempfile::TempDir,
 }
 
 fn free_port() -> Result<u16, LocalError> {
@@ -86,88 +95,175 @@ impl LocalLab {
         items: u32,
         cpus: Option<&[usize]>,
     ) -> Result<LocalLab, LocalError> {
-        let dir = tempfile::tempdir().map_err(|source| LocalError::Io {
-            what: "scratch folder".into(),
-            source,
-        })?;
-        let db = dir.path().join("items.db");
-        protolab_core::dataset::seed_file(&db, items, protolab_core::dataset::DEFAULT_SEED)
-            .await
-            .map_err(|e| LocalError::Prepare(e.to_string()))?;
-        let certs = dir.path().join("certs");
-        protolab_core::certs::write_to(&certs).map_err(|e| LocalError::Prepare(e.to_string()))?;
-        let mut servers = Vec::new();
+        let mut lab = LocalLab::prepare(bin_dir, items, cpus).await?;
         for name in names {
-            let bin = bin_dir.join(format!("protolab-{name}"));
-            if !bin.exists() {
-                return Err(LocalError::Missing(bin));
-            }
-            let (plain, tls, admin) = (free_port()?, free_port()?, free_port()?);
-            let mut cmd = match cpus {
-                Some(c) => {
-                    let list: Vec<String> = c.iter().map(usize::to_string).collect();
-                    let mut t = Command::new("taskset");
-                    t.arg("-c")
-                        .arg(list.join(","))
-                        .arg(&bin)
-                        .env("WORKERS", c.len().to_string());
-                    t
-                }
-                None => Command::new(&bin),
-            };
-            cmd.env("BIND", "127.0.0.1")
-                .env("PORT", plain.to_string())
-                .env("TLS_PORT", tls.to_string())
-                .env("ADMIN_PORT", admin.to_string())
-                .env("DB_PATH", &db)
-                .env("TLS_CERT", certs.join("server.crt"))
-                .env("TLS_KEY", certs.join("server.key"))
-                .env("RUST_LOG", "warn")
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .kill_on_drop(true);
-            if name == "grpc" {
-                cmd.env("TLS_CA", certs.join("ca.crt"));
-            }
-            // Room for the hold kind's 10,000 connections plus its probe.
-            cmd.env("MAX_CONNECTIONS", LAB_MAX_CONNECTIONS.to_string());
-            let framed = if name == "binary" {
-                let port = free_port()?;
-                // Benchmarks measure the protocol, not NET-001's per-client (1000
-                // msg/s) and global (50,000 msg/s) rate limits: both off.
-                cmd.env("FRAMED_PORT", port.to_string())
-                    .env("RATE_LIMIT", "0")
-                    .env("GLOBAL_RATE_LIMIT", "0");
-                Some(port)
-            } else {
-                None
-            };
-            let child = cmd.spawn().map_err(|source| LocalError::Io {
-                what: format!("starting {}", bin.display()),
-                source,
-            })?;
-            servers.push(LocalServer {
-                name: name.clone(),
-                plain,
-                tls,
-                admin,
-                framed,
-                child,
-            });
+            lab.spawn(name)?;
         }
-        let lab = LocalLab {
-            servers,
-            certs,
-            _dir: dir,
-        };
         for s in &lab.servers {
             wait_ready(&s.name, s.admin, Duration::from_secs(60)).await?;
         }
         Ok(lab)
     }
 
+    /// A lab with its dataset and certificates and no server running yet.
+    pub async fn prepare(
+        bin_dir: &Path,
+        items: u32,
+        cpus: Option<&[usize]>,
+    ) -> Result<LocalLab, LocalError> {
+        let dir = tempfile::tempdir().map_err(|source| LocalError::Io {
+            what: "scratch folder".into(),
+            source,
+        })?;
+        let db = dir.path().join("items.db");
+        seed(&db, items).await?;
+        let certs = dir.path().join("certs");
+        protolab_core::certs::write_to(&certs).map_err(|e| LocalError::Prepare(e.to_string()))?;
+        Ok(LocalLab {
+            servers: Vec::new(),
+            certs,
+            db,
+            items,
+            generation: 0,
+            bin_dir: bin_dir.to_path_buf(),
+            cpus: cpus.map(<[usize]>::to_vec),
+            dir,
+        })
+    }
+
+    /// Starts server `name` as a child process (not waiting for it to be ready).
+    fn spawn(&mut self, name: &str) -> Result<(), LocalError> {
+        let bin = self.bin_dir.join(format!("protolab-{name}"));
+        if !bin.exists() {
+            return Err(LocalError::Missing(bin));
+        }
+        let (certs, db) = (&self.certs, &self.db);
+        let (plain, tls, admin) = (free_port()?, free_port()?, free_port()?);
+        let mut cmd = match &self.cpus {
+            Some(c) => {
+                let list: Vec<String> = c.iter().map(usize::to_string).collect();
+                let mut t = Command::new("taskset");
+                t.arg("-c")
+                    .arg(list.join(","))
+                    .arg(&bin)
+                    .env("WORKERS", c.len().to_string());
+                t
+            }
+            None => Command::new(&bin),
+        };
+        let path = |p: &Path| p.display().to_string();
+        let mut config: Vec<(&'static str, String)> = vec![
+            ("BIND", "127.0.0.1".into()),
+            ("PORT", plain.to_string()),
+            ("TLS_PORT", tls.to_string()),
+            ("ADMIN_PORT", admin.to_string()),
+            ("DB_PATH", path(db)),
+            ("TLS_CERT", path(&certs.join("server.crt"))),
+            ("TLS_KEY", path(&certs.join("server.key"))),
+            ("RUST_LOG", "warn".into()),
+            // Room for the hold kind's 10,000 connections plus its probe.
+            ("MAX_CONNECTIONS", LAB_MAX_CONNECTIONS.to_string()),
+        ];
+        if name == "grpc" {
+            config.push(("TLS_CA", path(&certs.join("ca.crt"))));
+        }
+        let framed = if name == "binary" {
+            let port = free_port()?;
+            // Benchmarks measure the protocol, not NET-001's per-client (1000
+            // msg/s) and global (50,000 msg/s) rate limits: both off.
+            config.push(("FRAMED_PORT", port.to_string()));
+            config.push(("RATE_LIMIT", "0".into()));
+            config.push(("GLOBAL_RATE_LIMIT", "0".into()));
+            Some(port)
+        } else {
+            None
+        };
+        cmd.envs(config.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .kill_on_drop(true);
+        let child = cmd.spawn().map_err(|source| LocalError::Io {
+            what: format!("starting {}", bin.display()),
+            source,
+        })?;
+        self.servers.push(LocalServer {
+            name: name.to_string(),
+            plain,
+            tls,
+            admin,
+            framed,
+            config,
+            child,
+        });
+        Ok(())
+    }
+
     pub fn server(&self, name: &str) -> Option<&LocalServer> {
         self.servers.iter().find(|s| s.name == name)
+    }
+
+    /// Rows in the dataset the servers serve.
+    pub fn items(&self) -> u32 {
+        self.items
+    }
+
+    /// The dataset file the servers open.
+    pub fn db(&self) -> &Path {
+        &self.db
+    }
+
+    /// Starts server `name` (new ports) and waits until it is ready; a server already
+    /// running is left alone.
+    pub async fn start_server(&mut self, name: &str) -> Result<(), LocalError> {
+        if self.server(name).is_some() {
+            return Ok(());
+        }
+        self.spawn(name)?;
+        let admin = self.server(name).map(|s| s.admin).unwrap_or_default();
+        let ready = wait_ready(name, admin, Duration::from_secs(60)).await;
+        if ready.is_err() {
+            self.stop_server(name).await;
+        }
+        ready
+    }
+
+    /// Kills server `name` and reaps it; false when it was not running.
+    pub async fn stop_server(&mut self, name: &str) -> bool {
+        let Some(i) = self.servers.iter().position(|s| s.name == name) else {
+            return false;
+        };
+        let mut s = self.servers.remove(i);
+        let _ = s.child.start_kill();
+        let _ = s.child.wait().await;
+        true
+    }
+
+    /// Stops server `name` if it runs, then starts it again.
+    pub async fn restart_server(&mut self, name: &str) -> Result<(), LocalError> {
+        self.stop_server(name).await;
+        self.start_server(name).await
+    }
+
+    /// Writes a new dataset of `items` rows and restarts every running server on it
+    /// (they open the dataset once, read-only); the old file is removed.
+    pub async fn reseed(&mut self, items: u32) -> Result<(), LocalError> {
+        self.generation += 1;
+        let db = self
+            .dir
+            .path()
+            .join(format!("items-{}.db", self.generation));
+        seed(&db, items).await?;
+        let old = std::mem::replace(&mut self.db, db);
+        self.items = items;
+        let running: Vec<String> = self.servers.iter().map(|s| s.name.clone()).collect();
+        let mut outcome = Ok(());
+        for name in &running {
+            if let Err(e) = self.restart_server(name).await {
+                outcome = Err(e);
+            }
+        }
+        let _ = std::fs::remove_file(old);
+        outcome
     }
 
     /// Stops every server and waits for it.
@@ -177,6 +273,12 @@ impl LocalLab {
             let _ = s.child.wait().await;
         }
     }
+}
+
+async fn seed(db: &Path, items: u32) -> Result<(), LocalError> {
+    protolab_core::dataset::seed_file(db, items, protolab_core::dataset::DEFAULT_SEED)
+        .await
+        .map_err(|e| LocalError::Prepare(e.to_string()))
 }
 
 async fn wait_ready(name: &str, admin: u16, limit: Duration) -> Result<(), LocalError> {

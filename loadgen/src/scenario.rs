@@ -217,7 +217,16 @@ pub struct CaseResult {
 
 /// Runs every repetition (or step) of `spec` with `driver`, showing progress on `bar`.
 pub async fn run_case<D: Driver>(driver: Arc<D>, spec: CaseSpec, bar: &ProgressBar) -> CaseResult {
-    run_case_with(driver, spec, &mut Sinks { bar, raw: None }).await
+    run_case_with(
+        driver,
+        spec,
+        &mut Sinks {
+            bar,
+            raw: None,
+            ticks: None,
+        },
+    )
+    .await
 }
 
 /// `run_case`, also writing every measured sample to `sinks.raw` under a

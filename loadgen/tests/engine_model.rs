@@ -90,6 +90,7 @@ async fn a_server_stall_shows_in_corrected_latency_only() -> anyhow::Result<()> 
         &mut Sinks {
             bar: &ProgressBar::hidden(),
             raw: None,
+            ticks: None,
         },
     )
     .await?;
@@ -127,6 +128,7 @@ async fn open_loop_sends_at_the_rate_and_drops_warmup() -> anyhow::Result<()> {
         &mut Sinks {
             bar: &ProgressBar::hidden(),
             raw: None,
+            ticks: None,
         },
     )
     .await?;
@@ -156,6 +158,7 @@ async fn closed_loop_budgets_stop_exactly() -> anyhow::Result<()> {
         &mut Sinks {
             bar: &ProgressBar::hidden(),
             raw: None,
+            ticks: None,
         },
     )
     .await?;
@@ -172,6 +175,7 @@ async fn closed_loop_budgets_stop_exactly() -> anyhow::Result<()> {
         &mut Sinks {
             bar: &ProgressBar::hidden(),
             raw: None,
+            ticks: None,
         },
     )
     .await?;
@@ -191,6 +195,7 @@ async fn closed_loop_throughput_matches_service_time() -> anyhow::Result<()> {
         &mut Sinks {
             bar: &ProgressBar::hidden(),
             raw: None,
+            ticks: None,
         },
     )
     .await?;
@@ -218,6 +223,7 @@ async fn a_long_run_keeps_compact_per_second_histograms() -> anyhow::Result<()> 
         &mut Sinks {
             bar: &ProgressBar::hidden(),
             raw: None,
+            ticks: None,
         },
     )
     .await?;
@@ -232,5 +238,41 @@ async fn a_long_run_keeps_compact_per_second_histograms() -> anyhow::Result<()> 
         .histogram()
         .ok_or_else(|| anyhow::anyhow!("decodes"))?;
     assert_eq!(h.len(), 200);
+    Ok(())
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_observer_gets_one_tick_a_second_with_the_last_seconds_numbers() -> anyhow::Result<()> {
+    let server = FakeServer::new(Duration::from_millis(1), None);
+    let p = plan(Model::Closed, 4, Duration::from_secs(3));
+    let ticks = std::sync::Mutex::new(Vec::new());
+    let observe = |t: engine::Tick| {
+        if let Ok(mut v) = ticks.lock() {
+            v.push(t);
+        }
+    };
+    engine::run(
+        server,
+        &OpSpec::Ping,
+        &p,
+        &mut Sinks {
+            bar: &ProgressBar::hidden(),
+            raw: None,
+            ticks: Some(&observe),
+        },
+    )
+    .await?;
+    let ticks = ticks
+        .into_inner()
+        .map_err(|_| anyhow::anyhow!("poisoned"))?;
+    assert!(ticks.len() >= 3, "{} ticks", ticks.len());
+    // A full measured second: 4 workers x 1 ms service, answered in ~1 ms.
+    let busy: Vec<_> = ticks.iter().filter(|t| t.rps > 3000.0).collect();
+    assert!(!busy.is_empty(), "{ticks:?}");
+    for t in busy {
+        assert!((1000..1100).contains(&t.p50_us), "{t:?}");
+        assert!(t.p99_us >= t.p50_us && t.errors == 0, "{t:?}");
+    }
+    assert!(ticks.windows(2).all(|w| w[0].requests <= w[1].requests));
     Ok(())
 }
