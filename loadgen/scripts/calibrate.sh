@@ -14,7 +14,9 @@ cd "$(dirname "$0")/../.."
 
 DURATION=${DURATION:-10}
 CONNS=${CONNS:-64}
-BIN=target/release
+# Release binaries of protolab-rest and loadgen; built here unless BIN is given
+# (e.g. the ones `make images` staged: docker cp from protolab/build:/out/...).
+BIN=${BIN:-target/release}
 SERVER_CPU=${SERVER_CPU:-0}
 CLIENT_CPU=${CLIENT_CPU:-1}
 
@@ -28,7 +30,7 @@ for tool in wrk h2load; do
   fi
 done
 
-cargo build --release -q -p protolab-rest -p loadgen
+if [[ $BIN == target/release ]]; then cargo build --release -q -p protolab-rest -p loadgen; fi
 work=$(mktemp -d)
 server_pid=
 cleanup() { [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"; }
