@@ -5,6 +5,8 @@
 
 mod support;
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -297,21 +299,9 @@ async fn the_local_lab_is_controlled_runs_live_and_reseeds() -> anyhow::Result<(
     let Some(bins) = server_bins() else {
         return Ok(());
     };
-    let results = tempfile::tempdir()?;
-    let servers = Servers::start_local(&bins, 200, None).await?;
-    let guard = Guard::new(([127, 0, 0, 1], 0).into(), None)?;
-    let s = Arc::new(AppState::new(
-        servers,
-        results.path().into(),
-        guard,
-        "127.0.0.1".into(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(loadgen::dashboard::serve(listener, s.clone(), async {
-        let _ = stopped.await;
-    }));
+    let dashboard = common::LocalDashboard::start(&bins, 200).await?;
+    let (s, addr) = (dashboard.state.clone(), dashboard.addr);
+    let results = dashboard.results.path().to_path_buf();
     let rest = |s: &AppState| s.live.servers().into_iter().find(|x| x.name == "rest");
     wait_for("rest running and ready", Duration::from_secs(20), || {
         rest(&s).is_some_and(|r| r.state == "running" && r.ready && r.memory_bytes.is_some())
@@ -354,8 +344,8 @@ async fn the_local_lab_is_controlled_runs_live_and_reseeds() -> anyhow::Result<(
     assert_eq!(run.state, "finished", "{run:?}");
     assert!(seen_live, "per-second numbers while the case ran");
     let id = run.run_id.unwrap_or_default();
-    assert!(results.path().join(&id).join("run.json").is_file());
-    assert!(results.path().join(&id).join("report.html").is_file());
+    assert!(results.join(&id).join("run.json").is_file());
+    assert!(results.join(&id).join("report.html").is_file());
     assert_eq!(run.cases.len(), 1);
     assert_eq!(run.cases[0].status, "ok", "{:?}", run.cases[0]);
 
@@ -374,8 +364,7 @@ async fn the_local_lab_is_controlled_runs_live_and_reseeds() -> anyhow::Result<(
         "{page}"
     );
 
-    let _ = stop.send(());
-    served.await??;
+    dashboard.stop().await?;
     assert!(rest(&s)
         .and_then(|r| r.pid)
         .is_none_or(|pid| !std::path::Path::new(&format!("/proc/{pid}")).exists()));

@@ -8,13 +8,12 @@
 //! Skips, saying so, when chromedriver is absent (Debian: `apt-get install -y
 //! chromium chromium-driver`; or point CHROMEDRIVER at one).
 
+mod common;
+
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use fantoccini::{Client, ClientBuilder, Locator};
-use loadgen::dashboard::security::Guard;
-use loadgen::dashboard::{AppState, Servers};
 
 fn chromedriver() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("CHROMEDRIVER") {
@@ -127,27 +126,13 @@ async fn a_first_time_user_runs_a_case_and_opens_its_charts() -> anyhow::Result<
             return Ok(());
         }
     }
-    let results = tempfile::tempdir()?;
-    let servers = Servers::start_local(&bins, 1000, None).await?;
-    let guard = Guard::new(([127, 0, 0, 1], 0).into(), None)?;
-    let s = Arc::new(AppState::new(
-        servers,
-        results.path().into(),
-        guard,
-        "127.0.0.1".into(),
-    ));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let served = tokio::spawn(loadgen::dashboard::serve(listener, s, async {
-        let _ = stopped.await;
-    }));
+    let dashboard = common::LocalDashboard::start(&bins, 1000).await?;
+    let addr = dashboard.addr;
     let (_chromedriver, port) = start_chromedriver(&driver).await?;
     let c = browser(port).await?;
     let outcome = drive(&c, &format!("http://{addr}"), &target).await;
     let _ = c.close().await;
-    let _ = stop.send(());
-    served.await??;
+    dashboard.stop().await?;
     outcome
 }
 

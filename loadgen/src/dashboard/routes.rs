@@ -119,18 +119,23 @@ async fn run_page(
 ) -> Result<Html<String>, PageError> {
     let (root, csrf) = (s.results.clone(), s.guard.csrf().to_string());
     // Drawing the charts is CPU work.
-    let page = tokio::task::spawn_blocking(move || {
-        history::read(&root, &id).map(|run| history::run_page(&run, &csrf))
-    })
-    .await
-    .map_err(|e| {
+    let page =
+        blocking(move || history::read(&root, &id).map(|run| history::run_page(&run, &csrf)))
+            .await?;
+    page.map(Html).map_err(|e| page_error(&s, e))
+}
+
+/// Runs CPU work (reading runs, drawing charts) off the async threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, PageError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
         PageError(
             StatusCode::INTERNAL_SERVER_ERROR,
             e.to_string(),
             String::new(),
         )
-    })?;
-    page.map(Html).map_err(|e| page_error(&s, e))
+    })
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,17 +154,9 @@ async fn compare(
         PageError(StatusCode::BAD_REQUEST, why, csrf.clone())
     })?;
     let root = s.results.clone();
-    let page = tokio::task::spawn_blocking(move || {
-        history::compare_page(&root, &pick.baseline, &pick.candidate, &csrf)
-    })
-    .await
-    .map_err(|e| {
-        PageError(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            e.to_string(),
-            String::new(),
-        )
-    })?;
+    let page =
+        blocking(move || history::compare_page(&root, &pick.baseline, &pick.candidate, &csrf))
+            .await?;
     page.map(Html).map_err(|e| page_error(&s, e))
 }
 
