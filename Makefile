@@ -133,10 +133,11 @@ up: ## start the servers (building images and certs when missing) and wait until
 	@missing=; for i in $(SERVERS) loadgen; do \
 	  docker image inspect protolab/$$i:$(IMAGE_TAG) >/dev/null 2>&1 || missing="$$missing $$i"; done; \
 	if [ -n "$$missing" ]; then echo "== images missing:$$missing; building them"; $(MAKE) --no-print-directory images; fi
+	@# Certificates from the loadgen image just built (the same rcgen code as `make certs`,
+	@# without a second, local release build).
 	@if [ ! -f $(CERTS)/ca.crt ]; then \
-	  if command -v $(CARGO) >/dev/null; then $(MAKE) --no-print-directory certs; \
-	  else mkdir -p $(CERTS) && docker run --rm --user "$$(id -u):$$(id -g)" -v "$(CURDIR)/$(CERTS):/certs" \
-	    protolab/loadgen:$(IMAGE_TAG) certs --out /certs; fi; fi
+	  mkdir -p $(CERTS) && docker run --rm --user "$$(id -u):$$(id -g)" -v "$(CURDIR)/$(CERTS):/certs" \
+	    protolab/loadgen:$(IMAGE_TAG) certs --out /certs; fi
 	$(COMPOSE) up -d --no-build $(SERVERS)
 	@UP_TIMEOUT=$(UP_TIMEOUT) bash services/smoke.sh wait $(SERVERS)
 
