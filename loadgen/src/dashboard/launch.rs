@@ -105,18 +105,21 @@ pub fn validate(p: &RunParams, state: &AppState) -> Result<Launch, String> {
         .servers
         .items()
         .unwrap_or(protolab_core::dataset::DEFAULT_ITEMS);
+    let local = matches!(state.servers, super::state::Servers::Local(_));
     let opts = BenchOpts {
         suite,
         targets: p.targets.clone(),
         endpoints: only.map(<[String]>::to_vec),
-        local: matches!(state.servers, super::state::Servers::Local(_)),
+        local,
         restart: false,
         server_cpus: None,
         items,
         host: state.host.clone(),
-        ca: None,
-        cert: None,
-        key: None,
+        // The compose lab's files, as the loadgen service's environment names them
+        // (`--local` labs bring their own).
+        ca: lab_file(local, "TLS_CA"),
+        cert: lab_file(local, "TLS_CLIENT_CERT"),
+        key: lab_file(local, "TLS_CLIENT_KEY"),
         repeat: Some(repeat),
         raw: false,
         strict: false,
@@ -129,6 +132,13 @@ pub fn validate(p: &RunParams, state: &AppState) -> Result<Launch, String> {
         templates,
         selected,
     })
+}
+
+/// A TLS file of the compose lab from the environment (TLS_CA, ...); none for `--local`.
+fn lab_file(local: bool, var: &str) -> Option<std::path::PathBuf> {
+    std::env::var_os(var)
+        .filter(|_| !local)
+        .map(std::path::PathBuf::from)
 }
 
 /// A local server the run needs that is not running.
