@@ -447,15 +447,7 @@ impl Lab {
                 admin: s.admin,
                 framed: s.framed,
             }),
-            // Inside the compose network every server is reachable by its service name.
-            None => ServerAddr::default_on(
-                server,
-                if self.host == "compose" {
-                    server
-                } else {
-                    &self.host
-                },
-            ),
+            None => ServerAddr::in_lab(server, &self.host),
         }
     }
 

@@ -44,6 +44,15 @@ pub enum ControlError {
     Docker(#[from] bollard::errors::Error),
 }
 
+/// A `docker compose run` container, not the service's own.
+fn is_oneoff(c: &ContainerSummary) -> bool {
+    let oneoff = c
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("com.docker.compose.oneoff"));
+    oneoff.map(String::as_str) == Some("True")
+}
+
 /// A compose service's container as the dashboard and `ctl ps` show it.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ServiceState {
@@ -177,11 +186,8 @@ impl Controller {
     /// sorted by service name.
     pub async fn services(&self) -> Result<Vec<ServiceState>, ControlError> {
         let mut out = Vec::new();
-        for c in self.list(None).await? {
+        for c in self.list(None).await?.into_iter().filter(|c| !is_oneoff(c)) {
             let labels = c.labels.clone().unwrap_or_default();
-            if labels.get("com.docker.compose.oneoff").map(String::as_str) == Some("True") {
-                continue;
-            }
             let (Some(service), Some(id)) = (labels.get(SERVICE_LABEL), c.id.clone()) else {
                 continue;
             };
@@ -230,13 +236,7 @@ impl Controller {
         self.list(Some(service))
             .await?
             .into_iter()
-            .filter(|c| {
-                c.labels
-                    .as_ref()
-                    .and_then(|l| l.get("com.docker.compose.oneoff"))
-                    .map(String::as_str)
-                    != Some("True")
-            })
+            .filter(|c| !is_oneoff(c))
             .find_map(|c| c.id)
             .ok_or_else(|| ControlError::NoContainer {
                 project: self.project.clone(),

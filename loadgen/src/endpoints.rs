@@ -155,6 +155,12 @@ impl ServerAddr {
             framed: (server == "binary").then_some(DEFAULT_FRAMED_PORT),
         })
     }
+
+    /// The server at its default ports in a lab on `host`, where `compose` means each
+    /// server at its own service name (inside the compose network).
+    pub fn in_lab(server: &str, host: &str) -> Option<ServerAddr> {
+        ServerAddr::default_on(server, if host == "compose" { server } else { host })
+    }
 }
 
 /// The endpoints of `servers` (all when empty), optionally only `names`.

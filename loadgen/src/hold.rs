@@ -16,7 +16,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::time::Instant;
 
-use crate::driver::http::{HttpTarget, HttpVersion, TlsOptions};
+use crate::driver::http::get_once;
 use crate::driver::{CallError, Driver};
 use crate::engine::{EngineError, Sinks};
 use crate::scenario::{verify_target, CaseResult, CaseSpec, Kind, Repetition};
@@ -40,22 +40,11 @@ pub fn raise_nofile_limit() -> Option<u64> {
 
 /// The server's own view from its admin JSON: (RSS bytes, open connections).
 pub async fn server_view(admin: &str) -> Option<(Option<u64>, Option<i64>)> {
-    let target = HttpTarget::new(admin, HttpVersion::H1, &TlsOptions::default())
-        .await
-        .ok()?;
-    let (mut conn, _) = target.connect().await.ok()?;
-    let req = target.request(
-        http::Method::GET,
-        "/metrics?format=json",
-        bytes::Bytes::new(),
-    );
-    let answer = tokio::time::timeout(Duration::from_secs(5), conn.send(req, true))
-        .await
-        .ok()?
-        .ok()?
-        .ok()
-        .ok()?;
-    let v: serde_json::Value = serde_json::from_slice(&answer.body).ok()?;
+    let (status, body) = get_once(admin, "/metrics?format=json", Duration::from_secs(5)).await?;
+    if status != 200 {
+        return None;
+    }
+    let v: serde_json::Value = serde_json::from_slice(&body).ok()?;
     Some((v["rss_bytes"].as_u64(), v["open_connections"].as_i64()))
 }
 

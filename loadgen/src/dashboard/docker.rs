@@ -19,8 +19,6 @@ pub type Usage = (Option<f64>, u64);
 pub struct DockerServers {
     pub controller: Result<Controller, String>,
     host: String,
-    /// The last view, refreshed once a second by the live sampler.
-    view: Mutex<Vec<ServerInfo>>,
     /// Container states and usage of the last refresh, by service.
     containers: Mutex<HashMap<String, (ServiceState, Option<Usage>)>>,
     cpu_before: Mutex<HashMap<String, (f64, Instant)>>,
@@ -43,7 +41,6 @@ impl DockerServers {
         let d = DockerServers {
             controller,
             host,
-            view: Mutex::new(Vec::new()),
             containers: Mutex::new(HashMap::new()),
             cpu_before: Mutex::new(HashMap::new()),
             pending: Mutex::new(HashMap::new()),
@@ -74,9 +71,7 @@ impl DockerServers {
                 found.insert(s.service.clone(), (s, usage));
             }
         }
-        let infos = self.infos_from(&found);
         *lock(&self.containers) = found;
-        *lock(&self.view) = infos;
     }
 
     /// CPU % since the previous reading of this service (100 = one core).
@@ -87,20 +82,14 @@ impl DockerServers {
         Some(((cpu_seconds - before.0) / dt * 100.0).max(0.0))
     }
 
-    fn infos_from(
-        &self,
-        found: &HashMap<String, (ServiceState, Option<Usage>)>,
-    ) -> Vec<ServerInfo> {
-        let pending = lock(&self.pending).clone();
+    /// Every server, with its container as of the last refresh.
+    pub fn infos(&self) -> Vec<ServerInfo> {
+        let found = lock(&self.containers);
+        let pending = lock(&self.pending);
         server_names()
             .into_iter()
             .map(|name| {
-                let at = if self.host == "compose" {
-                    name.as_str()
-                } else {
-                    &self.host
-                };
-                let addr = ServerAddr::default_on(&name, at);
+                let addr = ServerAddr::in_lab(&name, &self.host);
                 let note = match (found.get(&name), &self.controller) {
                     (Some((c, _)), _) => Some(match &c.health {
                         Some(h) => format!("container {} ({h})", c.state),
@@ -130,10 +119,6 @@ impl DockerServers {
     /// Rows of the dataset, when this dashboard re-seeded it.
     pub fn items(&self) -> Option<u32> {
         *lock(&self.items)
-    }
-
-    pub fn infos(&self) -> Vec<ServerInfo> {
-        lock(&self.view).clone()
     }
 
     /// The container's state (running, exited, ...) and usage, from the last refresh.

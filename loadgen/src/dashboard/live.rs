@@ -16,7 +16,7 @@ use serde::Serialize;
 use tokio::sync::broadcast;
 
 use crate::commands::BenchEvents;
-use crate::driver::http::{HttpTarget, HttpVersion, TlsOptions};
+use crate::driver::http::get_once;
 use crate::engine::Tick;
 use crate::scenario::CaseResult;
 
@@ -320,36 +320,22 @@ fn process_alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
+/// How long a server's admin endpoint gets to answer each sampling tick.
+const ADMIN_TIMEOUT: Duration = Duration::from_secs(1);
+
 /// (ready, open connections) from a server's admin endpoint.
 async fn probe(admin: Option<String>) -> (bool, Option<i64>) {
     let Some(admin) = admin else {
         return (false, None);
     };
-    let ready = admin_get(&admin, "/readyz")
+    let ready = get_once(&admin, "/readyz", ADMIN_TIMEOUT)
         .await
         .is_some_and(|(s, _)| s == 200);
-    let conns = admin_get(&admin, "/metrics")
+    let conns = get_once(&admin, "/metrics", ADMIN_TIMEOUT)
         .await
         .and_then(|(_, body)| gauge(&String::from_utf8_lossy(&body), OPEN_CONNECTIONS_GAUGE))
         .map(|v| v as i64);
     (ready, conns)
-}
-
-/// GET `path` on `host:port`: (status, body), None when it does not answer in 1 s.
-async fn admin_get(admin: &str, path: &str) -> Option<(u16, bytes::Bytes)> {
-    let fetch = async {
-        let target = HttpTarget::new(admin, HttpVersion::H1, &TlsOptions::default())
-            .await
-            .ok()?;
-        let (mut conn, _) = target.connect().await.ok()?;
-        let req = target.request(http::Method::GET, path, bytes::Bytes::new());
-        let answer = conn.send(req, true).await.ok()?;
-        Some((answer.status.as_u16(), answer.body))
-    };
-    tokio::time::timeout(Duration::from_secs(1), fetch)
-        .await
-        .ok()
-        .flatten()
 }
 
 /// The value of an unlabelled (or first labelled) sample of `name` in Prometheus /

@@ -51,6 +51,21 @@ pub struct HttpTarget {
     tls: Option<(TlsConnector, ServerName<'static>)>,
 }
 
+/// One plain HTTP/1.1 GET of `path` on `host:port` (a server's admin endpoint):
+/// (status, body), or `None` when it does not answer within `within`.
+pub async fn get_once(addr: &str, path: &str, within: Duration) -> Option<(u16, Bytes)> {
+    let fetch = async {
+        let target = HttpTarget::new(addr, HttpVersion::H1, &TlsOptions::default())
+            .await
+            .ok()?;
+        let (mut conn, _) = target.connect().await.ok()?;
+        let req = target.request(http::Method::GET, path, Bytes::new());
+        let answer = conn.send(req, true).await.ok()?;
+        Some((answer.status.as_u16(), answer.body))
+    };
+    tokio::time::timeout(within, fetch).await.ok().flatten()
+}
+
 impl HttpTarget {
     /// Parses `http://host:port` / `https://host:port` (or `host:port`, plain) and
     /// resolves it once, so connect timings never include DNS.
