@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use clap::builder::PossibleValuesParser;
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-
-use crate::driver::http::HttpVersion;
+use protolab_bench::KindName;
+use protolab_drivers::{HttpVersion, Protocol};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -225,20 +227,6 @@ pub struct BenchOpts {
     pub out: PathBuf,
 }
 
-/// Protocols `run` can drive.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Protocol {
-    Rest,
-    Grpc,
-    Graphql,
-    Sse,
-    Websocket,
-    /// NET-001 (reference/004): host:port, or with --tls the TLS port
-    Net001,
-    /// the 0x12345678 framed protocol (reference/003): host:port
-    Framed,
-}
-
 /// Operations `run` can exercise.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 /// Names are the contract's (`get_item`); the kebab-case forms are accepted too.
@@ -252,35 +240,6 @@ pub enum OpName {
     Score,
 }
 
-/// Measurement kinds `run` offers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum KindName {
-    /// closed loop, as fast as the server answers (default without --rate)
-    Throughput,
-    /// open loop at --rate (default with --rate)
-    Rate,
-    /// serial requests on one connection: TTFB and total
-    Latency,
-    /// --connections clients, --requests-each requests each
-    Concurrency,
-    /// echo at each of --sizes: MB/s both ways
-    Bandwidth,
-    /// new connection per attempt at --rate (default 10/s): TCP, TLS, handshake, first call
-    Connect,
-    /// open-loop rate steps from --rate up, to the knee
-    Sweep,
-    /// -c clients each pipelining --messages calls, --depth in flight (binary protocols)
-    Pipeline,
-    /// --transfer-sizes blobs --direction up/down in --chunk pieces (or --whole), CRC checked
-    Transfer,
-    /// hold --hold connections open while a probe calls at --probe-rate for -d
-    Hold,
-    /// server push: --count events of --size bytes per stream, on -c streams at once
-    Stream,
-    /// fan-out: --subscribers subscribers, a publisher at --rate (default 100/s) for -d
-    Broadcast,
-}
-
 /// Which way the transfer kind moves blobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum DirectionName {
@@ -292,7 +251,7 @@ pub enum DirectionName {
 #[derive(Debug, Args)]
 pub struct RunOpts {
     /// Protocol of the target
-    #[arg(value_enum)]
+    #[arg(value_parser = protocol_parser())]
     pub protocol: Protocol,
     /// Target: http(s)://host:port (REST, GraphQL, SSE); host:port or https://host:port
     /// (gRPC); ws(s)://host:port[/ws] (WebSocket)
@@ -300,8 +259,15 @@ pub struct RunOpts {
     /// Operation to exercise
     #[arg(long, value_enum, default_value_t = OpName::GetItem)]
     pub op: OpName,
-    /// Kind of measurement [default: throughput, or rate when --rate is given]
-    #[arg(long, value_enum)]
+    /// Kind of measurement [default: throughput, or rate when --rate is given]:
+    /// throughput (closed loop), rate (open loop at --rate), latency (serial calls on
+    /// one connection), concurrency (-c clients x --requests-each), bandwidth (echo at
+    /// each of --sizes), connect (a new connection per attempt), sweep (rate steps to
+    /// the knee), pipeline (--depth in flight, --messages each), transfer
+    /// (--transfer-sizes up/down, CRC checked), hold (--hold connections held while a
+    /// probe calls), stream (server push of --count events), broadcast
+    /// (--subscribers, a publisher at --rate)
+    #[arg(long, value_parser = kind_parser())]
     pub kind: Option<KindName>,
     /// Open loop at this many requests per second (accepts 10k, 1.5M)
     #[arg(long, value_parser = parse_count)]
@@ -334,7 +300,7 @@ pub struct RunOpts {
     #[arg(long)]
     pub http2: bool,
     /// HTTP version explicitly (overrides --http2)
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = http_parser())]
     pub http: Option<HttpVersion>,
     /// CA certificate to trust for https targets
     #[arg(long, env = "TLS_CA")]
@@ -429,6 +395,23 @@ pub struct RunOpts {
     /// Hold kind: the server's admin host:port (its /metrics?format=json gives RSS)
     #[arg(long)]
     pub admin: Option<String>,
+}
+
+/// `run`'s protocols: the driver table's.
+fn protocol_parser() -> impl clap::builder::TypedValueParser<Value = Protocol> {
+    PossibleValuesParser::new(Protocol::ALL.map(Protocol::name)).try_map(|s: String| {
+        Protocol::from_name(&s).ok_or_else(|| format!("unknown protocol {s:?}"))
+    })
+}
+
+/// The kinds of measurement, as the engine names them.
+fn kind_parser() -> impl clap::builder::TypedValueParser<Value = KindName> {
+    PossibleValuesParser::new(KindName::ALL.map(KindName::as_str))
+        .try_map(|s: String| s.parse::<KindName>())
+}
+
+fn http_parser() -> impl clap::builder::TypedValueParser<Value = HttpVersion> {
+    PossibleValuesParser::new(["h1", "h2"]).try_map(|s: String| s.parse::<HttpVersion>())
 }
 
 /// `0`, `1-3`, `0,2,4-5` → CPU ids.

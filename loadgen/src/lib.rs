@@ -1,28 +1,15 @@
-//! protolab's load generator as a library: drivers (one per protocol), the
-//! protocol-agnostic engine, statistics, cases and results. The `loadgen` binary is
-//! a thin CLI over it; tests drive it against real servers on loopback.
+//! The `loadgen` binary's library: the command line, suites, the commands (one file
+//! per subcommand), the lab (local processes, the Docker controller), the suite
+//! runner, results files, reports and the dashboard. Measuring is
+//! `protolab_bench`; speaking protocols is `protolab_drivers`.
 
-pub mod bulk;
-pub mod check;
+pub mod cases;
 pub mod cli;
 pub mod commands;
-pub mod controller;
 pub mod dashboard;
-pub mod driver;
-pub mod endpoints;
-pub mod engine;
-pub mod env;
-pub mod hold;
-pub mod local;
-pub mod output;
-pub mod pipeline;
-pub mod push;
+pub mod lab;
+pub mod progress;
 pub mod report;
 pub mod results;
-pub mod scenario;
-pub mod selfcheck;
-pub mod stats;
+pub mod runner;
 pub mod suite;
-pub mod transfer;
-pub mod usage;
-pub mod web;

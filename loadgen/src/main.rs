@@ -12,10 +12,10 @@ fn main() -> anyhow::Result<()> {
     let mut opts = Opts::parse();
     // Before any socket, and before --local starts servers (they inherit it): the
     // hold kind's thousands of connections need file descriptors.
-    let _ = loadgen::hold::raise_nofile_limit();
+    let _ = protolab_bench::raise_nofile_limit();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
-    if let Some(cpus) = loadgen::local::plan_cpus(&mut opts) {
+    if let Some(cpus) = loadgen::lab::local::plan_cpus(&mut opts) {
         let pin = |id: usize| core_affinity::set_for_current(core_affinity::CoreId { id });
         pin(cpus[0]);
         let next = Arc::new(AtomicUsize::new(0));

@@ -6,9 +6,9 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::driver::OpSpec;
-use crate::engine::{LoadPlan, Model};
-use crate::scenario::Kind;
+use protolab_bench::Kind;
+use protolab_bench::OpSpec;
+use protolab_bench::{LoadPlan, Model};
 
 /// The built-in suites, by name.
 pub const BUILT_IN: &[(&str, &str)] = &[
@@ -266,7 +266,7 @@ fn bulk_kinds(
         }
         "transfer" => {
             for word in list(&k.direction, "both".to_string()) {
-                for direction in crate::bulk::parse_direction(&word)? {
+                for direction in crate::cases::parse_direction(&word)? {
                     let t = Kind::Transfer {
                         direction,
                         size: size.unwrap_or(1_572_864) as u64,
@@ -341,8 +341,7 @@ fn template(
         max_lag: duration(&k.max_lag, Duration::from_millis(5))?,
     };
     kind.shape_plan(&mut plan, k.requests, k.requests_each.unwrap_or(100));
-    let bulk_name = crate::bulk::case_name(&kind, &op, plan.connections)
-        .or_else(|| crate::push::case_label(&kind).map(|l| format!("{}/{l}", kind.name())));
+    let bulk_name = crate::cases::parameter_name(&kind, &op, plan.connections);
     let mut name = match (&def.name, &bulk_name) {
         (Some(n), Some(b)) => format!("{n}/{b}"),
         (Some(n), None) => n.clone(),

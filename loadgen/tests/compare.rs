@@ -5,10 +5,10 @@
 
 mod support;
 
-use loadgen::driver::OpSpec;
 use loadgen::report::compare::{compare, parse_percent, Verdict};
 use loadgen::results::Run;
-use loadgen::scenario::{CaseResult, Kind};
+use protolab_bench::OpSpec;
+use protolab_bench::{CaseResult, Kind};
 use support::{case, rep, summary};
 
 /// A case whose repetitions have these req/s and P99s (µs).

@@ -14,10 +14,10 @@ use std::time::Duration;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use http_body_util::BodyExt;
-use loadgen::controller::Controller;
 use loadgen::dashboard::docker::DockerServers;
 use loadgen::dashboard::security::Guard;
 use loadgen::dashboard::{app, AppState, Servers};
+use loadgen::lab::controller::Controller;
 use tower::ServiceExt;
 
 /// The dashboard without --local, on a compose project that does not exist (so

@@ -5,14 +5,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use indicatif::ProgressBar;
-use loadgen::driver::http::{HttpTarget, HttpVersion, TlsOptions};
-use loadgen::driver::rest::RestDriver;
-use loadgen::driver::OpSpec;
-use loadgen::engine::{LoadPlan, Model};
 use loadgen::results::Run;
-use loadgen::scenario::{run_case, CaseSpec, Kind};
+use protolab_bench::OpSpec;
+use protolab_bench::{run_case, CaseSpec, Hooks, Kind};
+use protolab_bench::{LoadPlan, Model};
 use protolab_core::server::start_in_process;
+use protolab_drivers::RestDriver;
+use protolab_drivers::{HttpTarget, HttpVersion, TlsOptions};
 
 fn spec(protocol: &str, workload: &str, kind: Kind, repeat: usize) -> CaseSpec {
     CaseSpec {
@@ -53,7 +52,7 @@ async fn a_real_run_renders_and_passes_its_own_gate() -> anyhow::Result<()> {
         ..Default::default()
     };
     let op = OpSpec::GetItem { ids: 1_000 };
-    let bar = ProgressBar::hidden();
+    let mut hooks = Hooks::silent();
     let plain = HttpTarget::new(&format!("http://{}", srv.plain), HttpVersion::H1, &tls).await?;
     let h1 = Arc::new(RestDriver::new(plain, 42, &op));
     let secure = format!("https://localhost:{}", srv.tls.port());
@@ -66,13 +65,13 @@ async fn a_real_run_renders_and_passes_its_own_gate() -> anyhow::Result<()> {
         run_case(
             h1.clone(),
             spec("rest-h1", "throughput/get_item", Kind::Throughput, 3),
-            &bar,
+            &mut hooks,
         )
         .await,
         run_case(
             h2.clone(),
             spec("rest-tls-h2", "throughput/get_item", Kind::Throughput, 3),
-            &bar,
+            &mut hooks,
         )
         .await,
     ];
@@ -81,12 +80,19 @@ async fn a_real_run_renders_and_passes_its_own_gate() -> anyhow::Result<()> {
         attempts: 10,
     };
     for (name, d) in [("rest-h1", h1), ("rest-tls-h2", h2)] {
-        cases.push(run_case(d, spec(name, "connect/get_item", connect.clone(), 1), &bar).await);
+        cases.push(
+            run_case(
+                d,
+                spec(name, "connect/get_item", connect.clone(), 1),
+                &mut hooks,
+            )
+            .await,
+        );
     }
     for c in &cases {
         assert!(c.valid, "{}: {:?}", c.spec.name, c.problems);
     }
-    let run = Run::new(cases, loadgen::output::unix_now());
+    let run = Run::new(cases, protolab_bench::unix_now());
     let out = tempfile::tempdir()?;
     let run_dir = loadgen::results::write(out.path(), &run)?;
     let written = loadgen::report::rerender(&run_dir)?;

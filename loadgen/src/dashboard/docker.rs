@@ -7,8 +7,8 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::controller::{ControlError, Controller, ServiceState};
-use crate::endpoints::ServerAddr;
+use crate::lab::controller::{ControlError, Controller, ServiceState};
+use protolab_drivers::ServerAddr;
 
 use super::state::{ports, server_names, Action, ServerInfo};
 

@@ -1,16 +1,16 @@
 //! Launching a run from the page: the form's parameters, validated into the same
-//! `BenchOpts` and suite templates the CLI builds (a custom case is written as a
-//! one-case suite and parsed by `suite::parse`, so it means exactly what the same
-//! TOML would), then run by `commands::bench` and written by `commands::save`.
+//! suite templates the CLI builds (a custom case is written as a one-case suite and
+//! parsed by `suite::parse`, so it means exactly what the same TOML would), then run
+//! by `runner::run_suite` and written by `report::save`, as `loadgen bench` does.
 
 use std::sync::Arc;
 
 use serde::Deserialize;
 
-use crate::cli::BenchOpts;
-use crate::commands::{self, Lab};
-use crate::endpoints::{self, Endpoint};
+use crate::lab::{lab_tls, Lab};
+use crate::runner::{run_suite, SuitePlan};
 use crate::suite::CaseTemplate;
+use protolab_drivers::{self as endpoints, Endpoint};
 
 use super::live::LiveBench;
 use super::state::{server_names, AppState};
@@ -51,9 +51,15 @@ pub struct RunParams {
 #[derive(Debug)]
 pub struct Launch {
     pub label: String,
-    pub opts: BenchOpts,
     pub templates: Vec<CaseTemplate>,
     pub selected: Vec<Endpoint>,
+    pub repeat: usize,
+    /// Rows in the lab's dataset.
+    pub items: u32,
+    /// The lab's TLS files from the environment (none for a `--local` lab).
+    pub ca: Option<std::path::PathBuf>,
+    pub cert: Option<std::path::PathBuf>,
+    pub key: Option<std::path::PathBuf>,
 }
 
 const OPS: [&str; 5] = ["ping", "get_item", "list_items", "echo", "score"];
@@ -68,7 +74,7 @@ pub fn validate(p: &RunParams, state: &AppState) -> Result<Launch, String> {
             names.join(", ")
         ));
     }
-    let known: Vec<&str> = endpoints::ALL.iter().map(|e| e.name).collect();
+    let known: Vec<&str> = endpoints::ENDPOINTS.iter().map(|e| e.name).collect();
     if let Some(bad) = p.endpoints.iter().find(|e| !known.contains(&e.as_str())) {
         return Err(format!(
             "unknown endpoint {bad:?} (known: {})",
@@ -84,19 +90,19 @@ pub fn validate(p: &RunParams, state: &AppState) -> Result<Launch, String> {
     if !(1..=20).contains(&repeat) {
         return Err("repetitions must be between 1 and 20".into());
     }
-    let (label, templates, suite) = match p.mode.as_str() {
+    let (label, templates) = match p.mode.as_str() {
         "suite" => {
             let name = p.suite.as_deref().unwrap_or("quick");
             if !crate::suite::BUILT_IN.iter().any(|(n, _)| *n == name) {
                 return Err(format!("unknown suite {name:?} (quick, full)"));
             }
             let t = crate::suite::load(name).map_err(|e| e.to_string())?;
-            (format!("suite {name}"), t, name.to_string())
+            (format!("suite {name}"), t)
         }
         "custom" => {
             let (label, toml) = custom_suite(p)?;
             let t = crate::suite::parse(&toml).map_err(|e| e.to_string())?;
-            (label, t, "custom".to_string())
+            (label, t)
         }
         other => return Err(format!("unknown mode {other:?} (suite, custom)")),
     };
@@ -106,31 +112,18 @@ pub fn validate(p: &RunParams, state: &AppState) -> Result<Launch, String> {
         .items()
         .unwrap_or(protolab_core::dataset::DEFAULT_ITEMS);
     let local = matches!(state.servers, super::state::Servers::Local(_));
-    let opts = BenchOpts {
-        suite,
-        targets: p.targets.clone(),
-        endpoints: only.map(<[String]>::to_vec),
-        local,
-        restart: false,
-        server_cpus: None,
+    let targets = protolab_drivers::servers_of(&selected).join(", ");
+    Ok(Launch {
+        label: format!("{label} on {targets}, {repeat} repetition(s)"),
+        templates,
+        selected,
+        repeat,
         items,
-        host: state.host.clone(),
         // The compose lab's files, as the loadgen service's environment names them
         // (`--local` labs bring their own).
         ca: lab_file(local, "TLS_CA"),
         cert: lab_file(local, "TLS_CLIENT_CERT"),
         key: lab_file(local, "TLS_CLIENT_KEY"),
-        repeat: Some(repeat),
-        raw: false,
-        strict: false,
-        out: state.results.clone(),
-    };
-    let targets = crate::endpoints::servers_of(&selected).join(", ");
-    Ok(Launch {
-        label: format!("{label} on {targets}, {repeat} repetition(s)"),
-        opts,
-        templates,
-        selected,
     })
 }
 
@@ -250,24 +243,24 @@ async fn run(state: &Arc<AppState>, launch: &Launch) -> Result<(String, Vec<Stri
         .as_ref()
         .map(|l| l.certs.clone())
         .unwrap_or_else(|| "certs".into());
-    let tls = commands::lab_tls(&launch.opts, &certs);
+    let (ca, cert, key) = (&launch.ca, &launch.cert, &launch.key);
+    let tls = lab_tls(ca.as_deref(), cert.as_deref(), key.as_deref(), &certs);
     let mut lab = Lab::new(local, state.host.clone(), tls);
     if let super::state::Servers::Docker(d) = &state.servers {
         if let Ok(c) = &d.controller {
-            lab = lab.with_docker(c.clone());
+            lab = lab.with_docker(c.clone(), false);
         }
     }
-    let started = crate::output::unix_now();
+    let started = protolab_bench::unix_now();
     let events = LiveBench(&state.live);
-    let work = commands::bench(
-        &lab,
-        &launch.opts,
-        &launch.templates,
-        &launch.selected,
-        started,
-        true,
-        &events,
-    );
+    let plan = SuitePlan {
+        templates: &launch.templates,
+        selected: &launch.selected,
+        repeat: Some(launch.repeat),
+        items: launch.items,
+        quiet: true,
+    };
+    let work = run_suite(&lab, &plan, started, None, &events);
     let outcome = tokio::select! {
         r = work => r.map_err(|e| format!("{e:#}")),
         _ = state.cancel.notified() => Err(CANCELLED.to_string()),
@@ -278,7 +271,7 @@ async fn run(state: &Arc<AppState>, launch: &Launch) -> Result<(String, Vec<Stri
     let warnings = run.environment.warnings.clone();
     let out = state.results.clone();
     // Charts are CPU work: off the async threads.
-    let dir = tokio::task::spawn_blocking(move || commands::save(&out, &run))
+    let dir = tokio::task::spawn_blocking(move || crate::report::save(&out, &run))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("{e:#}"))?;
@@ -313,7 +306,7 @@ mod tests {
         assert_eq!(t.len(), 1);
         assert_eq!(t[0].plan.connections, 4);
         assert_eq!(t[0].plan.duration, std::time::Duration::from_secs(2));
-        assert!(matches!(t[0].plan.model, crate::engine::Model::Open { rate } if rate == 500.0));
+        assert!(matches!(t[0].plan.model, protolab_bench::Model::Open { rate } if rate == 500.0));
         let no_rate = RunParams {
             rate: None,
             ..p.clone()

@@ -15,10 +15,10 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use tokio::sync::broadcast;
 
-use crate::commands::BenchEvents;
-use crate::driver::http::get_once;
-use crate::engine::Tick;
-use crate::scenario::CaseResult;
+use crate::runner::BenchEvents;
+use protolab_bench::CaseResult;
+use protolab_bench::Tick;
+use protolab_drivers::get_once;
 
 use super::state::{AppState, ServerInfo};
 
@@ -198,7 +198,11 @@ impl BenchEvents for LiveBench<'_> {
                 let s = &rep.summary;
                 c.requests = s.requests;
                 c.errors = s.errors;
-                c.rps = result.stats.get("rps").map(|x| x.mean).unwrap_or(s.rps);
+                c.rps = result
+                    .stats
+                    .get(&protolab_bench::Metric::Rps)
+                    .map(|x| x.mean)
+                    .unwrap_or(s.rps);
                 c.p50_ms = s.latency.p50_us as f64 / 1000.0;
                 c.p99_ms = s.latency.p99_us as f64 / 1000.0;
             }
@@ -281,7 +285,7 @@ fn status(
     cpu_before: &mut HashMap<u32, (f64, Instant)>,
 ) -> ServerStatus {
     let alive = info.pid.filter(|p| process_alive(*p));
-    let usage = alive.and_then(crate::local::proc_usage);
+    let usage = alive.and_then(crate::lab::local::proc_usage);
     let cpu_percent = match (alive, usage) {
         (Some(pid), Some((cpu, _))) => {
             let now = Instant::now();

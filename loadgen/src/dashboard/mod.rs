@@ -33,7 +33,7 @@ pub enum DashboardError {
     #[error(transparent)]
     Security(#[from] security::SecurityError),
     #[error("starting the local lab: {0}")]
-    Local(#[from] crate::local::LocalError),
+    Local(#[from] crate::lab::local::LocalError),
     #[error("listening on {addr}: {source}")]
     Listen {
         addr: std::net::SocketAddr,
@@ -55,7 +55,7 @@ pub async fn run(o: &DashboardOpts) -> Result<(), DashboardError> {
         })?;
     let servers = if o.local {
         eprintln!("--local: starting the servers as child processes on loopback");
-        let bin_dir = crate::local::bin_dir();
+        let bin_dir = crate::lab::local::bin_dir();
         Servers::start_local(&bin_dir, o.items, o.server_cpus.as_deref()).await?
     } else {
         Servers::Docker(docker::DockerServers::connect(o.host.clone()).await)

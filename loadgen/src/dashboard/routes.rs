@@ -3,7 +3,7 @@
 //! refusal a status with `{"error": "..."}` the page shows). Every route passes
 //! `security::check` first.
 
-use crate::controller::ControlError;
+use crate::lab::controller::ControlError;
 use std::convert::Infallible;
 use std::sync::Arc;
 

@@ -14,8 +14,8 @@ use std::sync::Mutex;
 
 use serde::Serialize;
 
-use crate::endpoints::{self, ServerAddr};
-use crate::local::{LocalError, LocalLab};
+use crate::lab::local::{LocalError, LocalLab};
+use protolab_drivers::{self as endpoints, ServerAddr};
 
 use super::docker::DockerServers;
 use super::live::Live;
@@ -33,7 +33,7 @@ pub enum StateError {
     #[error(transparent)]
     Local(#[from] LocalError),
     #[error(transparent)]
-    Docker(#[from] crate::controller::ControlError),
+    Docker(#[from] crate::lab::controller::ControlError),
 }
 
 /// What a control button asks for.
@@ -107,7 +107,7 @@ struct LabView {
 
 /// Every server the lab has, in table order.
 pub fn server_names() -> Vec<String> {
-    endpoints::servers_of(endpoints::ALL)
+    endpoints::servers_of(endpoints::ENDPOINTS)
 }
 
 impl Servers {

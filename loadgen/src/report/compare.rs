@@ -10,33 +10,33 @@
 use serde::Serialize;
 
 use crate::results::Run;
-use crate::scenario::CaseResult;
-use crate::stats::RepStats;
+use protolab_bench::stats::RepStats;
+use protolab_bench::{CaseResult, Metric};
 
 /// A comparable metric: its name on the command line, its key in
 /// `CaseResult::stats`, and which way is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Metric {
+pub struct GateMetric {
     pub name: &'static str,
-    pub key: &'static str,
+    pub key: Metric,
     pub higher_is_better: bool,
 }
 
 /// Every metric the gate knows.
-pub const METRICS: [Metric; 3] = [
-    Metric {
+pub const METRICS: [GateMetric; 3] = [
+    GateMetric {
         name: "rps",
-        key: "rps",
+        key: Metric::Rps,
         higher_is_better: true,
     },
-    Metric {
+    GateMetric {
         name: "p50",
-        key: "p50_us",
+        key: Metric::P50Us,
         higher_is_better: false,
     },
-    Metric {
+    GateMetric {
         name: "p99",
-        key: "p99_us",
+        key: Metric::P99Us,
         higher_is_better: false,
     },
 ];
@@ -108,7 +108,7 @@ pub fn compare(
     max_regression: f64,
     metrics: &[String],
 ) -> Result<Comparison, CompareError> {
-    let chosen: Vec<Metric> = metrics
+    let chosen: Vec<GateMetric> = metrics
         .iter()
         .map(|m| {
             METRICS
@@ -155,8 +155,8 @@ pub fn compare(
 }
 
 /// The verdict on one metric, when both cases have it.
-fn diff(b: &CaseResult, c: &CaseResult, m: Metric, threshold: f64) -> Option<Diff> {
-    let (sb, sc) = (b.stats.get(m.key)?, c.stats.get(m.key)?);
+fn diff(b: &CaseResult, c: &CaseResult, m: GateMetric, threshold: f64) -> Option<Diff> {
+    let (sb, sc) = (b.stats.get(&m.key)?, c.stats.get(&m.key)?);
     if sb.kept == 0 || sc.kept == 0 {
         return None;
     }

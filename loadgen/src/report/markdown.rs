@@ -9,7 +9,7 @@ use super::chart::Chart;
 use super::{plan, tables, CHART_DIR};
 use crate::results::table::{self, Row, HEADER};
 use crate::results::Run;
-use crate::scenario::CaseResult;
+use protolab_bench::CaseResult;
 
 /// A coefficient of variation above this across repetitions is flagged: at 10%
 /// a difference between two protocols of that size is within the noise.
@@ -120,7 +120,7 @@ fn case_warnings(c: &CaseResult) -> Vec<String> {
         items.push(format!(
             "**high variation** `{}`: {} CV {:.1}% over {} repetitions (above {:.0}%: differences this size are noise)",
             c.spec.name,
-            metric.trim_end_matches("_us"),
+            metric.as_str().trim_end_matches("_us"),
             s.cv * 100.0,
             s.kept,
             HIGH_CV * 100.0

@@ -19,7 +19,7 @@ mod tables;
 
 use std::path::{Path, PathBuf};
 
-use crate::output::{write_atomic, OutputError};
+use crate::results::files::{write_atomic, OutputError};
 use crate::results::Run;
 
 pub use chart::Chart;
@@ -49,6 +49,33 @@ pub struct Written {
     pub charts: Vec<PathBuf>,
     /// Charts that could not be drawn, and why (the documents say so too).
     pub failed: Vec<String>,
+}
+
+/// Writes `run` under `root/<run-id>/` (`results::write`) and then its report;
+/// returns the directory. The numbers are safe on disk first: a report that fails
+/// is a warning, not a lost run.
+pub fn save(root: &Path, run: &Run) -> anyhow::Result<PathBuf> {
+    use anyhow::Context;
+    let dir = crate::results::write(root, run).context("writing results")?;
+    eprintln!("results in {}", dir.display());
+    match write(&dir, run) {
+        Ok(w) => written(&w),
+        Err(e) => eprintln!("warning: report not written: {e}"),
+    }
+    Ok(dir)
+}
+
+/// Tells where a report went (and which charts failed) on stderr.
+pub fn written(w: &Written) {
+    for f in &w.failed {
+        eprintln!("warning: {f}");
+    }
+    eprintln!(
+        "report in {} and {} ({} charts)",
+        w.markdown.display(),
+        w.html.display(),
+        w.charts.len()
+    );
 }
 
 /// Every chart of `run` as SVG documents, by chart (for the dashboard).

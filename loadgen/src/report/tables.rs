@@ -5,8 +5,8 @@
 use super::axis::bytes;
 use super::markdown::md_table;
 use crate::results::Run;
-use crate::scenario::CaseResult;
-use crate::stats::Percentiles;
+use protolab_bench::stats::Percentiles;
+use protolab_bench::CaseResult;
 
 /// A detail table's builder: its Markdown, when some case has its data.
 type Builder = fn(&[&CaseResult]) -> Option<String>;
@@ -39,11 +39,15 @@ fn repetitions(cases: &[&CaseResult]) -> Option<String> {
     let mut rows = Vec::new();
     for c in cases.iter().filter(|c| c.repetitions.len() > 1) {
         for (metric, s) in &c.stats {
-            let scale = if metric.ends_with("_us") { 1e-3 } else { 1.0 };
+            let scale = if metric.as_str().ends_with("_us") {
+                1e-3
+            } else {
+                1.0
+            };
             let f = |v: f64| format!("{:.3}", v * scale);
             rows.push(vec![
                 c.spec.name.clone(),
-                metric.replace("_us", " ms"),
+                metric.as_str().replace("_us", " ms"),
                 f(s.mean),
                 f(s.median),
                 f(s.stddev),

@@ -3,7 +3,7 @@
 //! printer (`render_text`), report.md and report.html only lay these strings out.
 
 use super::Run;
-use crate::scenario::CaseResult;
+use protolab_bench::CaseResult;
 
 /// Column titles of the headline table; the first is the case, the last the notes.
 pub const HEADER: [&str; 11] = [
@@ -83,7 +83,11 @@ fn row(case: &CaseResult) -> Row {
     let s = &last.summary;
     let l = &s.latency;
     let ms = |us: u64| format!("{:.3}", us as f64 / 1000.0);
-    let rps = case.stats.get("rps").map(|r| r.mean).unwrap_or(s.rps);
+    let rps = case
+        .stats
+        .get(&protolab_bench::Metric::Rps)
+        .map(|r| r.mean)
+        .unwrap_or(s.rps);
     let mut notes = super::notes(case, s);
     if let Some(e) = case.efficiency() {
         notes.push(efficiency_note(&e));

@@ -8,14 +8,15 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use loadgen::driver::OpSpec;
-use loadgen::engine::{LoadPlan, Model};
-use loadgen::local::ServerUsage;
 use loadgen::results::Run;
-use loadgen::scenario::{CaseResult, CaseSpec, ConnectBreakdown, Kind, Repetition};
-use loadgen::stats::{
-    rep_stats, Direction, HoldStats, Percentiles, PushStats, Summary, TransferStats,
+use protolab_bench::stats::{rep_stats, Percentiles, Summary};
+use protolab_bench::usage::ServerUsage;
+use protolab_bench::OpSpec;
+use protolab_bench::{
+    CaseResult, CaseSpec, ConnectBreakdown, Direction, HoldStats, Kind, Metric, PushStats,
+    Repetition, TransferStats,
 };
+use protolab_bench::{LoadPlan, Model};
 
 /// A plausible distribution with its median at `p50_us` and a tail `tail` times longer.
 pub fn pct(p50_us: u64, tail: f64, count: u64) -> Percentiles {
@@ -54,18 +55,11 @@ pub fn summary(rps: f64, p50_us: u64, tail: f64) -> Summary {
 }
 
 pub fn rep(summary: Summary) -> Repetition {
-    Repetition {
-        summary,
-        cpu_fraction: Some(0.4),
-        workers: 1,
-        connections: 16,
-        invalid: Vec::new(),
-        offered_rate: None,
-        connect: None,
-        push: None,
-        transfer: None,
-        hold: None,
-    }
+    let mut r = Repetition::of(summary);
+    r.cpu_fraction = Some(0.4);
+    r.workers = 1;
+    r.connections = 16;
+    r
 }
 
 pub fn plan(model: Model) -> LoadPlan {
@@ -112,8 +106,6 @@ pub fn case(
         stats: BTreeMap::new(),
         knee_rate: None,
         server_usage: None,
-        intervals: Vec::new(),
-        intervals_start_unix_s: 0.0,
         clients: Vec::new(),
         skipped: None,
     };
@@ -128,9 +120,9 @@ pub fn restat(c: &mut CaseResult) {
     let p50 = rep_stats(&m(&|r| r.summary.latency.p50_us as f64), 2.0);
     let p99 = rep_stats(&m(&|r| r.summary.latency.p99_us as f64), 2.0);
     c.stats = BTreeMap::from([
-        ("rps".into(), rps),
-        ("p50_us".into(), p50),
-        ("p99_us".into(), p99),
+        (Metric::Rps, rps),
+        (Metric::P50Us, p50),
+        (Metric::P99Us, p99),
     ]);
 }
 

@@ -77,9 +77,26 @@ async fn metrics_handler(State(s): State<AdminState>, Query(q): Query<MetricsQue
         .into_response()
 }
 
+/// The admin JSON summary (`/metrics?format=json`): what every server serves and
+/// the load generator reads (the hold kind's memory per connection, the dashboard).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct AdminSummary {
+    pub server: String,
+    pub ready: bool,
+    pub open_connections: i64,
+    pub messages_total: u64,
+    pub errors_total: u64,
+    /// Over the interval since the previous JSON scrape (since start for the first).
+    pub messages_per_sec: f64,
+    pub avg_latency_us: f64,
+    pub error_rate: f64,
+    /// Resident memory, when the platform tells it.
+    pub rss_bytes: Option<u64>,
+}
+
 /// The JSON summary: connections, totals, and rates over the interval since the
 /// previous JSON scrape (since start for the first one).
-fn json_summary(s: &AdminState) -> serde_json::Value {
+fn json_summary(s: &AdminState) -> AdminSummary {
     let now = Instant::now();
     let t = s.metrics.totals();
     let (since, before) = match s.last.lock() {
@@ -89,15 +106,15 @@ fn json_summary(s: &AdminState) -> serde_json::Value {
     let secs = now.duration_since(since).as_secs_f64();
     let delta = t.messages.saturating_sub(before.messages);
     let ratio = |a: u64, b: u64| if b == 0 { 0.0 } else { a as f64 / b as f64 };
-    serde_json::json!({
-        "server": s.server,
-        "ready": s.ready.get(),
-        "open_connections": s.metrics.open_connections(),
-        "messages_total": t.messages,
-        "errors_total": t.errors,
-        "messages_per_sec": if secs > 0.0 { delta as f64 / secs } else { 0.0 },
-        "avg_latency_us": ratio(t.latency_us_sum, t.messages),
-        "error_rate": ratio(t.errors, t.messages),
-        "rss_bytes": crate::process::rss_bytes(),
-    })
+    AdminSummary {
+        server: s.server.to_string(),
+        ready: s.ready.get(),
+        open_connections: s.metrics.open_connections(),
+        messages_total: t.messages,
+        errors_total: t.errors,
+        messages_per_sec: if secs > 0.0 { delta as f64 / secs } else { 0.0 },
+        avg_latency_us: ratio(t.latency_us_sum, t.messages),
+        error_rate: ratio(t.errors, t.messages),
+        rss_bytes: crate::process::rss_bytes(),
+    }
 }

@@ -15,17 +15,9 @@ use tonic_health::pb::health_server::{Health, HealthServer};
 use crate::pb::arena::arena_server::ArenaServer;
 use crate::pb::score::score_service_server::ScoreServiceServer;
 
-/// Generated protobuf and tonic code, public so clients (the load generator) can use it.
-pub mod pb {
-    pub mod arena {
-        tonic::include_proto!("arena");
-    }
-    pub mod score {
-        tonic::include_proto!("score");
-    }
-    /// Encoded descriptor set of both protos (for reflection).
-    pub const DESCRIPTOR_SET: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/descriptor.bin"));
-}
+/// Generated protobuf and tonic code (the `protolab-proto` crate, shared with the
+/// load generator).
+pub use protolab_proto as pb;
 
 pub use arena::{ArenaService, ScoreService};
 

@@ -4,13 +4,13 @@
 
 use super::throughput::protocols;
 use super::{family, slug, Family, Workload};
-use crate::driver::OpSpec;
 use crate::report::axis::{self, Axis, Scale};
 use crate::report::chart::{Bar, BarPlot, BarSeries, Chart, LinePlot, Plot, Series};
 use crate::report::palette::Palette;
 use crate::results::Run;
-use crate::scenario::CaseResult;
-use crate::stats::Direction;
+use protolab_bench::CaseResult;
+use protolab_bench::Direction;
+use protolab_bench::OpSpec;
 
 /// A bandwidth workload without its `/<size>B` suffix: the sizes of one family.
 fn stem(c: &CaseResult) -> &str {

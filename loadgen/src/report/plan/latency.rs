@@ -8,8 +8,8 @@ use crate::report::chart::{
     BoxPlot, BoxSeries, Chart, FiveNumbers, LinePlot, Mark, Plot, Series, StackedPlot, StackedRow,
 };
 use crate::report::palette::{Palette, STAGES};
-use crate::scenario::{CaseResult, Kind, Repetition};
-use crate::stats::Percentiles;
+use protolab_bench::stats::Percentiles;
+use protolab_bench::{CaseResult, Kind, Repetition};
 
 /// A case's legend name: its protocol, flagged when the case cannot be trusted.
 fn who(c: &CaseResult) -> String {
@@ -38,7 +38,7 @@ const SPECTRUM_STEPS: u32 = 80;
 /// (quantile, ms) points of a distribution, min to 99.99%: from the whole histogram
 /// when there is one, else from the stored percentiles.
 fn spectrum_points(p: &Percentiles, histogram: Option<&str>) -> Vec<(f64, f64)> {
-    if let Some(h) = histogram.and_then(crate::stats::decode_histogram) {
+    if let Some(h) = histogram.and_then(protolab_bench::stats::decode_histogram) {
         return (0..=SPECTRUM_STEPS)
             .map(|k| {
                 let q = 1.0 - 10f64.powf(-f64::from(k) / 20.0);
@@ -122,7 +122,7 @@ pub fn spectra(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
         let open = w
             .cases
             .iter()
-            .any(|c| matches!(c.spec.plan.model, crate::engine::Model::Open { .. }));
+            .any(|c| matches!(c.spec.plan.model, protolab_bench::Model::Open { .. }));
         let sub = if open {
             "HdrHistogram percentiles, last repetition; open loop: from the intended send time (CO-corrected)"
         } else {
@@ -376,12 +376,12 @@ mod tests {
 
     #[test]
     fn a_whole_histogram_draws_a_fine_spectrum() {
-        let mut h = crate::stats::new_histogram();
+        let mut h = protolab_bench::stats::new_histogram();
         for v in 1..=100_000u64 {
             h.saturating_record(v);
         }
         let p = Percentiles::from_histogram(&h);
-        let text = crate::stats::encode_histogram(&h);
+        let text = protolab_bench::stats::encode_histogram(&h);
         let fine = spectrum_points(&p, text.as_deref());
         assert_eq!(fine.len(), SPECTRUM_STEPS as usize + 1);
         assert!(fine.windows(2).all(|w| w[0].0 < w[1].0 && w[0].1 <= w[1].1));

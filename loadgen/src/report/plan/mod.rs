@@ -9,7 +9,7 @@ mod resources;
 mod throughput;
 
 use crate::results::Run;
-use crate::scenario::{CaseResult, Kind};
+use protolab_bench::{CaseResult, Kind};
 
 use super::chart::Chart;
 use super::palette::Palette;

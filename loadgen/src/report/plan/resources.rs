@@ -8,7 +8,7 @@ use crate::report::axis::{Axis, Scale};
 use crate::report::chart::{Bar, BarPlot, Chart, LinePlot, Plot, Series};
 use crate::report::palette::Palette;
 use crate::results::{cpu_percent_series, memory_series};
-use crate::scenario::{CaseResult, Kind};
+use protolab_bench::{CaseResult, Kind};
 
 /// CPU % and memory over time, one chart of two panels per workload observed.
 pub fn usage(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {

@@ -5,7 +5,7 @@ use super::{family, has_own_chart, slug, Family, Workload};
 use crate::report::axis::{Axis, Scale};
 use crate::report::chart::{Bar, BarPlot, BarSeries, Chart, Plot};
 use crate::report::palette::Palette;
-use crate::scenario::{CaseResult, Kind};
+use protolab_bench::{CaseResult, Kind};
 
 /// Protocols of `cases` in order of first appearance.
 pub(super) fn protocols<'a>(cases: impl Iterator<Item = &'a CaseResult>) -> Vec<&'a str> {
@@ -59,7 +59,7 @@ fn rps_bar(c: &CaseResult) -> Option<Bar> {
     if has_own_chart(c) {
         return None;
     }
-    let s = c.stats.get("rps")?;
+    let s = c.stats.get(&protolab_bench::Metric::Rps)?;
     (s.kept > 0).then(|| Bar {
         value: s.mean,
         whisker: (!s.ci95_degenerate).then_some((s.ci95_low.max(0.0), s.ci95_high)),

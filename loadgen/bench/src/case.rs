@@ -1,0 +1,376 @@
+//! Cases: a kind of measurement (throughput, rate, latency, ...) of one operation on
+//! one target, repeated; what a case is (`CaseSpec`, `Kind`) and what it measured
+//! (`CaseResult`, `Repetition`). Data only: running a case is `crate::kind`, judging
+//! it `crate::verdict`.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::driver::OpSpec;
+use crate::engine::LoadPlan;
+use crate::kind::hold::HoldStats;
+use crate::kind::push::PushStats;
+use crate::kind::transfer::{Direction, TransferStats};
+use crate::stats::{Interval, Percentiles, RepStats, Summary};
+
+/// What a case measures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Kind {
+    /// Closed loop at full speed: connections x in-flight.
+    Throughput,
+    /// Throughput of `echo` at one payload size: MB/s both ways.
+    Bandwidth,
+    /// Open loop at `plan.model`'s fixed rate (reference/002 steady).
+    Rate,
+    /// Serial requests on one connection: time to first byte and total.
+    Latency,
+    /// `clients` parallel clients, each its own connection, `requests` each.
+    Concurrency,
+    /// A new connection per attempt at `rate` per second (reference/002 coldconn).
+    Connect { rate: f64, attempts: u64 },
+    /// Open-loop steps from `start` rate, x`factor` each step, until P99 or the error
+    /// rate crosses its limit or the achieved rate falls short.
+    Sweep {
+        start: f64,
+        factor: f64,
+        max: f64,
+        p99_limit_ms: f64,
+        error_limit: f64,
+    },
+    /// reference/003: `plan.connections` clients, each on its own connection sending
+    /// `messages` calls with up to `depth` unanswered (binary protocols pipeline).
+    Pipeline { depth: usize, messages: u64 },
+    /// reference/001's binary transfer: `transfers` blobs of `size` bytes per
+    /// repetition, one way, in `chunk`-byte pieces (`None`: one whole body).
+    Transfer {
+        direction: Direction,
+        size: u64,
+        chunk: Option<u64>,
+        transfers: u64,
+    },
+    /// `connections` held open at once while a probe client calls `op` at
+    /// `probe_rate` per second for `plan.duration`; `admin` is the server's admin
+    /// address (`host:port`) whose `/metrics?format=json` gives its RSS.
+    Hold {
+        connections: usize,
+        probe_rate: f64,
+        #[serde(default)]
+        admin: Option<String>,
+    },
+    /// Server push: `connections` streams at once, each of `count` events
+    /// `interval_ms` apart with `size` payload bytes; one-way latency from each
+    /// event's send stamp, events/s, gaps and reorders (`crate::push`).
+    Stream {
+        count: u64,
+        interval_ms: u64,
+        size: usize,
+    },
+    /// Fan-out: `subscribers` subscribers and a publisher at `rate` messages/s of
+    /// `size` bytes for the case's duration; delivery latency per subscriber, lost
+    /// and lagged messages (`crate::push`).
+    Broadcast {
+        subscribers: usize,
+        rate: f64,
+        size: usize,
+    },
+}
+
+impl Kind {
+    /// What a kind implies for its plan: `latency` is serial requests on one
+    /// connection (`requests` of them, default 1000); `concurrency` gives each client
+    /// its own connection and exactly `requests_each` requests, with no warm-up. Both
+    /// end by count, so their duration becomes a generous cap.
+    pub fn shape_plan(&self, plan: &mut LoadPlan, requests: Option<u64>, requests_each: u64) {
+        match self {
+            Kind::Latency => {
+                plan.connections = 1;
+                plan.inflight = 1;
+                plan.requests = Some(requests.unwrap_or(1000));
+            }
+            Kind::Concurrency => {
+                plan.inflight = 1;
+                plan.requests_per_worker = Some(requests_each);
+                plan.warmup = Duration::ZERO;
+            }
+            _ => return,
+        }
+        plan.duration = plan.duration.max(Duration::from_secs(60));
+    }
+
+    /// The kind's name (`throughput`, `rate`, ...).
+    pub fn name(&self) -> &'static str {
+        self.id().as_str()
+    }
+
+    /// Which kind this is, without its parameters.
+    pub fn id(&self) -> KindName {
+        match self {
+            Kind::Throughput => KindName::Throughput,
+            Kind::Bandwidth => KindName::Bandwidth,
+            Kind::Rate => KindName::Rate,
+            Kind::Latency => KindName::Latency,
+            Kind::Concurrency => KindName::Concurrency,
+            Kind::Connect { .. } => KindName::Connect,
+            Kind::Sweep { .. } => KindName::Sweep,
+            Kind::Pipeline { .. } => KindName::Pipeline,
+            Kind::Transfer { .. } => KindName::Transfer,
+            Kind::Hold { .. } => KindName::Hold,
+            Kind::Stream { .. } => KindName::Stream,
+            Kind::Broadcast { .. } => KindName::Broadcast,
+        }
+    }
+}
+
+/// A kind's name without its parameters: the one spelling the command line, the
+/// suites, run.json and the reports share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum KindName {
+    Throughput,
+    Rate,
+    Latency,
+    Concurrency,
+    Bandwidth,
+    Connect,
+    Sweep,
+    Pipeline,
+    Transfer,
+    Hold,
+    Stream,
+    Broadcast,
+}
+
+impl KindName {
+    /// Every kind, in the order the command line lists them.
+    pub const ALL: [KindName; 12] = [
+        KindName::Throughput,
+        KindName::Rate,
+        KindName::Latency,
+        KindName::Concurrency,
+        KindName::Bandwidth,
+        KindName::Connect,
+        KindName::Sweep,
+        KindName::Pipeline,
+        KindName::Transfer,
+        KindName::Hold,
+        KindName::Stream,
+        KindName::Broadcast,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KindName::Throughput => "throughput",
+            KindName::Rate => "rate",
+            KindName::Latency => "latency",
+            KindName::Concurrency => "concurrency",
+            KindName::Bandwidth => "bandwidth",
+            KindName::Connect => "connect",
+            KindName::Sweep => "sweep",
+            KindName::Pipeline => "pipeline",
+            KindName::Transfer => "transfer",
+            KindName::Hold => "hold",
+            KindName::Stream => "stream",
+            KindName::Broadcast => "broadcast",
+        }
+    }
+}
+
+impl std::fmt::Display for KindName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for KindName {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<KindName, String> {
+        KindName::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                let all: Vec<&str> = KindName::ALL.iter().map(|k| k.as_str()).collect();
+                format!("unknown kind {s:?} (one of {})", all.join(", "))
+            })
+    }
+}
+
+/// A statistic computed across a case's repetitions (`CaseResult::stats`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Successful calls per second.
+    Rps,
+    /// Latency percentiles, µs.
+    P50Us,
+    P99Us,
+    /// Transfer kind: mean MB/s of a repetition's transfers.
+    Mbps,
+    /// Hold kind: connections set up per second, and the probe's P99.
+    SetupPerSec,
+    ProbeP99Us,
+    /// Pipeline kind: the clients' mean total time.
+    ClientTotalS,
+}
+
+impl Metric {
+    /// The name run.json uses (`rps`, `p99_us`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metric::Rps => "rps",
+            Metric::P50Us => "p50_us",
+            Metric::P99Us => "p99_us",
+            Metric::Mbps => "mbps",
+            Metric::SetupPerSec => "setup_per_sec",
+            Metric::ProbeP99Us => "probe_p99_us",
+            Metric::ClientTotalS => "client_total_s",
+        }
+    }
+}
+
+/// A case to run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseSpec {
+    pub name: String,
+    pub protocol: String,
+    pub target: String,
+    pub op: OpSpec,
+    pub kind: Kind,
+    pub plan: LoadPlan,
+    pub repeat: usize,
+    /// |z| above which a repetition is an outlier (reference/003).
+    pub z_threshold: f64,
+}
+
+/// One repetition's outcome.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Repetition {
+    pub summary: Summary,
+    /// Generator CPU as a fraction of its cores (None: too short to tell).
+    pub cpu_fraction: Option<f64>,
+    pub workers: usize,
+    pub connections: usize,
+    pub invalid: Vec<String>,
+    /// Sweep: the offered rate of this step.
+    pub offered_rate: Option<f64>,
+    /// Connect kind: the set-up breakdown.
+    pub connect: Option<ConnectBreakdown>,
+    /// Stream and broadcast kinds: delivery of pushed events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push: Option<PushStats>,
+    /// Transfer kind: sizes, integrity and MB/s per transfer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transfer: Option<TransferStats>,
+    /// Hold kind: held connections and the probe's latency meanwhile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<HoldStats>,
+    /// Open loop: how late idle workers woke for their slots (timer lateness), µs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag: Option<Percentiles>,
+    /// Per-second latency histograms of the measured window, for the .hlog file.
+    #[serde(skip)]
+    pub intervals: Vec<Interval>,
+    /// When those intervals' measured window began, Unix seconds.
+    #[serde(skip)]
+    pub intervals_start_unix_s: f64,
+}
+
+impl Repetition {
+    /// A repetition with `summary` and nothing kind-specific yet.
+    pub fn of(summary: Summary) -> Repetition {
+        Repetition {
+            summary,
+            cpu_fraction: None,
+            workers: 0,
+            connections: 0,
+            invalid: Vec::new(),
+            offered_rate: None,
+            connect: None,
+            push: None,
+            transfer: None,
+            hold: None,
+            lag: None,
+            intervals: Vec::new(),
+            intervals_start_unix_s: 0.0,
+        }
+    }
+}
+
+/// reference/002's coldconn, per stage.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct ConnectBreakdown {
+    pub tcp: Percentiles,
+    pub tls: Option<Percentiles>,
+    pub handshake: Option<Percentiles>,
+    pub first_call: Percentiles,
+    pub total: Percentiles,
+}
+
+/// A finished case.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CaseResult {
+    pub spec: CaseSpec,
+    pub valid: bool,
+    /// Why the case failed or cannot be trusted (verification, saturation, lag).
+    pub problems: Vec<String>,
+    pub repetitions: Vec<Repetition>,
+    /// Across repetitions: rps, p50_us, p99_us and the kind's own metrics.
+    pub stats: BTreeMap<Metric, RepStats>,
+    /// Sweep: the highest offered rate that met the limits.
+    pub knee_rate: Option<f64>,
+    /// The server's CPU and memory during the case, when it could be observed.
+    #[serde(default)]
+    pub server_usage: Option<crate::usage::ServerUsage>,
+    /// Pipeline kind: reference/003's line per client per repetition (clients.csv).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub clients: Vec<crate::kind::pipeline::ClientLine>,
+    /// Why the case was not run: the protocol does not offer what it needs (the
+    /// case is neither measured nor invalid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+}
+
+impl CaseResult {
+    /// A case about to run: valid until judged, nothing measured yet.
+    pub fn new(spec: CaseSpec) -> CaseResult {
+        CaseResult {
+            spec,
+            valid: true,
+            problems: Vec::new(),
+            repetitions: Vec::new(),
+            stats: BTreeMap::new(),
+            knee_rate: None,
+            server_usage: None,
+            clients: Vec::new(),
+            skipped: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_and_kind_names_are_one_spelling() {
+        for m in [
+            Metric::Rps,
+            Metric::P50Us,
+            Metric::P99Us,
+            Metric::Mbps,
+            Metric::SetupPerSec,
+            Metric::ProbeP99Us,
+            Metric::ClientTotalS,
+        ] {
+            let json = serde_json::to_value(m).expect("serialises");
+            assert_eq!(json, serde_json::Value::from(m.as_str()));
+        }
+        for k in KindName::ALL {
+            assert_eq!(k.as_str().parse::<KindName>(), Ok(k));
+        }
+        assert!("nonsense".parse::<KindName>().is_err());
+        assert_eq!(Kind::Throughput.name(), "throughput");
+    }
+}

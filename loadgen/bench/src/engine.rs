@@ -1,0 +1,492 @@
+//! The load engine: opens connections, runs workers under a load model, and
+//! aggregates what they report. It knows nothing of protocols (only `Driver`) and
+//! nothing of output formats (it returns a `LoadResult`).
+//!
+//! Load models. Closed loop: each worker sends its next request when the previous
+//! one is answered. Open loop: requests are due at a fixed rate (slot i at
+//! `start + i / rate`); a free worker takes the next slot. When every worker is busy
+//! past a slot's due time, the request goes out late and its latency is counted from
+//! the due time (coordinated-omission correction, like wrk2); the uncorrected service
+//! time is kept beside it. A worker that was idle and woke late (timer jitter) is
+//! the generator's fault, not the server's: that lateness is recorded separately and
+//! marks the run invalid beyond `max_lag`.
+//!
+//! Workers send one `Sample` per call over a channel to a single aggregator, which
+//! drops warm-up samples, fills the recorders and per-second interval histograms,
+//! and drives the progress bar. Time is tokio's clock, so tests can pause it.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use tokio::sync::mpsc;
+use tokio::time::{sleep_until, Instant};
+
+use crate::driver::{CallError, Driver, OpSpec};
+use crate::selfcheck::CpuMeter;
+use crate::sink::{Hooks, Tick};
+use crate::stats::{new_histogram, Interval, Recorder};
+
+/// How requests are paced.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case")]
+pub enum Model {
+    Closed,
+    Open { rate: f64 },
+}
+
+/// One load run's parameters.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct LoadPlan {
+    pub model: Model,
+    pub connections: usize,
+    /// Concurrent requests per connection (needs a multiplexing protocol; otherwise
+    /// each extra in-flight request gets its own connection).
+    pub inflight: usize,
+    /// Measured window, after warm-up; with `requests` it is the safety cap.
+    pub duration: Duration,
+    pub warmup: Duration,
+    /// Closed loop: stop after this many measured requests in all.
+    pub requests: Option<u64>,
+    /// Closed loop: stop each worker after this many measured requests.
+    pub requests_per_worker: Option<u64>,
+    pub timeout: Duration,
+    /// Open loop: timer lateness (p99) beyond this marks the run invalid.
+    pub max_lag: Duration,
+}
+
+/// What a run measured.
+pub struct LoadResult {
+    pub recorder: Recorder,
+    /// Measured window: warm-up end to the last answer.
+    pub elapsed: Duration,
+    /// Per-second latency histograms of the measured window.
+    pub intervals: Vec<Interval>,
+    /// When the measured window began (the intervals' time base), Unix seconds.
+    pub measured_start_unix_s: f64,
+    /// Open loop: how late idle workers woke for their slots, µs.
+    pub lateness: Histogram<u64>,
+    /// Generator CPU use as a fraction of the cores it may use (None: run too short to tell).
+    pub cpu_fraction: Option<f64>,
+    pub workers: usize,
+    pub connections: usize,
+}
+
+/// Errors that stop a run before it measures anything.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error("no connection could be opened: {0}")]
+    NoConnection(CallError),
+    #[error("verification of {op} failed: {error}")]
+    Verify { op: &'static str, error: CallError },
+}
+
+/// One completed (or failed) call.
+struct Sample {
+    /// Send time (due time in open loop) relative to the run start.
+    at: Duration,
+    latency: Duration,
+    service: Duration,
+    ttfb: Option<Duration>,
+    sent: u64,
+    received: u64,
+    error: Option<String>,
+    lateness: Option<Duration>,
+}
+
+struct Shared<D: Driver> {
+    driver: Arc<D>,
+    op: OpSpec,
+    plan: LoadPlan,
+    start: Instant,
+    warmup_end: Instant,
+    end: Instant,
+    slot: AtomicU64,
+    budget: Option<AtomicU64>,
+    seq: AtomicU64,
+}
+
+/// Opens connections, verifies the target, then runs `plan`.
+pub async fn run<D: Driver>(
+    driver: Arc<D>,
+    op: &OpSpec,
+    plan: &LoadPlan,
+    hooks: &mut Hooks<'_>,
+) -> Result<LoadResult, EngineError> {
+    let mut conns = open_connections(&driver, plan.connections.max(1)).await?;
+    if let Some(first) = conns.first_mut() {
+        verify(driver.as_ref(), first, op).await?;
+    }
+    let mut slots: Vec<Option<D::Conn>> = Vec::new();
+    for conn in conns {
+        for _ in 1..plan.inflight.max(1) {
+            slots.push(driver.share(&conn));
+        }
+        slots.push(Some(conn));
+    }
+    let connections = plan.connections.max(1) + slots.iter().filter(|c| c.is_none()).count();
+    let cpu = CpuMeter::start();
+    let start = Instant::now();
+    let warmup_end = start + plan.warmup;
+    let shared = Arc::new(Shared {
+        driver,
+        op: op.clone(),
+        plan: plan.clone(),
+        start,
+        warmup_end,
+        end: warmup_end + plan.duration,
+        slot: AtomicU64::new(0),
+        budget: plan.requests.map(AtomicU64::new),
+        seq: AtomicU64::new(0),
+    });
+    let (tx, rx) = mpsc::channel::<Vec<Sample>>(4096);
+    let workers = slots.len();
+    let handles: Vec<_> = slots
+        .into_iter()
+        .map(|conn| tokio::spawn(worker(shared.clone(), conn, tx.clone())))
+        .collect();
+    drop(tx);
+    let measured_start_unix_s = crate::unix_now() + plan.warmup.as_secs_f64();
+    let mut agg = aggregate(rx, plan.warmup, plan.timeout, hooks).await;
+    for h in handles {
+        let _ = h.await;
+    }
+    let elapsed = Instant::now().saturating_duration_since(warmup_end);
+    let cpu_fraction = cpu.fraction();
+    let intervals = agg.intervals();
+    Ok(LoadResult {
+        recorder: agg.recorder,
+        elapsed,
+        intervals,
+        measured_start_unix_s,
+        lateness: agg.lateness,
+        cpu_fraction,
+        workers,
+        connections,
+    })
+}
+
+/// Checks that `conn`'s target answers `op` correctly.
+pub async fn verify<D: Driver>(
+    driver: &D,
+    conn: &mut D::Conn,
+    op: &OpSpec,
+) -> Result<(), EngineError> {
+    driver
+        .verify(conn, op)
+        .await
+        .map_err(|error| EngineError::Verify {
+            op: op.name(),
+            error,
+        })
+}
+
+/// Opens one connection and verifies that the target answers `op` correctly (the
+/// check every kind makes before it measures).
+pub async fn verify_target<D: Driver>(driver: &Arc<D>, op: &OpSpec) -> Result<(), EngineError> {
+    let mut conns = open_connections(driver, 1).await?;
+    match conns.first_mut() {
+        Some(c) => verify(driver.as_ref(), c, op).await,
+        None => Ok(()),
+    }
+}
+
+/// Opens `n` connections, at most 64 handshakes at a time.
+pub async fn open_connections<D: Driver>(
+    driver: &Arc<D>,
+    n: usize,
+) -> Result<Vec<D::Conn>, EngineError> {
+    use futures::StreamExt;
+    let results: Vec<_> = futures::stream::iter(0..n)
+        .map(|_| {
+            let d = driver.clone();
+            async move { d.connect().await }
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    let mut conns = Vec::with_capacity(n);
+    let mut last_err = None;
+    for r in results {
+        match r {
+            Ok((c, _)) => conns.push(c),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    match (conns.is_empty(), last_err) {
+        (true, Some(e)) => Err(EngineError::NoConnection(e)),
+        (_, Some(e)) => {
+            tracing::warn!(opened = conns.len(), wanted = n, error = %e, "some connections failed");
+            Ok(conns)
+        }
+        _ => Ok(conns),
+    }
+}
+
+/// The next send time, or `None` when the run is over for this worker.
+/// Returns (due time, lateness when the worker slept for the slot).
+async fn next_slot<D: Driver>(
+    s: &Shared<D>,
+    done_here: u64,
+) -> Option<(Instant, Option<Duration>)> {
+    let now = Instant::now();
+    match s.plan.model {
+        Model::Closed => {
+            let counted = now >= s.warmup_end;
+            if let Some(cap) = s.plan.requests_per_worker {
+                if counted && done_here >= cap {
+                    return None;
+                }
+            }
+            if let Some(budget) = &s.budget {
+                if counted
+                    && budget
+                        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |b| b.checked_sub(1))
+                        .is_err()
+                {
+                    return None;
+                }
+            }
+            (now < s.end).then_some((now, None))
+        }
+        Model::Open { rate } => {
+            let i = s.slot.fetch_add(1, Ordering::Relaxed);
+            let due = s.start + Duration::from_secs_f64(i as f64 / rate.max(f64::MIN_POSITIVE));
+            if due >= s.end {
+                return None;
+            }
+            if due > now {
+                sleep_until(due).await;
+                Some((due, Some(Instant::now().saturating_duration_since(due))))
+            } else {
+                Some((due, None))
+            }
+        }
+    }
+}
+
+/// A worker's samples on their way to the aggregator, sent in batches: one channel
+/// message (and one aggregator wake-up) per 128 calls or 100 ms, not per call.
+struct Batch {
+    samples: Vec<Sample>,
+    since: Instant,
+    tx: mpsc::Sender<Vec<Sample>>,
+}
+
+impl Batch {
+    const SIZE: usize = 128;
+    const AGE: Duration = Duration::from_millis(100);
+
+    /// Adds a sample; false once the aggregator is gone.
+    async fn push(&mut self, sample: Sample) -> bool {
+        self.samples.push(sample);
+        if self.samples.len() >= Self::SIZE || self.since.elapsed() >= Self::AGE {
+            return self.flush().await;
+        }
+        true
+    }
+
+    async fn flush(&mut self) -> bool {
+        self.since = Instant::now();
+        if self.samples.is_empty() {
+            return true;
+        }
+        let full = std::mem::replace(&mut self.samples, Vec::with_capacity(Self::SIZE));
+        self.tx.send(full).await.is_ok()
+    }
+}
+
+async fn worker<D: Driver>(
+    s: Arc<Shared<D>>,
+    conn: Option<D::Conn>,
+    tx: mpsc::Sender<Vec<Sample>>,
+) {
+    let mut batch = Batch {
+        samples: Vec::with_capacity(Batch::SIZE),
+        since: Instant::now(),
+        tx,
+    };
+    calls(&s, conn, &mut batch).await;
+    batch.flush().await;
+}
+
+async fn calls<D: Driver>(s: &Shared<D>, mut conn: Option<D::Conn>, batch: &mut Batch) {
+    let mut done_here = 0u64;
+    while let Some((due, lateness)) = next_slot(s, done_here).await {
+        let at = due.saturating_duration_since(s.start);
+        if due >= s.warmup_end {
+            done_here += 1;
+        }
+        let c = match conn.as_mut() {
+            Some(c) => c,
+            None => match s.driver.connect().await {
+                Ok((c, _)) => conn.insert(c),
+                Err(e) => {
+                    if !batch.push(Sample::failed(at, Duration::ZERO, &e)).await {
+                        break;
+                    }
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+        };
+        let seq = s.seq.fetch_add(1, Ordering::Relaxed);
+        let sent_at = Instant::now();
+        let result = tokio::time::timeout(s.plan.timeout, s.driver.call(c, &s.op, seq))
+            .await
+            .unwrap_or(Err(CallError::Timeout));
+        let finished = Instant::now();
+        // Open loop: from the due time when the request went out late because every
+        // worker was busy; from the actual send when this worker slept for its slot.
+        let basis = if lateness.is_none() && matches!(s.plan.model, Model::Open { .. }) {
+            due
+        } else {
+            sent_at
+        };
+        let latency = finished.saturating_duration_since(basis);
+        let sample = match result {
+            Ok(o) => Sample {
+                at,
+                latency,
+                service: finished.saturating_duration_since(sent_at),
+                ttfb: o.ttfb,
+                sent: o.sent,
+                received: o.received,
+                error: None,
+                lateness,
+            },
+            Err(e) => {
+                if e.breaks_connection() {
+                    conn = None;
+                }
+                Sample::failed(at, latency, &e)
+            }
+        };
+        if !batch.push(sample).await {
+            break;
+        }
+    }
+}
+
+impl Sample {
+    fn failed(at: Duration, latency: Duration, e: &CallError) -> Sample {
+        tracing::debug!(error = %e, "call failed");
+        Sample {
+            at,
+            latency,
+            service: latency,
+            ttfb: None,
+            sent: 0,
+            received: 0,
+            error: Some(e.kind()),
+            lateness: None,
+        }
+    }
+}
+
+/// The aggregator's state.
+struct Aggregate {
+    recorder: Recorder,
+    /// Seconds of the measured window still receiving samples, by index (batches
+    /// from different workers arrive out of order, and a slow call late).
+    open: std::collections::BTreeMap<usize, Histogram<u64>>,
+    /// Seconds no sample can reach any more (older than the call timeout), compact.
+    closed: Vec<Interval>,
+    /// How many seconds stay open.
+    window: usize,
+    lateness: Histogram<u64>,
+}
+
+impl Aggregate {
+    fn push(&mut self, s: Sample, warmup: Duration, hooks: &mut Hooks<'_>) {
+        if let Some(l) = s.lateness {
+            self.lateness.saturating_record(l.as_micros() as u64);
+        }
+        if s.at < warmup {
+            return;
+        }
+        hooks.raw(|w| match &s.error {
+            None => w.ok(s.latency),
+            Some(kind) => w.err(kind),
+        });
+        let index = (s.at - warmup).as_secs() as usize;
+        match &s.error {
+            None => {
+                if index + self.window >= self.open.keys().next_back().copied().unwrap_or(0) {
+                    let h = self.open.entry(index).or_insert_with(new_histogram);
+                    h.saturating_record(s.latency.as_micros().max(1) as u64);
+                }
+                self.close_before(index.saturating_sub(self.window));
+                self.recorder
+                    .record_ok(s.latency, s.service, s.ttfb, s.sent, s.received);
+            }
+            Some(kind) => self.recorder.record_error(kind, s.latency),
+        }
+    }
+
+    /// Encodes and drops the open seconds before `index`.
+    fn close_before(&mut self, index: usize) {
+        while let Some(entry) = self.open.first_entry() {
+            if *entry.key() >= index {
+                break;
+            }
+            let (i, h) = entry.remove_entry();
+            self.closed.push(Interval::new(
+                Duration::from_secs(i as u64),
+                Duration::from_secs(1),
+                &h,
+            ));
+        }
+    }
+
+    /// Every second of the measured window, in order.
+    fn intervals(&mut self) -> Vec<Interval> {
+        self.close_before(usize::MAX);
+        let mut all = std::mem::take(&mut self.closed);
+        all.sort_by_key(|i| i.offset);
+        all
+    }
+}
+
+async fn aggregate(
+    mut rx: mpsc::Receiver<Vec<Sample>>,
+    warmup: Duration,
+    timeout: Duration,
+    hooks: &mut Hooks<'_>,
+) -> Aggregate {
+    let mut agg = Aggregate {
+        recorder: Recorder::new(),
+        open: std::collections::BTreeMap::new(),
+        closed: Vec::new(),
+        window: timeout.as_secs() as usize + 2,
+        lateness: new_histogram(),
+    };
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    let mut last = (0u64, Instant::now());
+    // The last interval's latencies, for the progress tick.
+    let mut recent = new_histogram();
+    loop {
+        tokio::select! {
+            batch = rx.recv() => {
+                let Some(samples) = batch else { break };
+                for s in samples {
+                    if s.error.is_none() && s.at >= warmup {
+                        recent.saturating_record(s.latency.as_micros().max(1) as u64);
+                    }
+                    agg.push(s, warmup, hooks);
+                }
+            }
+            _ = tick.tick() => {
+                let done = agg.recorder.ok() + agg.recorder.errors();
+                let rate = (done - last.0) as f64 / last.1.elapsed().as_secs_f64().max(1e-3);
+                last = (done, Instant::now());
+                let q = |q: f64| if recent.is_empty() { 0 } else { recent.value_at_quantile(q) };
+                hooks.progress.set_position(done);
+                hooks.progress.tick(Tick { requests: done, errors: agg.recorder.errors(), rps: rate, p50_us: q(0.5), p99_us: q(0.99) });
+                recent.reset();
+            }
+        }
+    }
+    agg
+}

@@ -1,0 +1,211 @@
+//! The `pipeline` kind (reference/003): N clients start together, each on its own
+//! connection, each sending M calls with up to D unanswered (`Driver::pipeline`;
+//! answers arrive in request order). Every answer's latency runs from its own send;
+//! a client's total time runs from the common start to its last answer (connection
+//! set-up excluded: every client is connected before the start). One line per client
+//! per repetition goes to `CaseResult::clients` and `clients.csv`.
+//!
+//! Protocol-agnostic: any driver that pipelines. Never decides pacing inside a
+//! client (the window does) and never prints.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
+
+use crate::case::{CaseResult, CaseSpec, Kind, Metric, Repetition};
+use crate::driver::{CallError, CallOutcome, Driver, OpSpec, Window};
+use crate::engine::{verify_target, EngineError};
+use crate::selfcheck::CpuMeter;
+use crate::sink::Hooks;
+use crate::stats::Recorder;
+
+/// reference/003's per-client line: who, how many, how long, how fast.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientLine {
+    pub repetition: usize,
+    pub client: usize,
+    /// Calls the client was to send.
+    pub messages: u64,
+    /// Calls answered successfully.
+    pub answered: u64,
+    pub errors: u64,
+    /// From the common start to the client's last answer.
+    pub total_s: f64,
+    /// Mean latency of its answered calls.
+    pub mean_latency_us: f64,
+}
+
+/// What one client measured (its latencies go to the case's shared recorder: one
+/// set of histograms per case, not per client).
+struct ClientRun {
+    line: ClientLine,
+    unsupported: bool,
+}
+
+/// A pipeline case; its client lines wait here until the case is done.
+pub(crate) struct Pipeline<'a, D> {
+    driver: &'a Arc<D>,
+    spec: &'a CaseSpec,
+    verified: bool,
+    clients: Vec<ClientLine>,
+}
+
+impl<'a, D: Driver> Pipeline<'a, D> {
+    pub(crate) fn new(driver: &'a Arc<D>, spec: &'a CaseSpec) -> Self {
+        Pipeline {
+            driver,
+            spec,
+            verified: false,
+            clients: Vec::new(),
+        }
+    }
+}
+
+impl<D: Driver> super::Measure for Pipeline<'_, D> {
+    async fn repetition(
+        &mut self,
+        repetition: usize,
+        hooks: &mut Hooks<'_>,
+    ) -> Result<Repetition, EngineError> {
+        let (driver, spec) = (self.driver, self.spec);
+        let Kind::Pipeline { depth, messages } = spec.kind else {
+            return Err(unsupported(spec));
+        };
+        if !self.verified {
+            verify_target(driver, &spec.op).await?;
+            self.verified = true;
+        }
+        let clients = spec.plan.connections.max(1);
+        let conns: Vec<_> = futures::stream::iter(0..clients)
+            .map(|_| {
+                let d = driver.clone();
+                async move { d.connect().await.map(|(c, _)| c) }
+            })
+            .buffered(64)
+            .collect()
+            .await;
+        let all = Arc::new(Mutex::new(Recorder::new()));
+        let cpu = CpuMeter::start();
+        let start = Instant::now();
+        let tasks: Vec<_> = conns
+            .into_iter()
+            .enumerate()
+            .map(|(client, conn)| {
+                let (d, op, rec) = (driver.clone(), spec.op.clone(), all.clone());
+                let window = Window {
+                    first_seq: client as u64 * messages,
+                    count: messages,
+                    depth,
+                    timeout: spec.plan.timeout,
+                };
+                tokio::spawn(async move { one_client(&*d, conn, &op, window, start, &rec).await })
+            })
+            .collect();
+        for (client, task) in tasks.into_iter().enumerate() {
+            let mut run = task.await.map_err(|e| join_error(&e))?;
+            if run.unsupported {
+                return Err(unsupported(spec));
+            }
+            run.line.repetition = repetition;
+            run.line.client = client;
+            self.clients.push(run.line);
+        }
+        let elapsed = start.elapsed();
+        let all = all.lock().map(|r| r.clone()).unwrap_or_default();
+        hooks.progress.set_position(all.ok() + all.errors());
+        let mut rep = Repetition::of(all.summary(elapsed));
+        rep.workers = clients;
+        rep.connections = clients;
+        rep.cpu_fraction = cpu.fraction();
+        Ok(rep)
+    }
+
+    fn finish(self, result: &mut CaseResult) {
+        result.clients = self.clients;
+        let per_rep: Vec<f64> = (0..result.repetitions.len())
+            .map(|r| {
+                let lines: Vec<f64> = result
+                    .clients
+                    .iter()
+                    .filter(|l| l.repetition == r)
+                    .map(|l| l.total_s)
+                    .collect();
+                lines.iter().sum::<f64>() / lines.len().max(1) as f64
+            })
+            .collect();
+        result.add_stat(Metric::ClientTotalS, &per_rep);
+    }
+}
+
+fn unsupported(spec: &CaseSpec) -> EngineError {
+    EngineError::Verify {
+        op: spec.op.name(),
+        error: CallError::Unsupported("pipelining"),
+    }
+}
+
+fn join_error(e: &tokio::task::JoinError) -> EngineError {
+    EngineError::NoConnection(CallError::Protocol(format!("client task failed: {e}")))
+}
+
+/// One client: its pipeline on its connection, or every call failed when it could
+/// not connect or its connection broke.
+async fn one_client<D: Driver>(
+    driver: &D,
+    conn: Result<D::Conn, CallError>,
+    op: &OpSpec,
+    window: Window,
+    start: Instant,
+    recorder: &Mutex<Recorder>,
+) -> ClientRun {
+    let tally = Mutex::new((0u64, 0u64, Duration::ZERO));
+    let outcome = match conn {
+        Err(e) => Err(e),
+        Ok(mut conn) => {
+            let on_answer = |latency: Duration, r: Result<_, CallError>| {
+                let (Ok(mut rec), Ok(mut t)) = (recorder.lock(), tally.lock()) else {
+                    return;
+                };
+                match r {
+                    Ok(o) => {
+                        let o: CallOutcome = o;
+                        rec.record_ok(latency, latency, o.ttfb, o.sent, o.received);
+                        t.0 += 1;
+                        t.2 += latency;
+                    }
+                    Err(e) => {
+                        rec.record_error(&e.kind(), latency);
+                        t.1 += 1;
+                    }
+                }
+            };
+            driver.pipeline(&mut conn, op, window, on_answer).await
+        }
+    };
+    let total = start.elapsed();
+    let (answered, mut errors, sum) = tally.into_inner().unwrap_or_default();
+    let unsupported = matches!(outcome, Err(CallError::Unsupported(_)));
+    if let (Err(e), Ok(mut rec)) = (outcome, recorder.lock()) {
+        // Calls never answered: each one a failure of the connection's kind.
+        let unanswered = window.count.saturating_sub(answered + errors);
+        for _ in 0..unanswered {
+            rec.record_error(&e.kind(), Duration::ZERO);
+        }
+        errors += unanswered;
+    }
+    ClientRun {
+        unsupported,
+        line: ClientLine {
+            repetition: 0,
+            client: 0,
+            messages: window.count,
+            answered,
+            errors,
+            total_s: total.as_secs_f64(),
+            mean_latency_us: sum.as_secs_f64() * 1e6 / answered.max(1) as f64,
+        },
+    }
+}

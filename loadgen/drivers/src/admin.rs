@@ -1,0 +1,37 @@
+//! A server's own view of itself, from its admin endpoint (`/metrics?format=json`,
+//! core's `AdminSummary`): what the hold kind reads for memory per connection.
+
+use std::time::Duration;
+
+use protolab_bench::usage::{AdminReading, AdminView};
+use protolab_bench::Kind;
+use protolab_core::admin::AdminSummary;
+
+/// The hold kind's view of the server: its admin `/metrics?format=json`.
+pub fn admin_view(kind: &Kind) -> Option<AdminView> {
+    let Kind::Hold {
+        admin: Some(addr), ..
+    } = kind
+    else {
+        return None;
+    };
+    let addr = addr.clone();
+    Some(std::sync::Arc::new(move || {
+        let addr = addr.clone();
+        Box::pin(async move { admin_reading(&addr).await })
+    }))
+}
+
+/// The server's own RSS and open connections from its admin JSON.
+pub async fn admin_reading(admin: &str) -> Option<AdminReading> {
+    let (status, body) =
+        crate::get_once(admin, "/metrics?format=json", Duration::from_secs(5)).await?;
+    if status != 200 {
+        return None;
+    }
+    let summary: AdminSummary = serde_json::from_slice(&body).ok()?;
+    Some(AdminReading {
+        rss_bytes: summary.rss_bytes,
+        open_connections: Some(summary.open_connections),
+    })
+}

@@ -1,0 +1,370 @@
+//! The gRPC driver: `arena.Arena` unary calls and reference/002's
+//! `score.ScoreService/GetScore`, over a tonic channel (HTTP/2, multiplexed: every
+//! in-flight caller shares it), plain or TLS 1.3 with an optional client certificate
+//! (the lab's TLS port requires one). The connector times TCP and TLS; the HTTP/2
+//! handshake is what `connect` takes beyond them.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use hyper_util::rt::TokioIo;
+use prost::Message;
+use protolab_core::Item;
+use protolab_proto::arena::{self as pb, arena_client::ArenaClient};
+use protolab_proto::score::{score_service_client::ScoreServiceClient, JsonVector};
+use rustls_pki_types::ServerName;
+use tokio_rustls::TlsConnector;
+use tonic::transport::{Channel, Endpoint};
+
+use crate::transport::http::TlsOptions;
+use crate::CONNECT_TIMEOUT;
+use protolab_bench::driver::{
+    Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, TransferOutcome,
+};
+use protolab_bench::driver::{PushEvent, PushStream, Pushed, StreamParams};
+
+/// gRPC, plain or TLS.
+pub struct GrpcDriver {
+    addr: SocketAddr,
+    tls: Option<(TlsConnector, ServerName<'static>)>,
+    /// A client certificate is presented (mutual TLS).
+    mutual: bool,
+    seed: u64,
+    echo: Vec<u8>,
+    score_doc: String,
+}
+
+fn status(s: tonic::Status) -> CallError {
+    match s.code() {
+        tonic::Code::Unavailable | tonic::Code::Cancelled => CallError::Closed,
+        tonic::Code::DeadlineExceeded => CallError::Timeout,
+        code => CallError::Protocol(format!("{code:?}: {}", s.message())),
+    }
+}
+
+impl GrpcDriver {
+    /// `target` is `host:port` (optionally `http://` or `https://`; https means TLS).
+    pub async fn new(
+        target: &str,
+        tls: Option<&TlsOptions>,
+        seed: u64,
+        op: &OpSpec,
+    ) -> Result<GrpcDriver, CallError> {
+        let https = target.starts_with("https://");
+        let hostport = target
+            .trim_start_matches("https://")
+            .trim_start_matches("http://")
+            .trim_end_matches('/');
+        let host = hostport
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(hostport)
+            .to_string();
+        let addr = tokio::net::lookup_host(hostport)
+            .await
+            .map_err(|e| CallError::Connect(format!("resolving {hostport}: {e}")))?
+            .next()
+            .ok_or_else(|| CallError::Connect(format!("{hostport} has no address")))?;
+        let mutual = https && tls.is_some_and(|t| t.cert.is_some() && t.key.is_some());
+        let tls = match tls.filter(|_| https) {
+            Some(t) => {
+                let ca =
+                    t.ca.as_deref()
+                        .ok_or_else(|| CallError::Connect("TLS needs --ca".into()))?;
+                let client = t.cert.as_deref().zip(t.key.as_deref());
+                let config =
+                    protolab_core::tls::client_config(ca, client, protolab_core::tls::ALPN_H2)
+                        .map_err(|e| CallError::Connect(e.to_string()))?;
+                let name =
+                    ServerName::try_from(host).map_err(|e| CallError::Connect(e.to_string()))?;
+                Some((TlsConnector::from(config), name))
+            }
+            None if https => {
+                return Err(CallError::Connect("https target needs TLS options".into()))
+            }
+            None => None,
+        };
+        let echo = match op {
+            OpSpec::Echo { size } => OpSpec::echo_payload(*size),
+            _ => Vec::new(),
+        };
+        let score_doc = match op {
+            OpSpec::Score { dims } => OpSpec::score_doc(*dims),
+            _ => String::new(),
+        };
+        Ok(GrpcDriver {
+            addr,
+            tls,
+            mutual,
+            seed,
+            echo,
+            score_doc,
+        })
+    }
+}
+
+impl Driver for GrpcDriver {
+    type Conn = Channel;
+
+    fn name(&self) -> String {
+        match (&self.tls, self.mutual) {
+            (Some(_), true) => "grpc-mtls".into(),
+            (Some(_), false) => "grpc-tls".into(),
+            (None, _) => "grpc".into(),
+        }
+    }
+
+    async fn connect(&self) -> Result<(Channel, ConnectTimings), CallError> {
+        let stages: Arc<Mutex<(Duration, Option<Duration>)>> = Arc::default();
+        let (addr, tls, record) = (self.addr, self.tls.clone(), stages.clone());
+        let start = Instant::now();
+        let connector = tower::service_fn(move |_| {
+            let (tls, record) = (tls.clone(), record.clone());
+            async move {
+                let t0 = Instant::now();
+                let tcp = tokio::net::TcpStream::connect(addr).await?;
+                tcp.set_nodelay(true)?;
+                let tcp_time = t0.elapsed();
+                let io = match tls {
+                    None => {
+                        *record
+                            .lock()
+                            .map_err(|_| std::io::Error::other("poisoned"))? = (tcp_time, None);
+                        tokio_util::either::Either::Left(tcp)
+                    }
+                    Some((connector, name)) => {
+                        let t1 = Instant::now();
+                        let s = connector.connect(name, tcp).await?;
+                        *record
+                            .lock()
+                            .map_err(|_| std::io::Error::other("poisoned"))? =
+                            (tcp_time, Some(t1.elapsed()));
+                        tokio_util::either::Either::Right(s)
+                    }
+                };
+                Ok::<_, std::io::Error>(TokioIo::new(io))
+            }
+        });
+        let channel = Endpoint::from_static("http://protolab")
+            .connect_timeout(CONNECT_TIMEOUT)
+            .tcp_nodelay(true)
+            .initial_stream_window_size(4 << 20)
+            .initial_connection_window_size(8 << 20)
+            .connect_with_connector(connector)
+            .await
+            .map_err(|e| CallError::Connect(format!("{e}: {:?}", std::error::Error::source(&e))))?;
+        let total = start.elapsed();
+        let (tcp, tls) = stages.lock().map(|g| *g).unwrap_or_default();
+        let handshake = total.saturating_sub(tcp + tls.unwrap_or_default());
+        Ok((
+            channel,
+            ConnectTimings {
+                tcp,
+                tls,
+                handshake: Some(handshake),
+            },
+        ))
+    }
+
+    fn share(&self, conn: &Channel) -> Option<Channel> {
+        Some(conn.clone())
+    }
+
+    async fn call(
+        &self,
+        conn: &mut Channel,
+        op: &OpSpec,
+        seq: u64,
+    ) -> Result<CallOutcome, CallError> {
+        let mut arena = ArenaClient::new(conn.clone()).max_decoding_message_size(64 << 20);
+        let (sent, received) = match op {
+            OpSpec::Ping => {
+                let req = pb::PingRequest {
+                    client_time_us: seq,
+                };
+                let r = arena.ping(req).await.map_err(status)?.into_inner();
+                (req.encoded_len(), r.encoded_len())
+            }
+            OpSpec::GetItem { ids } => {
+                let req = pb::GetItemRequest {
+                    id: OpSpec::item_id(*ids, seq),
+                };
+                (
+                    req.encoded_len(),
+                    arena
+                        .get_item(req)
+                        .await
+                        .map_err(status)?
+                        .into_inner()
+                        .encoded_len(),
+                )
+            }
+            OpSpec::ListItems { limit, category } => {
+                let req = pb::ListItemsRequest {
+                    offset: 0,
+                    limit: i64::from(*limit),
+                    category: category.clone(),
+                };
+                (
+                    req.encoded_len(),
+                    arena
+                        .list_items(req)
+                        .await
+                        .map_err(status)?
+                        .into_inner()
+                        .encoded_len(),
+                )
+            }
+            OpSpec::Echo { size } => {
+                let req = pb::EchoMessage {
+                    data: self.echo.clone(),
+                };
+                let back = arena.echo(req).await.map_err(status)?.into_inner();
+                if back.data.len() != *size {
+                    return Err(CallError::Verify(format!(
+                        "echo returned {} of {size} bytes",
+                        back.data.len()
+                    )));
+                }
+                (*size, back.data.len())
+            }
+            OpSpec::Score { .. } => {
+                let req = JsonVector {
+                    json: self.score_doc.clone(),
+                };
+                let len = req.encoded_len();
+                let r = ScoreServiceClient::new(conn.clone())
+                    .get_score(req)
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                (len, r.encoded_len())
+            }
+        };
+        Ok(CallOutcome {
+            ttfb: None,
+            sent: sent as u64,
+            received: received as u64,
+        })
+    }
+
+    async fn verify(&self, conn: &mut Channel, op: &OpSpec) -> Result<(), CallError> {
+        let mut arena = ArenaClient::new(conn.clone()).max_decoding_message_size(64 << 20);
+        match op {
+            OpSpec::Ping => {
+                let r = arena
+                    .ping(pb::PingRequest { client_time_us: 42 })
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                if r.client_time_us != 42 {
+                    return Err(CallError::Verify(
+                        "ping did not echo the client time".into(),
+                    ));
+                }
+            }
+            OpSpec::GetItem { .. } => {
+                let got = arena
+                    .get_item(pb::GetItemRequest { id: 42 })
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                let w = Item::generate(self.seed, 42);
+                let same = got.id == w.id
+                    && got.name == w.name
+                    && got.category == w.category
+                    && got.price == w.price
+                    && got.description == w.description
+                    && got.created_at == w.created_at;
+                if !same {
+                    return Err(CallError::Verify(format!(
+                        "item 42 is {got:?}, expected {w:?}"
+                    )));
+                }
+            }
+            OpSpec::ListItems { limit, category } => {
+                let req = pb::ListItemsRequest {
+                    offset: 0,
+                    limit: i64::from(*limit),
+                    category: category.clone(),
+                };
+                let items = arena
+                    .list_items(req)
+                    .await
+                    .map_err(status)?
+                    .into_inner()
+                    .items;
+                let first_ok = category.is_some()
+                    || items.first().map(|i| i.name.as_str())
+                        == Some(Item::generate(self.seed, 1).name.as_str());
+                if items.is_empty() || items.len() > *limit as usize || !first_ok {
+                    return Err(CallError::Verify(format!(
+                        "list of {} items does not match the dataset",
+                        items.len()
+                    )));
+                }
+            }
+            OpSpec::Echo { .. } => {
+                let back = arena
+                    .echo(pb::EchoMessage {
+                        data: self.echo.clone(),
+                    })
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                if back.data != self.echo {
+                    return Err(CallError::Verify("echo returned different bytes".into()));
+                }
+            }
+            OpSpec::Score { .. } => {
+                let want = protolab_core::contract::score(&self.score_doc)
+                    .map_err(|e| CallError::Verify(e.to_string()))?;
+                let r = ScoreServiceClient::new(conn.clone())
+                    .get_score(JsonVector {
+                        json: self.score_doc.clone(),
+                    })
+                    .await
+                    .map_err(status)?
+                    .into_inner();
+                if r.score != want {
+                    return Err(CallError::Verify(format!(
+                        "score {}, expected {want}",
+                        r.score
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn upload(&self, conn: &mut Channel, blob: Blob) -> Result<TransferOutcome, CallError> {
+        crate::transport::blob::grpc_upload(conn, blob).await
+    }
+
+    async fn download(&self, conn: &mut Channel, blob: Blob) -> Result<TransferOutcome, CallError> {
+        crate::transport::blob::grpc_download(conn, blob).await
+    }
+
+    async fn stream(&self, conn: &mut Channel, p: &StreamParams) -> Result<PushStream, CallError> {
+        use futures::StreamExt;
+        let req = pb::StreamRequest {
+            count: p.count,
+            interval_ms: p.interval_ms,
+            size: u32::try_from(p.size).unwrap_or(u32::MAX),
+        };
+        let mut arena = ArenaClient::new(conn.clone()).max_decoding_message_size(64 << 20);
+        let events = arena.stream(req).await.map_err(status)?.into_inner();
+        Ok(events
+            .map(|e| {
+                e.map(|e| {
+                    Pushed::now(PushEvent::Event {
+                        seq: e.seq,
+                        sent_at_us: e.sent_at_us,
+                    })
+                })
+                .map_err(status)
+            })
+            .boxed())
+    }
+}

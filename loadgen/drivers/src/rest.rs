@@ -1,0 +1,183 @@
+//! The REST driver: the contract's operations as protolab-rest's routes
+//! (`GET /ping`, `GET /items/{id}`, `GET /items?limit`, `POST /echo`, `POST /score`).
+
+use bytes::Bytes;
+use http::Method;
+use protolab_core::Item;
+
+use crate::transport::http::{HttpConn, HttpTarget, HttpVersion};
+use protolab_bench::driver::{
+    Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, TransferOutcome,
+};
+use protolab_bench::driver::{PushStream, StreamParams};
+
+/// REST over HTTP/1.1 or HTTP/2, plain or TLS.
+pub struct RestDriver {
+    target: HttpTarget,
+    /// Dataset seed the target was built with: verification compares rows to it.
+    seed: u64,
+    echo: Bytes,
+    score_doc: Bytes,
+}
+
+impl RestDriver {
+    pub fn new(target: HttpTarget, seed: u64, op: &OpSpec) -> RestDriver {
+        let echo = match op {
+            OpSpec::Echo { size } => Bytes::from(OpSpec::echo_payload(*size)),
+            _ => Bytes::new(),
+        };
+        let score_doc = match op {
+            OpSpec::Score { dims } => Bytes::from(OpSpec::score_doc(*dims)),
+            _ => Bytes::new(),
+        };
+        RestDriver {
+            target,
+            seed,
+            echo,
+            score_doc,
+        }
+    }
+
+    fn request(&self, op: &OpSpec, seq: u64) -> http::Request<http_body_util::Full<Bytes>> {
+        let t = &self.target;
+        match op {
+            OpSpec::Ping => t.request(Method::GET, "/ping", Bytes::new()),
+            OpSpec::GetItem { ids } => t.request(
+                Method::GET,
+                &format!("/items/{}", OpSpec::item_id(*ids, seq)),
+                Bytes::new(),
+            ),
+            OpSpec::ListItems { limit, category } => {
+                let cat = category
+                    .as_deref()
+                    .map(|c| format!("&category={c}"))
+                    .unwrap_or_default();
+                t.request(
+                    Method::GET,
+                    &format!("/items?limit={limit}{cat}"),
+                    Bytes::new(),
+                )
+            }
+            OpSpec::Echo { .. } => t.request(Method::POST, "/echo", self.echo.clone()),
+            OpSpec::Score { .. } => t.request(Method::POST, "/score", self.score_doc.clone()),
+        }
+    }
+}
+
+fn json(body: &[u8]) -> Result<serde_json::Value, CallError> {
+    serde_json::from_slice(body).map_err(|e| CallError::Verify(format!("answer is not JSON: {e}")))
+}
+
+impl Driver for RestDriver {
+    type Conn = HttpConn;
+
+    fn name(&self) -> String {
+        let v = match self.target.version {
+            HttpVersion::H1 => "h1",
+            HttpVersion::H2 if self.target.scheme == "https" => "h2",
+            HttpVersion::H2 => "h2c",
+        };
+        let tls = if self.target.scheme == "https" {
+            "-tls"
+        } else {
+            ""
+        };
+        format!("rest{tls}-{v}")
+    }
+
+    async fn connect(&self) -> Result<(HttpConn, ConnectTimings), CallError> {
+        self.target.connect().await
+    }
+
+    fn share(&self, conn: &HttpConn) -> Option<HttpConn> {
+        conn.share()
+    }
+
+    async fn call(
+        &self,
+        conn: &mut HttpConn,
+        op: &OpSpec,
+        seq: u64,
+    ) -> Result<CallOutcome, CallError> {
+        let answer = conn.send(self.request(op, seq), false).await?.ok()?;
+        if let OpSpec::Echo { size } = op {
+            if answer.outcome.received != *size as u64 {
+                return Err(CallError::Verify(format!(
+                    "echo returned {} of {size} bytes",
+                    answer.outcome.received
+                )));
+            }
+        }
+        Ok(answer.outcome)
+    }
+
+    async fn verify(&self, conn: &mut HttpConn, op: &OpSpec) -> Result<(), CallError> {
+        match op {
+            OpSpec::Ping => {
+                conn.send(self.request(op, 0), true).await?.ok()?;
+            }
+            OpSpec::GetItem { .. } => {
+                let req = self.target.request(Method::GET, "/items/42", Bytes::new());
+                let body = conn.send(req, true).await?.ok()?.body;
+                let got: Item = serde_json::from_slice(&body)
+                    .map_err(|e| CallError::Verify(format!("item 42 is not an item: {e}")))?;
+                let want = Item::generate(self.seed, 42);
+                if got != want {
+                    return Err(CallError::Verify(format!(
+                        "item 42 is {got:?}, expected {want:?}"
+                    )));
+                }
+            }
+            OpSpec::ListItems { limit, category } => {
+                let body = conn.send(self.request(op, 0), true).await?.ok()?.body;
+                let items: Vec<Item> = serde_json::from_slice(&body)
+                    .map_err(|e| CallError::Verify(format!("list is not a list of items: {e}")))?;
+                let first_ok =
+                    category.is_some() || items.first() == Some(&Item::generate(self.seed, 1));
+                if items.is_empty() || items.len() > *limit as usize || !first_ok {
+                    return Err(CallError::Verify(format!(
+                        "list of {} items does not match the dataset",
+                        items.len()
+                    )));
+                }
+            }
+            OpSpec::Echo { .. } => {
+                let body = conn.send(self.request(op, 0), true).await?.ok()?.body;
+                if body != self.echo {
+                    return Err(CallError::Verify(format!(
+                        "echo returned {} different bytes",
+                        body.len()
+                    )));
+                }
+            }
+            OpSpec::Score { .. } => {
+                let body = conn.send(self.request(op, 0), true).await?.ok()?.body;
+                let want = protolab_core::contract::score(
+                    std::str::from_utf8(&self.score_doc).unwrap_or("{}"),
+                )
+                .map_err(|e| CallError::Verify(e.to_string()))?;
+                let got = json(&body)?["score"].as_f64();
+                if got != Some(want) {
+                    return Err(CallError::Verify(format!("score {got:?}, expected {want}")));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn upload(&self, conn: &mut HttpConn, blob: Blob) -> Result<TransferOutcome, CallError> {
+        crate::transport::blob::rest_upload(&self.target, conn, blob).await
+    }
+
+    async fn download(
+        &self,
+        conn: &mut HttpConn,
+        blob: Blob,
+    ) -> Result<TransferOutcome, CallError> {
+        crate::transport::blob::rest_download(&self.target, conn, blob).await
+    }
+
+    async fn stream(&self, conn: &mut HttpConn, p: &StreamParams) -> Result<PushStream, CallError> {
+        crate::transport::ndjson::stream(conn, &self.target, p).await
+    }
+}

@@ -1,0 +1,119 @@
+//! The WebSocket transport shared by the WebSocket and GraphQL drivers: a target
+//! (`ws://`, `wss://`, `http(s)://` or `host:port`) and a connection opened in timed
+//! stages — TCP and TLS through `HttpTarget::connect_io` (no second HTTP client),
+//! then the HTTP/1.1 upgrade, which is the connection's handshake. It speaks nothing
+//! over the socket; the drivers own their protocols.
+
+use std::time::Instant;
+
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::http::HeaderValue;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::WebSocketStream;
+
+use crate::transport::http::{HttpTarget, HttpVersion, Io, TlsOptions};
+use crate::CONNECT_TIMEOUT;
+use protolab_bench::driver::{CallError, ConnectTimings};
+
+/// An open WebSocket over plain TCP or TLS.
+pub type Ws = WebSocketStream<Io>;
+
+/// Read buffer of a socket that only receives small pushes: tungstenite allocates
+/// 128 KiB per socket by default, 128 MiB for 1,000 subscribers.
+const SMALL_READ_BUFFER: usize = 8 * 1024;
+
+/// Where a WebSocket lives.
+#[derive(Clone)]
+pub struct WsTarget {
+    http: HttpTarget,
+    path: String,
+    subprotocol: Option<&'static str>,
+}
+
+impl WsTarget {
+    /// Parses `target`; its path, when it has one, replaces `default_path`.
+    pub async fn new(
+        target: &str,
+        default_path: &str,
+        tls: &TlsOptions,
+    ) -> Result<WsTarget, CallError> {
+        let (scheme, rest) = target.split_once("://").unwrap_or(("ws", target));
+        let scheme = match scheme {
+            "wss" | "https" => "https",
+            "ws" | "http" => "http",
+            other => return Err(CallError::Connect(format!("unknown scheme {other}://"))),
+        };
+        let (authority, path) = match rest.find('/') {
+            Some(i) if rest.len() > i + 1 => (&rest[..i], rest[i..].to_string()),
+            Some(i) => (&rest[..i], default_path.to_string()),
+            None => (rest, default_path.to_string()),
+        };
+        // The upgrade is HTTP/1.1: offer only http/1.1 by ALPN.
+        let http =
+            HttpTarget::new(&format!("{scheme}://{authority}"), HttpVersion::H1, tls).await?;
+        Ok(WsTarget {
+            http,
+            path,
+            subprotocol: None,
+        })
+    }
+
+    /// Asks for `protocol` in Sec-WebSocket-Protocol and insists the server picks it.
+    pub fn with_subprotocol(mut self, protocol: &'static str) -> WsTarget {
+        self.subprotocol = Some(protocol);
+        self
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.http.scheme == "https"
+    }
+
+    /// `ws://host:port/path` or `wss://...`.
+    pub fn url(&self) -> String {
+        let scheme = if self.is_tls() { "wss" } else { "ws" };
+        format!("{scheme}://{}{}", self.http.authority, self.path)
+    }
+
+    /// Opens a socket: TCP, TLS, then the upgrade (`handshake`). `small` gives it a
+    /// small read buffer, for sockets that only receive small pushes.
+    pub async fn connect(&self, small: bool) -> Result<(Ws, ConnectTimings), CallError> {
+        let (io, _, mut timings) = self.http.connect_io().await?;
+        let t = Instant::now();
+        let mut req = self
+            .url()
+            .into_client_request()
+            .map_err(|e| CallError::Connect(format!("bad WebSocket URL: {e}")))?;
+        if let Some(p) = self.subprotocol {
+            req.headers_mut()
+                .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(p));
+        }
+        let mut config = WebSocketConfig::default();
+        if small {
+            config = config.read_buffer_size(SMALL_READ_BUFFER);
+        }
+        let upgrade = tokio_tungstenite::client_async_with_config(req, io, Some(config));
+        let (ws, resp) = tokio::time::timeout(CONNECT_TIMEOUT, upgrade)
+            .await
+            .map_err(|_| CallError::Connect("WebSocket upgrade timed out".into()))?
+            .map_err(|e| CallError::Connect(format!("WebSocket upgrade: {e}")))?;
+        timings.handshake = Some(t.elapsed());
+        if let Some(p) = self.subprotocol {
+            let chosen = resp.headers().get("sec-websocket-protocol");
+            if chosen.and_then(|v| v.to_str().ok()) != Some(p) {
+                return Err(CallError::Connect(format!(
+                    "server chose subprotocol {chosen:?}, not {p}"
+                )));
+            }
+        }
+        Ok((ws, timings))
+    }
+}
+
+/// A tungstenite error as a call error: a closed socket is `Closed`, the rest protocol.
+pub fn ws_error(e: tokio_tungstenite::tungstenite::Error) -> CallError {
+    use tokio_tungstenite::tungstenite::Error as E;
+    match e {
+        E::ConnectionClosed | E::AlreadyClosed | E::Io(_) => CallError::Closed,
+        other => CallError::Protocol(other.to_string()),
+    }
+}

@@ -1,0 +1,174 @@
+//! `loadgen check`: does a finished run hold what CI needs to trust it? Every server
+//! measured by at least one valid case, no broken case, and (when asked) every
+//! measured case carrying the server's resource use from the expected source.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use protolab_drivers::{servers_of, ENDPOINTS};
+
+use crate::cli::CheckOpts;
+use crate::results::{self, Run};
+
+/// `loadgen check`: fails with every problem listed when the run is not complete.
+pub fn check(o: &CheckOpts) -> anyhow::Result<()> {
+    let path = resolve(&o.run, &o.out).with_context(|| format!("finding {}", o.run.display()))?;
+    let run = results::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let problems = problems(&run, &o.servers, o.require_usage.as_deref());
+    anyhow::ensure!(
+        problems.is_empty(),
+        "run {} is incomplete:\n  {}",
+        run.run_id,
+        problems.join("\n  ")
+    );
+    let measured = run.cases.iter().filter(|c| c.skipped.is_none()).count();
+    println!(
+        "run {} ({}): {measured} measured cases, every server covered{}",
+        run.run_id,
+        path.display(),
+        o.require_usage
+            .as_ref()
+            .map(|s| format!(", {s} resource use on each"))
+            .unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// What is wrong with a run; empty when it passes.
+pub fn problems(run: &Run, servers: &[String], require_usage: Option<&str>) -> Vec<String> {
+    let wanted: Vec<String> = if servers.is_empty() {
+        servers_of(ENDPOINTS)
+    } else {
+        servers.to_vec()
+    };
+    let server_of = |protocol: &str| {
+        ENDPOINTS
+            .iter()
+            .find(|e| e.name == protocol)
+            .map(|e| e.server())
+    };
+    let mut out = Vec::new();
+    if run.cases.is_empty() {
+        out.push("the run has no cases".to_string());
+    }
+    for s in &wanted {
+        let valid = run.cases.iter().any(|c| {
+            server_of(&c.spec.protocol) == Some(s.as_str())
+                && c.valid
+                && c.skipped.is_none()
+                && !c.repetitions.is_empty()
+        });
+        if !valid {
+            out.push(format!("{s}: no valid measured case"));
+        }
+    }
+    for c in &run.cases {
+        if c.broken() {
+            out.push(format!(
+                "{}: failed: {}",
+                c.spec.name,
+                c.problems.join("; ")
+            ));
+        }
+        let measured = c.skipped.is_none() && !c.repetitions.is_empty();
+        if let (Some(source), true) = (require_usage, measured) {
+            match &c.server_usage {
+                None => out.push(format!("{}: no server resource use recorded", c.spec.name)),
+                Some(u) if u.source != source => out.push(format!(
+                    "{}: server resource use from {:?}, not {source:?}",
+                    c.spec.name, u.source
+                )),
+                Some(u) if u.samples.is_empty() => out.push(format!(
+                    "{}: server resource use has no samples",
+                    c.spec.name
+                )),
+                Some(_) => {}
+            }
+        }
+    }
+    out
+}
+
+/// `latest` means the newest run under `out` (run ids sort by time); anything else
+/// is a run directory or run.json as given.
+pub fn resolve(run: &Path, out: &Path) -> std::io::Result<PathBuf> {
+    if run != Path::new("latest") {
+        return Ok(run.to_path_buf());
+    }
+    let mut runs: Vec<PathBuf> = std::fs::read_dir(out)?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("run.json").is_file())
+        .collect();
+    runs.sort();
+    runs.pop().ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("no run with a run.json under {}", out.display()),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use protolab_bench::usage::ServerUsage;
+    use protolab_bench::CaseResult;
+
+    fn case(protocol: &str, valid: bool, usage: Option<&str>) -> CaseResult {
+        let json = include_str!("../../tests/fixtures/case.json");
+        let mut c: CaseResult = serde_json::from_str(json).expect("fixture case parses");
+        c.spec.protocol = protocol.into();
+        c.spec.name = format!("{protocol}/throughput/ping");
+        c.valid = valid;
+        c.server_usage = usage.map(|s| ServerUsage {
+            source: s.into(),
+            samples: vec![(1.0, 0.5, 10)],
+            ..Default::default()
+        });
+        c
+    }
+
+    fn run(cases: Vec<CaseResult>) -> Run {
+        let mut r = Run::new(cases, 0.0);
+        r.command.clear();
+        r
+    }
+
+    #[test]
+    fn every_server_needs_a_valid_case() {
+        let r = run(vec![case("rest-h1", true, None), case("grpc", false, None)]);
+        let p = problems(&r, &["rest".into(), "grpc".into()], None);
+        assert_eq!(p, vec!["grpc: no valid measured case".to_string()]);
+        assert!(problems(&r, &["rest".into()], None).is_empty());
+    }
+
+    #[test]
+    fn usage_must_come_from_the_asked_source() {
+        let r = run(vec![
+            case("rest-h1", true, Some("docker")),
+            case("rest-h2c", true, Some("proc")),
+            case("net001", true, None),
+        ]);
+        let p = problems(&r, &["rest".into(), "binary".into()], Some("docker"));
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].contains("rest-h2c") && p[0].contains("\"proc\""),
+            "{p:?}"
+        );
+        assert!(p[1].contains("no server resource use"), "{p:?}");
+    }
+
+    #[test]
+    fn latest_is_the_newest_run_directory() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for id in ["20261201-100000", "20261201-120000", "20261130-235959"] {
+            std::fs::create_dir_all(dir.path().join(id)).expect("mkdir");
+            std::fs::write(dir.path().join(id).join("run.json"), "{}").expect("write");
+        }
+        std::fs::create_dir_all(dir.path().join("20271231-000000")).expect("no run.json");
+        let got = resolve(Path::new("latest"), dir.path()).expect("latest");
+        assert_eq!(got, dir.path().join("20261201-120000"));
+        assert!(resolve(Path::new("latest"), &dir.path().join("none")).is_err());
+    }
+}

@@ -1,0 +1,124 @@
+//! The lab: where the servers are and what can see them. Local child processes on
+//! loopback (`local`), the compose lab's containers through the Docker Engine API
+//! (`controller`), or servers on some host at their default ports. It tells a bench
+//! each server's address, samples its CPU and memory, and restarts it on request.
+
+pub mod controller;
+pub mod local;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use protolab_bench::usage::Sampler;
+use protolab_drivers::{ServerAddr, TlsOptions};
+
+use controller::Controller;
+use local::LocalLab;
+
+/// Where the servers are: the local lab's ports, or default ports on a host; and
+/// what can see them (the local lab's processes, or the compose lab's containers).
+pub struct Lab {
+    local: Option<LocalLab>,
+    docker: Option<Controller>,
+    /// Restart each server (compose lab) before its cases.
+    restart: bool,
+    host: String,
+    /// TLS material for every TLS endpoint.
+    pub tls: TlsOptions,
+}
+
+/// Longest wait for a restarted server to be healthy again.
+const RESTART_TIMEOUT: Duration = Duration::from_secs(120);
+
+impl Lab {
+    /// A lab of `local`'s servers, or of the servers at their default ports on `host`.
+    pub fn new(local: Option<LocalLab>, host: String, tls: TlsOptions) -> Lab {
+        Lab {
+            local,
+            docker: None,
+            restart: false,
+            host,
+            tls,
+        }
+    }
+
+    /// The compose lab's controller, for Docker-mode labs made with `new`.
+    pub fn with_docker(mut self, docker: Controller, restart: bool) -> Lab {
+        self.docker = Some(docker);
+        self.restart = restart;
+        self
+    }
+
+    /// The local lab back, once a bench is done with it.
+    pub fn into_local(self) -> Option<LocalLab> {
+        self.local
+    }
+
+    /// Where `server` listens.
+    pub fn addr(&self, server: &str) -> Option<ServerAddr> {
+        match &self.local {
+            Some(lab) => lab.server(server).map(|s| ServerAddr {
+                host: "127.0.0.1".into(),
+                plain: s.plain,
+                tls: s.tls,
+                admin: s.admin,
+                framed: s.framed,
+            }),
+            None => ServerAddr::in_lab(server, &self.host),
+        }
+    }
+
+    /// What the servers run as, for run.json's environment.
+    pub fn describe(&self) -> String {
+        match (&self.local, &self.docker) {
+            (Some(_), _) => "local processes".to_string(),
+            (None, Some(c)) => format!("compose project {}", c.project()),
+            (None, None) => format!("servers on {}", self.host),
+        }
+    }
+
+    /// A 1 Hz sampler of the server's CPU, memory (and, in Docker, network bytes).
+    pub async fn sampler(&self, server: &str) -> Option<Sampler> {
+        if let Some(lab) = &self.local {
+            let pid = lab.server(server)?.pid()?;
+            return Sampler::start("proc", local::process_sampler(pid)).await;
+        }
+        let probe = match self.docker.as_ref()?.probe(server).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("{server}: no container stats: {e}");
+                return None;
+            }
+        };
+        Sampler::start("docker", probe).await
+    }
+
+    /// The compose lab with `--restart`: restarts `server` and waits until it is
+    /// healthy again.
+    pub async fn fresh(&self, server: &str) -> anyhow::Result<()> {
+        let Some(c) = self.docker.as_ref().filter(|_| self.restart) else {
+            return Ok(());
+        };
+        c.restart(server).await?;
+        c.wait_healthy(&[server.to_string()], RESTART_TIMEOUT)
+            .await?;
+        Ok(())
+    }
+}
+
+/// The TLS files of a bench: the ones given, else the lab's in `certs`.
+pub fn lab_tls(
+    ca: Option<&Path>,
+    cert: Option<&Path>,
+    key: Option<&Path>,
+    certs: &Path,
+) -> TlsOptions {
+    let pick = |given: Option<&Path>, name: &str| -> Option<PathBuf> {
+        Some(given.map_or_else(|| certs.join(name), Path::to_path_buf))
+    };
+    TlsOptions {
+        ca: pick(ca, "ca.crt"),
+        cert: pick(cert, "client.crt"),
+        key: pick(key, "client.key"),
+    }
+}

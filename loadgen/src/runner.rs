@@ -1,0 +1,165 @@
+//! Runs a suite on a lab: every case template on every selected endpoint it applies
+//! to, in order, each through the endpoint's driver, with the server's resource use
+//! sampled meanwhile. The one loop `loadgen bench` and the dashboard share; the run
+//! is returned, not written (`report::save` writes it).
+
+use anyhow::Context;
+use protolab_bench::{run_case, CaseResult, CaseSpec, Driver, Hooks, Kind, OpSpec, Tick};
+use protolab_drivers::{with_driver, DriverConfig, Endpoint, UseDriver};
+
+use crate::lab::Lab;
+use crate::progress::CaseProgress;
+use crate::results::jsonl::JsonlWriter;
+use crate::results::Run;
+use crate::suite::CaseTemplate;
+
+/// What a bench reports as it goes: the CLI prints a line per case, the dashboard
+/// streams every event to the browser. Each method has a do-nothing default.
+pub trait BenchEvents: Send + Sync {
+    /// Case `index` (0-based) of `total` is about to run.
+    fn case_started(&self, _name: &str, _index: usize, _total: usize) {}
+    /// Once a second while the engine's load runs (the progress bar's numbers).
+    fn tick(&self, _case: &str, _tick: Tick) {}
+    /// A case is done; `brief` is its one-line summary.
+    fn case_finished(&self, _result: &CaseResult, _brief: &str) {}
+}
+
+/// A suite bound to the endpoints it runs on.
+pub struct SuitePlan<'a> {
+    pub templates: &'a [CaseTemplate],
+    pub selected: &'a [Endpoint],
+    /// Every case's repetitions, when given.
+    pub repeat: Option<usize>,
+    /// Rows in the lab's dataset: get_item ids stay within them.
+    pub items: u32,
+    /// No progress bars.
+    pub quiet: bool,
+}
+
+/// Runs every template of `plan` on `lab`, telling `events` as it goes; every
+/// measured sample goes to `raw` when given.
+pub async fn run_suite(
+    lab: &Lab,
+    plan: &SuitePlan<'_>,
+    started: f64,
+    mut raw: Option<&mut JsonlWriter>,
+    events: &dyn BenchEvents,
+) -> anyhow::Result<Run> {
+    let pairs: Vec<_> = plan
+        .templates
+        .iter()
+        .flat_map(|t| {
+            let applies = |e: &&Endpoint| {
+                t.endpoints
+                    .as_ref()
+                    .is_none_or(|n| n.iter().any(|x| x == e.name))
+            };
+            plan.selected.iter().filter(applies).map(move |e| (t, e))
+        })
+        .collect();
+    let total = pairs.len();
+    let mut cases = Vec::new();
+    for (index, (t, e)) in pairs.into_iter().enumerate() {
+        let mut t = t.clone();
+        if let Some(r) = plan.repeat {
+            t.repeat = r.max(1);
+        }
+        // Ids beyond the lab's dataset would be 404s, not measurements.
+        if let OpSpec::GetItem { ids } = &mut t.op {
+            *ids = (*ids).min(plan.items.max(1));
+        }
+        let name = case_name(e, &t);
+        events.case_started(&name, index, total);
+        let progress = CaseProgress::new(plan.quiet, &name, Some((&name, events)));
+        let raw = raw
+            .as_deref_mut()
+            .map(|w| w as &mut dyn protolab_bench::RawSink);
+        let r = run_endpoint(lab, e, &t, &progress, raw).await?;
+        progress.finish();
+        events.case_finished(&r, &crate::results::brief(&r));
+        cases.push(r);
+    }
+    let mut run = Run::new(cases, started);
+    run.environment.lab = Some(lab.describe());
+    Ok(run)
+}
+
+/// The name of `template`'s case on `e`.
+fn case_name(e: &Endpoint, template: &CaseTemplate) -> String {
+    format!("{}/{}", e.name, template.name)
+}
+
+/// One case of a suite on one endpoint of `lab`.
+async fn run_endpoint<'a>(
+    lab: &Lab,
+    e: &Endpoint,
+    template: &CaseTemplate,
+    progress: &'a CaseProgress<'a>,
+    raw: Option<&'a mut dyn protolab_bench::RawSink>,
+) -> anyhow::Result<CaseResult> {
+    let addr = lab
+        .addr(e.server())
+        .with_context(|| format!("no address for {}", e.server()))?;
+    let mut kind = template.kind.clone();
+    if let Kind::Hold {
+        admin: a @ None, ..
+    } = &mut kind
+    {
+        *a = Some(addr.admin());
+    }
+    let target = e.target(&addr);
+    let spec = CaseSpec {
+        name: case_name(e, template),
+        protocol: e.name.to_string(),
+        target: target.clone(),
+        op: template.op.clone(),
+        kind,
+        plan: template.plan.clone(),
+        repeat: template.repeat,
+        z_threshold: template.z_threshold,
+    };
+    lab.fresh(e.server())
+        .await
+        .with_context(|| format!("restarting {}", e.server()))?;
+    let sampler = lab.sampler(e.server()).await;
+    let config = DriverConfig {
+        target: target.clone(),
+        http: e.http,
+        tls: lab.tls.clone(),
+        auth: None,
+        seed: protolab_core::dataset::DEFAULT_SEED,
+    };
+    let mut hooks = Hooks {
+        progress,
+        raw,
+        admin: protolab_drivers::admin_view(&spec.kind),
+    };
+    let op = spec.op.clone();
+    let user = RunCase {
+        spec: |_: &str| spec,
+        hooks: &mut hooks,
+    };
+    let mut result = with_driver(e.protocol, &config, &op, user)
+        .await
+        .with_context(|| format!("target {target}"))?;
+    if let Some(s) = sampler {
+        result.server_usage = Some(s.finish().await);
+    }
+    Ok(result)
+}
+
+/// Runs one case with whatever driver its endpoint has; `spec` makes the case from
+/// the driver's name (an ad-hoc run is named after it).
+pub struct RunCase<'h, 'a, F> {
+    pub spec: F,
+    pub hooks: &'h mut Hooks<'a>,
+}
+
+impl<F: FnOnce(&str) -> CaseSpec + Send> UseDriver for RunCase<'_, '_, F> {
+    type Output = CaseResult;
+
+    async fn run<D: Driver>(self, driver: D) -> CaseResult {
+        let spec = (self.spec)(&driver.name());
+        run_case(std::sync::Arc::new(driver), spec, self.hooks).await
+    }
+}
