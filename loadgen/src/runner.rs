@@ -118,7 +118,7 @@ async fn run_endpoint<'a>(
         repeat: template.repeat,
         z_threshold: template.z_threshold,
     };
-    lab.fresh(e.server())
+    lab.restart_if_asked(e.server())
         .await
         .with_context(|| format!("restarting {}", e.server()))?;
     let sampler = lab.sampler(e.server()).await;

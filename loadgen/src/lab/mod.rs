@@ -95,7 +95,7 @@ impl Lab {
 
     /// The compose lab with `--restart`: restarts `server` and waits until it is
     /// healthy again.
-    pub async fn fresh(&self, server: &str) -> anyhow::Result<()> {
+    pub async fn restart_if_asked(&self, server: &str) -> anyhow::Result<()> {
         let Some(c) = self.docker.as_ref().filter(|_| self.restart) else {
             return Ok(());
         };

@@ -5,6 +5,18 @@
 //! server must ask after a bad frame: is the stream still framed (reply with an ERROR
 //! and read on) or not (reply and close)? Nothing here does IO; `CodecError` only wraps
 //! the IO error a tokio `Framed` hands its codec.
+//!
+//! | NET-001 ERROR code | `ErrorCode` | closes? |
+//! |---|---|---|
+//! | `0x0001` | `BadMagic` | yes |
+//! | `0x0002` | `BadVersion` | yes |
+//! | `0x0003` | `BadCrc` | no |
+//! | `0x0004` | `TooLarge` | yes |
+//! | `0x0005` | `UnknownType` | no |
+//! | `0x0101` / `0x0102` | `NotAuthenticated` / `AuthFailed` | server's choice |
+//! | `0x0201` / `0x0202` | `RateLimited` / `ServerBusy` | server's choice |
+//! | `0x0301` / `0x0302` / `0x0303` | `BadRequest` / `NotFound` / `Internal` | no |
+//!
 
 use std::io;
 

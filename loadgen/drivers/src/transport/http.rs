@@ -6,7 +6,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -344,9 +343,3 @@ impl Answer {
         }
     }
 }
-
-/// Shared, immutable target for drivers.
-pub type SharedTarget = Arc<HttpTarget>;
-
-/// Default per-request timeout of HTTP drivers.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);

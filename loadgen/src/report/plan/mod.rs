@@ -3,10 +3,10 @@
 //! builder per chart family. Kinds this code does not know are treated
 //! generically (latency spectrum, throughput, resources) rather than skipped.
 
-mod bulk;
 mod latency;
 mod resources;
 mod throughput;
+mod transfers;
 
 use crate::results::Run;
 use protolab_bench::{CaseResult, Kind};
@@ -78,8 +78,8 @@ pub fn charts(run: &Run) -> Vec<Chart> {
     all.extend(throughput::bars(&ws, &palette));
     all.extend(latency::sweeps(&ws, &palette));
     all.extend(latency::connects(&ws));
-    all.extend(bulk::bandwidth(run, &palette));
-    all.extend(bulk::transfers(&ws, &palette));
+    all.extend(transfers::bandwidth(run, &palette));
+    all.extend(transfers::transfers(&ws, &palette));
     all.extend(latency::pushes(&ws, &palette));
     all.extend(resources::usage(&ws, &palette));
     all.extend(resources::efficiency(&ws, &palette));

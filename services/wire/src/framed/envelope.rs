@@ -10,6 +10,22 @@
 //! Echo bytes travel as a JSON string with one character per byte (U+0000..=U+00FF,
 //! i.e. Latin-1), because the workspace has no base64: ASCII stays as it is, other
 //! bytes cost 2 (or, for control bytes, 6) bytes of JSON. Serde types only, no IO.
+//!
+//! # The ops
+//!
+//! | op | request | `result` on success |
+//! |---|---|---|
+//! | ping | `{"op":"ping","req":1}` | absent or `null` |
+//! | get_item | `{"op":"get_item","id":42,"req":7}` | the item object |
+//! | list_items | `{"op":"list_items","offset":0,"limit":20,"category":"books","req":8}` (limit, category optional) | array of items |
+//! | echo | `{"op":"echo","data":"hello","req":9}` | the same string |
+//! | score | `{"op":"score","json":"{\"vector\":[1,2]}","req":10}` | number |
+//!
+//! Responses are `{"req":7,"ok":true,"result":...}` or `{"req":7,"ok":false,"error":"..."}`.
+//! Echo bytes are a JSON string with one character per byte (U+0000..=U+00FF); ASCII
+//! is unchanged, other bytes take 2 to 6 JSON bytes, so an echo of N arbitrary bytes
+//! needs a payload limit of up to 6N plus the envelope. A close frame (type 4) may be
+//! empty.
 
 use bytes::{Bytes, BytesMut};
 use serde::de::{self, Deserializer, Visitor};

@@ -8,6 +8,52 @@
 //! names the protocol's constants once; `frame` checks, parses and encodes frames,
 //! `data` gives the DATA payload its request/response layout, `codec` adapts both to
 //! tokio-util. Nothing here does IO.
+//!
+//! # Payloads
+//!
+//! | type | value | payload |
+//! |---|---|---|
+//! | PING / PONG | `0x01` / `0x02` | u64 BE timestamp (µs); PONG echoes PING's |
+//! | ECHO / ECHO_REPLY | `0x03` / `0x04` | any bytes; the reply carries the same |
+//! | BROADCAST | `0x05` | any bytes, fanned out to every client |
+//! | AUTH | `0x06` | username len u8, username (UTF-8), token (the rest) |
+//! | AUTH_REPLY | `0x07` | success u8 (0/1), 16-byte session id (zeros on failure) |
+//! | DATA | `0x08` | a contract op, below |
+//! | ERROR | `0xFF` | u16 BE code, UTF-8 message |
+//!
+//! # DATA layout
+//!
+//! Every DATA payload starts with an op byte and a client-chosen request id, so many
+//! requests can be in flight on one connection and answered in any order. All integers
+//! are big-endian.
+//!
+//! ```text
+//! request  [op u8][req_id u32][args]
+//! response [op u8][req_id u32][status u8][flags u8: bit0 = MORE, others 0][body]
+//! ```
+//!
+//! | op | code | request args | response body (status 0) | MORE |
+//! |---|---|---|---|---|
+//! | get_item | `0x01` | id u64 | the item, one JSON object | never |
+//! | list_items | `0x02` | offset u32, limit u16, category len u8 + UTF-8 bytes (0 = none) | the page as a JSON array; the bodies of all its frames concatenated | on every frame but the last |
+//! | score | `0x03` | the JSON document (rest of payload) | f64 BE | never |
+//! | download | `0x04` | size u64, chunk u32 | the next `min(chunk, 65528)` bytes of the deterministic body (`protolab_core::contract::fill_pattern`) | on every frame but the last; size 0 = one empty final frame |
+//!
+//! | status | `FailStatus` | body |
+//! |---|---|---|
+//! | `0x00` | (success) | as above |
+//! | `0x01` | `BadRequest` | UTF-8 message |
+//! | `0x02` | `NotFound` | UTF-8 message |
+//! | `0x03` | `TooLarge` | UTF-8 message |
+//! | `0x04` | `Internal` | UTF-8 message |
+//!
+//! A failure never has MORE and ends that request's responses, even mid-stream. A
+//! response body is at most 65528 bytes (65535 minus the 7-byte response header);
+//! `DataResponse::list_parts` and `DataResponse::download_parts` do the splitting. A
+//! request that does not decode is answered with `Failed { status: BadRequest }` using
+//! the op byte and req_id from `DataRequest::peek` (req_id 0 if even those are missing).
+//! Connection-level refusals (not authenticated, rate limited, busy) are ERROR frames.
+//!
 
 pub mod codec;
 pub mod data;
