@@ -26,7 +26,7 @@ pub struct Opts {
     /// CPUs for the generator's threads, e.g. 1 or 1-3 [default: all it may use;
     /// with `bench --local` on 2+ cores: all but --server-cpus]
     #[arg(long, global = true, env = "LOADGEN_CPUS", value_parser = parse_cpus)]
-    pub cpus: Option<Vec<usize>>,
+    pub cpus: Option<CpuList>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -151,7 +151,7 @@ pub struct DashboardOpts {
     pub items: u32,
     /// --local: CPUs the servers are pinned to (taskset), e.g. 0
     #[arg(long, value_parser = parse_cpus)]
-    pub server_cpus: Option<Vec<usize>>,
+    pub server_cpus: Option<CpuList>,
     /// Host of every server without --local; `compose` means each server's compose
     /// service name
     #[arg(long, env = "LOADGEN_HOST", default_value = "127.0.0.1")]
@@ -196,7 +196,7 @@ pub struct BenchOpts {
     pub restart: bool,
     /// --local: CPUs the servers are pinned to (taskset), e.g. 0 [default: 0 on 2+ cores]
     #[arg(long, value_parser = parse_cpus)]
-    pub server_cpus: Option<Vec<usize>>,
+    pub server_cpus: Option<CpuList>,
     /// Rows in the dataset (--local seeds this many; get_item ids stay within it)
     #[arg(long, env = "ITEMS", default_value_t = protolab_core::dataset::DEFAULT_ITEMS)]
     pub items: u32,
@@ -344,9 +344,15 @@ pub struct RunOpts {
     /// Dataset seed of the target (verification compares rows)
     #[arg(long, env = "SEED", default_value_t = protolab_core::dataset::DEFAULT_SEED)]
     pub seed: u64,
-    /// Open loop: schedule lag (p99) beyond which the run is invalid
-    #[arg(long, value_parser = humantime::parse_duration, default_value = "5ms")]
+    /// Open loop: the floor of the send-lag limit; a case whose send lag p99 exceeds
+    /// the larger of this and 10% of its service-time P50 did not send on time
+    #[arg(long, value_parser = humantime::parse_duration, default_value = "1ms")]
     pub max_lag: Duration,
+    /// Error budget: failed calls as a share of all (0.1%, 1%, 0.001) beyond which the
+    /// case is FAILED and the run exits non-zero
+    #[arg(long, env = "LOADGEN_MAX_ERRORS", default_value = "0.1%",
+          value_parser = parse_share)]
+    pub max_errors: f64,
     /// Sweep: multiply the rate by this each step
     #[arg(long, default_value_t = 1.5)]
     pub sweep_factor: f64,
@@ -414,8 +420,21 @@ fn http_parser() -> impl clap::builder::TypedValueParser<Value = HttpVersion> {
     PossibleValuesParser::new(["h1", "h2"]).try_map(|s: String| s.parse::<HttpVersion>())
 }
 
+/// CPU ids, as `--cpus 0,2-3` names them (one value: clap must not read it as a
+/// list of values).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CpuList(pub Vec<usize>);
+
+impl std::ops::Deref for CpuList {
+    type Target = [usize];
+
+    fn deref(&self) -> &[usize] {
+        &self.0
+    }
+}
+
 /// `0`, `1-3`, `0,2,4-5` → CPU ids.
-pub fn parse_cpus(s: &str) -> Result<Vec<usize>, String> {
+pub fn parse_cpus(s: &str) -> Result<CpuList, String> {
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let bad = || format!("'{part}' is not a CPU or CPU range (e.g. 1, 0-3)");
@@ -434,7 +453,24 @@ pub fn parse_cpus(s: &str) -> Result<Vec<usize>, String> {
     if out.is_empty() {
         return Err("no CPU given".into());
     }
-    Ok(out)
+    Ok(CpuList(out))
+}
+
+/// A share: `0.1%` → 0.001, `0.001` → 0.001 (at most 100%).
+pub fn parse_share(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, scale) = match t.strip_suffix('%') {
+        Some(n) => (n.trim(), 100.0),
+        None => (t, 1.0),
+    };
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("'{s}' is not a share (e.g. 0.1%, 0.001)"))?;
+    let share = v / scale;
+    if !(0.0..=1.0).contains(&share) {
+        return Err(format!("'{s}' must be between 0 and 100%"));
+    }
+    Ok(share)
 }
 
 /// `10k` → 10_000, `1.5M` → 1_500_000, `1024` → 1024, `1Ki` → 1024.
@@ -472,11 +508,42 @@ mod tests {
     }
 
     #[test]
+    fn shares_parse_with_or_without_a_percent_sign() {
+        assert_eq!(parse_share("0.1%"), Ok(0.001));
+        assert_eq!(parse_share("0.001"), Ok(0.001));
+        assert_eq!(parse_share("5 %"), Ok(0.05));
+        assert!(parse_share("150%").is_err() && parse_share("2").is_err());
+        assert!(parse_share("lots").is_err());
+    }
+
+    #[test]
     fn cpu_lists_parse() {
-        assert_eq!(parse_cpus("1"), Ok(vec![1]));
-        assert_eq!(parse_cpus("0,2-4"), Ok(vec![0, 2, 3, 4]));
+        assert_eq!(parse_cpus("1"), Ok(CpuList(vec![1])));
+        assert_eq!(parse_cpus("0,2-4"), Ok(CpuList(vec![0, 2, 3, 4])));
         assert!(parse_cpus("3-1").is_err());
         assert!(parse_cpus("x").is_err());
+    }
+
+    #[test]
+    fn cpu_flags_parse_and_reach_the_options() {
+        let o = Opts::try_parse_from([
+            "loadgen",
+            "--cpus",
+            "1",
+            "bench",
+            "--local",
+            "--server-cpus",
+            "0",
+        ])
+        .expect("parses");
+        assert_eq!(o.cpus, Some(CpuList(vec![1])));
+        let Command::Bench(b) = o.command else {
+            panic!("bench")
+        };
+        assert_eq!(b.server_cpus, Some(CpuList(vec![0])));
+        let o = Opts::try_parse_from(["loadgen", "run", "rest", "127.0.0.1:1", "--cpus", "0-1"])
+            .expect("parses");
+        assert_eq!(o.cpus.as_deref(), Some(&[0, 1][..]));
     }
 
     #[test]

@@ -15,7 +15,10 @@ fn main() -> anyhow::Result<()> {
     let _ = protolab_bench::raise_nofile_limit();
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
-    if let Some(cpus) = loadgen::lab::local::plan_cpus(&mut opts) {
+    let cpus = loadgen::lab::local::plan_cpus(&mut opts);
+    // Before any thread is pinned: the CPUs the generator's CPU use is judged against.
+    protolab_bench::selfcheck::init_cpus(cpus.as_ref().map(Vec::len));
+    if let Some(cpus) = cpus {
         let pin = |id: usize| core_affinity::set_for_current(core_affinity::CoreId { id });
         pin(cpus[0]);
         let next = Arc::new(AtomicUsize::new(0));

@@ -5,7 +5,7 @@
 
 use anyhow::Context;
 use protolab_bench::{run_case, CaseResult, CaseSpec, Driver, Hooks, Kind, OpSpec, Tick};
-use protolab_drivers::{with_driver, DriverConfig, Endpoint, UseDriver};
+use protolab_drivers::{admin_summary, with_driver, DriverConfig, Endpoint, UseDriver};
 
 use crate::lab::Lab;
 use crate::progress::CaseProgress;
@@ -108,20 +108,29 @@ async fn run_endpoint<'a>(
         *a = Some(addr.admin());
     }
     let target = e.target(&addr);
+    // Ids beyond the dataset the server serves would be 404s, not measurements.
+    let mut op = template.op.clone();
+    if let OpSpec::GetItem { ids } = &mut op {
+        if let Some(rows) = admin_summary(&addr.admin()).await.and_then(|s| s.items) {
+            *ids = (*ids).min(u32::try_from(rows).unwrap_or(u32::MAX).max(1));
+        }
+    }
     let spec = CaseSpec {
         name: case_name(e, template),
         protocol: e.name.to_string(),
         target: target.clone(),
-        op: template.op.clone(),
+        op,
         kind,
         plan: template.plan.clone(),
         repeat: template.repeat,
         z_threshold: template.z_threshold,
+        max_errors: template.max_errors,
     };
     lab.restart_if_asked(e.server())
         .await
         .with_context(|| format!("restarting {}", e.server()))?;
     let sampler = lab.sampler(e.server()).await;
+    let server = lab.server_probe(e.server()).await;
     let config = DriverConfig {
         target: target.clone(),
         http: e.http,
@@ -133,6 +142,8 @@ async fn run_endpoint<'a>(
         progress,
         raw,
         admin: protolab_drivers::admin_view(&spec.kind),
+        server,
+        same_clock: lab.same_clock(),
     };
     let op = spec.op.clone();
     let user = RunCase {

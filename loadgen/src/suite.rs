@@ -10,6 +10,10 @@ use protolab_bench::Kind;
 use protolab_bench::OpSpec;
 use protolab_bench::{LoadPlan, Model};
 
+/// The floor of the send-lag limit (the limit is the larger of this and 10% of a
+/// case's service-time P50).
+pub const DEFAULT_MAX_LAG: Duration = Duration::from_millis(1);
+
 /// The built-in suites, by name.
 pub const BUILT_IN: &[(&str, &str)] = &[
     ("quick", include_str!("../suites/quick.toml")),
@@ -56,6 +60,8 @@ struct Knobs {
     inflight: Option<usize>,
     repeat: Option<usize>,
     z_threshold: Option<f64>,
+    /// The error budget: failed calls as a share of all (0.001 = 0.1%).
+    max_errors: Option<f64>,
     requests: Option<u64>,
     requests_each: Option<u64>,
     rate: Option<OneOrMany<f64>>,
@@ -96,6 +102,7 @@ impl Knobs {
             inflight,
             repeat,
             z_threshold,
+            max_errors,
             requests,
             requests_each,
             rate,
@@ -187,6 +194,8 @@ pub struct CaseTemplate {
     pub plan: LoadPlan,
     pub repeat: usize,
     pub z_threshold: f64,
+    /// The error budget (see `CaseSpec::max_errors`).
+    pub max_errors: f64,
     /// Only these endpoints, when set.
     pub endpoints: Option<Vec<String>>,
 }
@@ -338,7 +347,7 @@ fn template(
         requests: k.requests,
         requests_per_worker: None,
         timeout: duration(&k.timeout, Duration::from_secs(10))?,
-        max_lag: duration(&k.max_lag, Duration::from_millis(5))?,
+        max_lag: duration(&k.max_lag, DEFAULT_MAX_LAG)?,
     };
     kind.shape_plan(&mut plan, k.requests, k.requests_each.unwrap_or(100));
     let bulk_name = crate::cases::parameter_name(&kind, &op, plan.connections);
@@ -361,6 +370,9 @@ fn template(
         plan,
         repeat: k.repeat.unwrap_or(1).max(1),
         z_threshold: k.z_threshold.unwrap_or(2.0),
+        max_errors: k
+            .max_errors
+            .unwrap_or(protolab_bench::case::DEFAULT_MAX_ERRORS),
         endpoints: def.endpoints.clone(),
     })
 }

@@ -33,6 +33,7 @@ fn spec(protocol: &str, workload: &str, kind: Kind, repeat: usize) -> CaseSpec {
         },
         repeat,
         z_threshold: 2.0,
+        max_errors: protolab_bench::case::DEFAULT_MAX_ERRORS,
     }
 }
 

@@ -13,7 +13,8 @@ use crate::engine::LoadPlan;
 use crate::kind::hold::HoldStats;
 use crate::kind::push::PushStats;
 use crate::kind::transfer::{Direction, TransferStats};
-use crate::stats::{Interval, Percentiles, RepStats, Summary};
+use crate::selfcheck::{Bottleneck, WindowUsage};
+use crate::stats::{Interval, Percentiles, Recorder, RepStats, Summary};
 
 /// What a case measures.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -242,16 +243,35 @@ pub struct CaseSpec {
     pub repeat: usize,
     /// |z| above which a repetition is an outlier (reference/003).
     pub z_threshold: f64,
+    /// The error budget: failed calls (and connections, subscriptions) as a share of
+    /// all, above which the case is FAILED.
+    #[serde(default = "default_max_errors")]
+    pub max_errors: f64,
 }
 
-/// One repetition's outcome.
+/// The default error budget: 0.1% of calls.
+pub const DEFAULT_MAX_ERRORS: f64 = 0.001;
+
+fn default_max_errors() -> f64 {
+    DEFAULT_MAX_ERRORS
+}
+
+/// One repetition's outcome: what it measured and the facts the verdict judges.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Repetition {
     pub summary: Summary,
-    /// Generator CPU as a fraction of its cores (None: too short to tell).
+    /// Generator CPU as a fraction of its CPUs over the measured window (None: not
+    /// measured); `window` has the detail.
     pub cpu_fraction: Option<f64>,
+    /// Both sides' CPU over the measured window.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<WindowUsage>,
     pub workers: usize,
+    /// Connections open while measuring, and how many were asked for.
     pub connections: usize,
+    #[serde(default)]
+    pub planned_connections: usize,
+    /// Why this repetition's numbers cannot be trusted (the verdict's).
     pub invalid: Vec<String>,
     /// Sweep: the offered rate of this step.
     pub offered_rate: Option<f64>,
@@ -266,35 +286,116 @@ pub struct Repetition {
     /// Hold kind: held connections and the probe's latency meanwhile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hold: Option<HoldStats>,
-    /// Open loop: how late idle workers woke for their slots (timer lateness), µs.
+    /// Open loop: how late every request went out (actual send minus due time).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lag: Option<Percentiles>,
+    pub send_lag: Option<LagStats>,
+    /// Open loop: how late idle workers woke for their slots (the generator's own
+    /// lateness: timers, CPU).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timer_lag: Option<LagStats>,
+    /// Open loop: calls sent in each second of the measured window, min/mean/max.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sends_per_second: Option<SecondCounts>,
     /// Per-second latency histograms of the measured window, for the .hlog file.
     #[serde(skip)]
     pub intervals: Vec<Interval>,
     /// When those intervals' measured window began, Unix seconds.
     #[serde(skip)]
     pub intervals_start_unix_s: f64,
+    /// Every call of the repetition, for the case's merged figures.
+    #[serde(skip)]
+    pub recorder: Option<Recorder>,
 }
 
 impl Repetition {
+    /// A repetition of `recorder`'s calls over `elapsed`, nothing kind-specific yet.
+    pub fn measured(recorder: Recorder, elapsed: Duration) -> Repetition {
+        let mut r = Repetition::of(recorder.summary(elapsed));
+        r.recorder = Some(recorder);
+        r
+    }
+
     /// A repetition with `summary` and nothing kind-specific yet.
     pub fn of(summary: Summary) -> Repetition {
         Repetition {
             summary,
             cpu_fraction: None,
+            window: None,
             workers: 0,
             connections: 0,
+            planned_connections: 0,
             invalid: Vec::new(),
             offered_rate: None,
             connect: None,
             push: None,
             transfer: None,
             hold: None,
-            lag: None,
+            send_lag: None,
+            timer_lag: None,
+            sends_per_second: None,
             intervals: Vec::new(),
             intervals_start_unix_s: 0.0,
+            recorder: None,
         }
+    }
+
+    /// Records the measured window's CPU use.
+    pub(crate) fn set_window(&mut self, window: Option<WindowUsage>) {
+        self.cpu_fraction = window.map(|w| w.client_cpu_fraction);
+        self.window = window;
+    }
+}
+
+/// How late sends were (µs), and the share later than 1 ms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LagStats {
+    pub p50_us: u64,
+    pub p99_us: u64,
+    pub max_us: u64,
+    pub count: u64,
+    /// Share of sends later than 1 ms.
+    pub late_share: f64,
+}
+
+impl LagStats {
+    /// The lag histogram `h` (µs) summarised; `None` when empty.
+    pub fn of(h: &hdrhistogram::Histogram<u64>) -> Option<LagStats> {
+        if h.is_empty() {
+            return None;
+        }
+        let late = h.len() - h.count_between(0, 1000);
+        Some(LagStats {
+            p50_us: h.value_at_quantile(0.5),
+            p99_us: h.value_at_quantile(0.99),
+            max_us: h.max(),
+            count: h.len(),
+            late_share: late as f64 / h.len() as f64,
+        })
+    }
+}
+
+/// Counts per second of a window: the open-loop accuracy figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SecondCounts {
+    pub min: u64,
+    pub mean: f64,
+    pub max: u64,
+    /// Whole seconds counted (a partial last second is left out).
+    pub seconds: usize,
+}
+
+impl SecondCounts {
+    /// The whole seconds of `counts` (the last, partial one left out unless it is
+    /// the only one); `None` when there are none.
+    pub fn of(counts: &[u64], elapsed: Duration) -> Option<SecondCounts> {
+        let whole = (elapsed.as_secs() as usize).min(counts.len()).max(1);
+        let counted = counts.get(..whole)?;
+        Some(SecondCounts {
+            min: *counted.iter().min()?,
+            mean: counted.iter().sum::<u64>() as f64 / counted.len() as f64,
+            max: *counted.iter().max()?,
+            seconds: counted.len(),
+        })
     }
 }
 
@@ -312,10 +413,27 @@ pub struct ConnectBreakdown {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseResult {
     pub spec: CaseSpec,
+    /// The verdict; `valid` is false for INVALID and FAILED cases.
+    #[serde(default)]
+    pub status: Status,
     pub valid: bool,
-    /// Why the case failed or cannot be trusted (verification, saturation, lag).
+    /// Why the case failed or cannot be trusted (verification, errors over budget,
+    /// the generator's saturation or lateness).
     pub problems: Vec<String>,
+    /// What a reader should know about valid numbers (co-saturation, a server that
+    /// could not keep up with the offered rate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+    /// Which side was the limit (the worst repetition's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bottleneck: Option<Bottleneck>,
     pub repetitions: Vec<Repetition>,
+    /// Every repetition's calls together: the headline figures.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<Summary>,
+    /// The same without the repetitions the outlier rule removed, when it removed any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged_without_outliers: Option<Summary>,
     /// Across repetitions: rps, p50_us, p99_us and the kind's own metrics.
     pub stats: BTreeMap<Metric, RepStats>,
     /// Sweep: the highest offered rate that met the limits.
@@ -332,14 +450,47 @@ pub struct CaseResult {
     pub skipped: Option<String>,
 }
 
+/// A case's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Measured, and the numbers can be trusted.
+    #[default]
+    Valid,
+    /// Measured, but the generator cannot vouch for the numbers (it was the
+    /// bottleneck, it sent late, it could not open what was asked).
+    Invalid,
+    /// The target let the case down: no numbers, wrong answers, a corrupted
+    /// transfer, or errors beyond the budget.
+    Failed,
+    /// The protocol does not offer what the case needs.
+    Skipped,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Valid => "valid",
+            Status::Invalid => "INVALID",
+            Status::Failed => "FAILED",
+            Status::Skipped => "skipped",
+        }
+    }
+}
+
 impl CaseResult {
     /// A case about to run: valid until judged, nothing measured yet.
     pub fn new(spec: CaseSpec) -> CaseResult {
         CaseResult {
             spec,
+            status: Status::Valid,
             valid: true,
             problems: Vec::new(),
+            warnings: Vec::new(),
+            bottleneck: None,
             repetitions: Vec::new(),
+            merged: None,
+            merged_without_outliers: None,
             stats: BTreeMap::new(),
             knee_rate: None,
             server_usage: None,

@@ -20,11 +20,13 @@ pub const MANY_CONNECTIONS: usize = 64;
 /// How much server a case's work took.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Efficiency {
-    /// Server CPU-seconds over the whole case (warm-up and every repetition).
+    /// Server CPU-seconds: over the measured windows when they were observed,
+    /// else over the whole case (warm-up and every repetition).
     pub cpu_seconds: f64,
-    /// Measured requests (all repetitions) per server CPU-second. The CPU time
-    /// includes warm-up, so this is a lower bound; `None` when too little CPU was
-    /// used to tell.
+    /// Whether `cpu_seconds` covers the measured windows only.
+    pub windowed: bool,
+    /// Measured requests (all repetitions) per server CPU-second (a lower bound
+    /// when not windowed); `None` when too little CPU was used to tell.
     pub requests_per_cpu_second: Option<f64>,
     /// Server memory growth per connection (peak minus start over the most
     /// connections a repetition opened, when that is [`MANY_CONNECTIONS`] or more),
@@ -36,18 +38,49 @@ pub struct Efficiency {
     pub mean_cpu_percent: Option<f64>,
 }
 
+/// Both sides' CPU per call over the measured windows.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct CpuPerCall {
+    /// Generator CPU-µs per completed call (answered or failed).
+    pub client_us: f64,
+    /// Server CPU-µs per completed call, when the server was observed.
+    pub server_us: Option<f64>,
+}
+
 impl CaseResult {
-    /// The target, not the generator, let this case down: it failed before measuring
-    /// anything (verification, no connection) or a transfer came back corrupted. An
-    /// INVALID case that is not broken has numbers the generator cannot vouch for
-    /// (its CPU saturated, its schedule lagged).
+    /// The target let this case down (the verdict's FAILED): no numbers, wrong
+    /// answers, a corrupted transfer or errors beyond the budget. An INVALID case
+    /// that is not failed has numbers the generator cannot vouch for.
     pub fn broken(&self) -> bool {
-        let corrupted = self.repetitions.iter().any(|r| {
-            r.transfer
-                .as_ref()
-                .is_some_and(|t| t.integrity_failures > 0)
-        });
-        self.skipped.is_none() && (self.repetitions.is_empty() || corrupted)
+        self.status == crate::case::Status::Failed
+    }
+
+    /// Calls completed in every repetition, answered or failed.
+    fn calls(&self) -> u64 {
+        self.repetitions
+            .iter()
+            .map(|r| r.summary.requests + r.summary.errors)
+            .sum()
+    }
+
+    /// Both sides' CPU per call over the measured windows; `None` when a
+    /// repetition's window was not measured or nothing completed.
+    pub fn cpu_per_call(&self) -> Option<CpuPerCall> {
+        let windows: Vec<_> = self
+            .repetitions
+            .iter()
+            .map(|r| r.window)
+            .collect::<Option<_>>()?;
+        let calls = self.calls();
+        if calls == 0 || windows.is_empty() {
+            return None;
+        }
+        let per_call = |cpu: f64| cpu * 1e6 / calls as f64;
+        let server: Option<f64> = windows.iter().map(|w| w.server_cpu_s).sum();
+        Some(CpuPerCall {
+            client_us: per_call(windows.iter().map(|w| w.client_cpu_s).sum()),
+            server_us: server.map(per_call),
+        })
     }
 
     /// The workload: the case name without its `<protocol>/` prefix, so the same
@@ -64,8 +97,14 @@ impl CaseResult {
     pub fn efficiency(&self) -> Option<Efficiency> {
         let usage = self.server_usage.as_ref()?;
         let requests: u64 = self.repetitions.iter().map(|r| r.summary.requests).sum();
-        let per_cpu = (usage.cpu_seconds >= MIN_CPU_SECONDS && requests > 0)
-            .then(|| requests as f64 / usage.cpu_seconds);
+        let windowed: Option<f64> = self
+            .repetitions
+            .iter()
+            .map(|r| r.window.and_then(|w| w.server_cpu_s))
+            .sum();
+        let cpu_seconds = windowed.unwrap_or(usage.cpu_seconds);
+        let per_cpu =
+            (cpu_seconds >= MIN_CPU_SECONDS && requests > 0).then(|| requests as f64 / cpu_seconds);
         let held = self
             .repetitions
             .iter()
@@ -80,7 +119,8 @@ impl CaseResult {
         });
         let span = usage.samples.last().map(|s| s.0).unwrap_or(0.0);
         Some(Efficiency {
-            cpu_seconds: usage.cpu_seconds,
+            cpu_seconds,
+            windowed: windowed.is_some(),
             requests_per_cpu_second: per_cpu,
             memory_per_connection_bytes: per_conn,
             peak_memory_bytes: usage.peak_rss_bytes,
@@ -157,29 +197,5 @@ mod tests {
             Some(f64::from(20 << 20) / 128.0)
         );
         assert_eq!(e.mean_cpu_percent, Some(50.0));
-    }
-
-    #[test]
-    fn broken_means_no_numbers_or_corrupted_transfers_not_merely_invalid() {
-        let json = include_str!("../../tests/fixtures/case.json");
-        let mut c: CaseResult = serde_json::from_str(json).expect("fixture case parses");
-        assert!(!c.broken());
-        c.valid = false;
-        c.problems = vec!["open-loop schedule lag p99 9ms exceeds 5ms".into()];
-        assert!(!c.broken(), "INVALID but measured");
-        c.repetitions[0].transfer = Some(crate::TransferStats {
-            direction: crate::Direction::Download,
-            size_bytes: 10,
-            chunk_bytes: None,
-            transfers: 1,
-            integrity_failures: 1,
-            mbps: vec![1.0],
-            largest_piece_bytes: 10,
-        });
-        assert!(c.broken(), "a corrupted transfer");
-        c.repetitions.clear();
-        assert!(c.broken(), "no numbers");
-        c.skipped = Some("echo is not offered by sse".into());
-        assert!(!c.broken(), "skipped is neither");
     }
 }

@@ -1,19 +1,25 @@
 //! The load engine: opens connections, runs workers under a load model, and
 //! aggregates what they report. It knows nothing of protocols (only `Driver`) and
-//! nothing of output formats (it returns a `LoadResult`).
+//! nothing of output formats (it returns a `LoadResult`; progress and raw samples
+//! leave through `Hooks`).
 //!
 //! Load models. Closed loop: each worker sends its next request when the previous
 //! one is answered. Open loop: requests are due at a fixed rate (slot i at
-//! `start + i / rate`); a free worker takes the next slot. When every worker is busy
-//! past a slot's due time, the request goes out late and its latency is counted from
-//! the due time (coordinated-omission correction, like wrk2); the uncorrected service
-//! time is kept beside it. A worker that was idle and woke late (timer jitter) is
-//! the generator's fault, not the server's: that lateness is recorded separately and
-//! marks the run invalid beyond `max_lag`.
+//! `start + i / rate`); a free worker takes the next slot. Latency always counts from
+//! the slot's due time (coordinated-omission correction, as wrk2), whether the
+//! request went out late because every worker was busy or because the generator
+//! woke late; the uncorrected service time is kept beside it. How late each send was
+//! (send lag: actual send minus due time) is recorded for every request, and how
+//! late an idle worker woke for its slot (timer lag) apart: the verdict tells the
+//! generator's lateness from the server's.
+//!
+//! Every call counts, failed or not (`Recorder`), and so do connections that could
+//! not be opened: they are the case's errors at the time they took to fail.
 //!
 //! Workers send one `Sample` per call over a channel to a single aggregator, which
 //! drops warm-up samples, fills the recorders and per-second interval histograms,
-//! and drives the progress bar. Time is tokio's clock, so tests can pause it.
+//! and drives the progress. Both sides' CPU is measured over the measured window
+//! only (`selfcheck::Meter`). Time is tokio's clock, so tests can pause it.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -24,7 +30,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
 use crate::driver::{CallError, Driver, OpSpec};
-use crate::selfcheck::CpuMeter;
+use crate::selfcheck::{Meter, WindowUsage};
 use crate::sink::{Hooks, Tick};
 use crate::stats::{new_histogram, Interval, Recorder};
 
@@ -52,7 +58,8 @@ pub struct LoadPlan {
     /// Closed loop: stop each worker after this many measured requests.
     pub requests_per_worker: Option<u64>,
     pub timeout: Duration,
-    /// Open loop: timer lateness (p99) beyond this marks the run invalid.
+    /// Open loop: the floor of the send-lag limit. A case whose send lag p99 exceeds
+    /// the larger of this and 10% of its service-time P50 did not send on time.
     pub max_lag: Duration,
 }
 
@@ -65,12 +72,18 @@ pub struct LoadResult {
     pub intervals: Vec<Interval>,
     /// When the measured window began (the intervals' time base), Unix seconds.
     pub measured_start_unix_s: f64,
+    /// Open loop: how late every request went out (actual send minus due time), µs.
+    pub send_lag: Histogram<u64>,
     /// Open loop: how late idle workers woke for their slots, µs.
-    pub lateness: Histogram<u64>,
-    /// Generator CPU use as a fraction of the cores it may use (None: run too short to tell).
-    pub cpu_fraction: Option<f64>,
+    pub timer_lag: Histogram<u64>,
+    /// Calls sent in each second of the measured window (actual send times).
+    pub sends_per_second: Vec<u64>,
+    /// Both sides' CPU over the measured window.
+    pub window: Option<WindowUsage>,
     pub workers: usize,
+    /// Connections open when the load began, and how many were asked for.
     pub connections: usize,
+    pub planned_connections: usize,
 }
 
 /// Errors that stop a run before it measures anything.
@@ -86,13 +99,18 @@ pub enum EngineError {
 struct Sample {
     /// Send time (due time in open loop) relative to the run start.
     at: Duration,
+    /// The actual send time relative to the run start.
+    sent_at: Duration,
     latency: Duration,
     service: Duration,
     ttfb: Option<Duration>,
     sent: u64,
     received: u64,
     error: Option<String>,
-    lateness: Option<Duration>,
+    /// Open loop: actual send minus due time.
+    send_lag: Option<Duration>,
+    /// Open loop: how late the worker woke when it slept for the slot.
+    timer_lag: Option<Duration>,
 }
 
 struct Shared<D: Driver> {
@@ -114,10 +132,12 @@ pub async fn run<D: Driver>(
     plan: &LoadPlan,
     hooks: &mut Hooks<'_>,
 ) -> Result<LoadResult, EngineError> {
-    let mut conns = open_connections(&driver, plan.connections.max(1)).await?;
+    let planned = plan.connections.max(1);
+    let (mut conns, failed) = open_connections(&driver, planned).await?;
     if let Some(first) = conns.first_mut() {
         verify(driver.as_ref(), first, op).await?;
     }
+    let opened = conns.len();
     let mut slots: Vec<Option<D::Conn>> = Vec::new();
     for conn in conns {
         for _ in 1..plan.inflight.max(1) {
@@ -125,8 +145,14 @@ pub async fn run<D: Driver>(
         }
         slots.push(Some(conn));
     }
-    let connections = plan.connections.max(1) + slots.iter().filter(|c| c.is_none()).count();
-    let cpu = CpuMeter::start();
+    // A protocol that cannot share a connection opens one per extra in-flight call.
+    let connections = opened + slots.iter().filter(|c| c.is_none()).count();
+    let planned_connections = planned
+        * if slots.iter().any(Option::is_none) {
+            plan.inflight.max(1)
+        } else {
+            1
+        };
     let start = Instant::now();
     let warmup_end = start + plan.warmup;
     let shared = Arc::new(Shared {
@@ -148,22 +174,34 @@ pub async fn run<D: Driver>(
         .collect();
     drop(tx);
     let measured_start_unix_s = crate::unix_now() + plan.warmup.as_secs_f64();
-    let mut agg = aggregate(rx, plan.warmup, plan.timeout, hooks).await;
+    let server = hooks.server.clone();
+    let meter = async {
+        sleep_until(warmup_end).await;
+        Meter::start(server.as_ref()).await
+    };
+    let (mut agg, meter) = tokio::join!(aggregate(rx, plan.warmup, plan.timeout, hooks), meter);
     for h in handles {
         let _ = h.await;
     }
+    let window = meter.stop().await;
     let elapsed = Instant::now().saturating_duration_since(warmup_end);
-    let cpu_fraction = cpu.fraction();
+    // Set-ups that failed count as the case's errors, at the time they took.
+    for (e, took) in &failed {
+        agg.recorder.record_error(&e.kind(), *took);
+    }
     let intervals = agg.intervals();
     Ok(LoadResult {
         recorder: agg.recorder,
         elapsed,
         intervals,
         measured_start_unix_s,
-        lateness: agg.lateness,
-        cpu_fraction,
+        send_lag: agg.send_lag,
+        timer_lag: agg.timer_lag,
+        sends_per_second: agg.sends_per_second,
+        window,
         workers,
         connections,
+        planned_connections,
     })
 }
 
@@ -185,43 +223,51 @@ pub async fn verify<D: Driver>(
 /// Opens one connection and verifies that the target answers `op` correctly (the
 /// check every kind makes before it measures).
 pub async fn verify_target<D: Driver>(driver: &Arc<D>, op: &OpSpec) -> Result<(), EngineError> {
-    let mut conns = open_connections(driver, 1).await?;
+    let (mut conns, _) = open_connections(driver, 1).await?;
     match conns.first_mut() {
         Some(c) => verify(driver.as_ref(), c, op).await,
         None => Ok(()),
     }
 }
 
-/// Opens `n` connections, at most 64 handshakes at a time.
+/// A connection set-up that failed, and how long it took to fail.
+pub type FailedSetup = (CallError, Duration);
+
+/// Opens `n` connections, at most 64 handshakes at a time; the ones that could not
+/// be opened come back as failures. None at all is an error.
 pub async fn open_connections<D: Driver>(
     driver: &Arc<D>,
     n: usize,
-) -> Result<Vec<D::Conn>, EngineError> {
+) -> Result<(Vec<D::Conn>, Vec<FailedSetup>), EngineError> {
     use futures::StreamExt;
     let results: Vec<_> = futures::stream::iter(0..n)
         .map(|_| {
             let d = driver.clone();
-            async move { d.connect().await }
+            async move {
+                let t0 = Instant::now();
+                d.connect().await.map_err(|e| (e, t0.elapsed()))
+            }
         })
         .buffer_unordered(64)
         .collect()
         .await;
     let mut conns = Vec::with_capacity(n);
-    let mut last_err = None;
+    let mut failed = Vec::new();
     for r in results {
         match r {
             Ok((c, _)) => conns.push(c),
-            Err(e) => last_err = Some(e),
+            Err(f) => failed.push(f),
         }
     }
-    match (conns.is_empty(), last_err) {
-        (true, Some(e)) => Err(EngineError::NoConnection(e)),
-        (_, Some(e)) => {
-            tracing::warn!(opened = conns.len(), wanted = n, error = %e, "some connections failed");
-            Ok(conns)
+    if conns.is_empty() {
+        if let Some((e, _)) = failed.pop() {
+            return Err(EngineError::NoConnection(e));
         }
-        _ => Ok(conns),
     }
+    if let Some((e, _)) = failed.first() {
+        tracing::warn!(opened = conns.len(), wanted = n, error = %e, "some connections failed");
+    }
+    Ok((conns, failed))
 }
 
 /// The next send time, or `None` when the run is over for this worker.
@@ -312,8 +358,9 @@ async fn worker<D: Driver>(
 }
 
 async fn calls<D: Driver>(s: &Shared<D>, mut conn: Option<D::Conn>, batch: &mut Batch) {
+    let open = matches!(s.plan.model, Model::Open { .. });
     let mut done_here = 0u64;
-    while let Some((due, lateness)) = next_slot(s, done_here).await {
+    while let Some((due, timer_lag)) = next_slot(s, done_here).await {
         let at = due.saturating_duration_since(s.start);
         if due >= s.warmup_end {
             done_here += 1;
@@ -323,7 +370,9 @@ async fn calls<D: Driver>(s: &Shared<D>, mut conn: Option<D::Conn>, batch: &mut 
             None => match s.driver.connect().await {
                 Ok((c, _)) => conn.insert(c),
                 Err(e) => {
-                    if !batch.push(Sample::failed(at, Duration::ZERO, &e)).await {
+                    let failed = Instant::now();
+                    let sample = Sample::failed(s, due, failed, failed, &e);
+                    if !batch.push(sample).await {
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -337,30 +386,26 @@ async fn calls<D: Driver>(s: &Shared<D>, mut conn: Option<D::Conn>, batch: &mut 
             .await
             .unwrap_or(Err(CallError::Timeout));
         let finished = Instant::now();
-        // Open loop: from the due time when the request went out late because every
-        // worker was busy; from the actual send when this worker slept for its slot.
-        let basis = if lateness.is_none() && matches!(s.plan.model, Model::Open { .. }) {
-            due
-        } else {
-            sent_at
-        };
-        let latency = finished.saturating_duration_since(basis);
         let sample = match result {
             Ok(o) => Sample {
                 at,
-                latency,
+                sent_at: sent_at.saturating_duration_since(s.start),
+                latency: finished.saturating_duration_since(due),
                 service: finished.saturating_duration_since(sent_at),
                 ttfb: o.ttfb,
                 sent: o.sent,
                 received: o.received,
                 error: None,
-                lateness,
+                send_lag: open.then(|| sent_at.saturating_duration_since(due)),
+                timer_lag,
             },
             Err(e) => {
                 if e.breaks_connection() {
                     conn = None;
                 }
-                Sample::failed(at, latency, &e)
+                let mut f = Sample::failed(s, due, sent_at, finished, &e);
+                f.timer_lag = timer_lag;
+                f
             }
         };
         if !batch.push(sample).await {
@@ -370,17 +415,28 @@ async fn calls<D: Driver>(s: &Shared<D>, mut conn: Option<D::Conn>, batch: &mut 
 }
 
 impl Sample {
-    fn failed(at: Duration, latency: Duration, e: &CallError) -> Sample {
+    /// A call due at `due`, sent at `sent_at`, that failed at `finished`: its
+    /// latency runs from the due time (the send in closed loop, where they are one).
+    fn failed<D: Driver>(
+        s: &Shared<D>,
+        due: Instant,
+        sent_at: Instant,
+        finished: Instant,
+        e: &CallError,
+    ) -> Sample {
         tracing::debug!(error = %e, "call failed");
+        let open = matches!(s.plan.model, Model::Open { .. });
         Sample {
-            at,
-            latency,
-            service: latency,
+            at: due.saturating_duration_since(s.start),
+            sent_at: sent_at.saturating_duration_since(s.start),
+            latency: finished.saturating_duration_since(due),
+            service: finished.saturating_duration_since(sent_at),
             ttfb: None,
             sent: 0,
             received: 0,
             error: Some(e.kind()),
-            lateness: None,
+            send_lag: open.then(|| sent_at.saturating_duration_since(due)),
+            timer_lag: None,
         }
     }
 }
@@ -395,17 +451,28 @@ struct Aggregate {
     closed: Vec<Interval>,
     /// How many seconds stay open.
     window: usize,
-    lateness: Histogram<u64>,
+    send_lag: Histogram<u64>,
+    timer_lag: Histogram<u64>,
+    /// Measured calls by the second of the measured window they were sent in.
+    sends_per_second: Vec<u64>,
 }
 
 impl Aggregate {
     fn push(&mut self, s: Sample, warmup: Duration, hooks: &mut Hooks<'_>) {
-        if let Some(l) = s.lateness {
-            self.lateness.saturating_record(l.as_micros() as u64);
-        }
         if s.at < warmup {
             return;
         }
+        if let Some(l) = s.send_lag {
+            self.send_lag.saturating_record(micros(l));
+        }
+        if let Some(l) = s.timer_lag {
+            self.timer_lag.saturating_record(micros(l));
+        }
+        let second = s.sent_at.saturating_sub(warmup).as_secs() as usize;
+        if self.sends_per_second.len() <= second {
+            self.sends_per_second.resize(second + 1, 0);
+        }
+        self.sends_per_second[second] += 1;
         hooks.raw(|w| match &s.error {
             None => w.ok(s.latency),
             Some(kind) => w.err(kind),
@@ -460,7 +527,9 @@ async fn aggregate(
         open: std::collections::BTreeMap::new(),
         closed: Vec::new(),
         window: timeout.as_secs() as usize + 2,
-        lateness: new_histogram(),
+        send_lag: new_histogram(),
+        timer_lag: new_histogram(),
+        sends_per_second: Vec::new(),
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last = (0u64, Instant::now());
@@ -489,4 +558,9 @@ async fn aggregate(
         }
     }
     agg
+}
+
+/// A duration in whole microseconds (a histogram of µs cannot hold 0: 1 at least).
+fn micros(d: Duration) -> u64 {
+    (d.as_micros().min(u128::from(crate::stats::MAX_US)) as u64).max(1)
 }

@@ -1,56 +1,219 @@
-//! The generator watches itself: how much CPU it used during a case, as a fraction
-//! of the cores it may run on. A saturated generator measures itself, not the server,
-//! so such a case is marked invalid.
+//! Who was the bottleneck: the CPU the generator used over a measured window (the
+//! whole process against the CPUs it may use, and its busiest thread against one
+//! core) and the CPU the server used over the same window (against its quota), so a
+//! case can say whether the server, the generator, both or neither was the limit.
+//! A window spans only measuring: never verification, warm-up, connection set-up or
+//! the gaps between repetitions.
 
+use std::collections::HashMap;
+use std::sync::OnceLock;
 use std::time::Instant;
 
-/// Above this fraction of its cores the generator counts as saturated.
+use serde::{Deserialize, Serialize};
+
+use crate::usage::ServerProbe;
+
+/// At or above this fraction of its CPUs (or of one core, for one thread) a side
+/// counts as saturated.
 pub const CPU_SATURATED: f64 = 0.90;
 
 /// Linux reports /proc times in USER_HZ, which is 100 on every architecture.
 const USER_HZ: f64 = 100.0;
 
-/// Process CPU seconds (user + system) from /proc/self/stat; `None` off Linux.
-pub fn process_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+/// Below this much wall time a CPU share is mostly /proc's 10 ms tick rounding.
+const MIN_WINDOW_S: f64 = 0.5;
+
+/// utime + stime of a /proc `stat` line, in seconds.
+fn stat_cpu_seconds(stat: &str) -> Option<f64> {
     // Fields after the ")" that ends the command name: state is field 3, utime 14, stime 15.
     let rest = stat.rsplit_once(')')?.1;
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
     Some((utime + stime) / USER_HZ)
 }
 
-/// Cores this process may use (affinity and cgroup quota aware).
+/// Process CPU seconds (user + system) from /proc/self/stat; `None` off Linux.
+pub fn process_cpu_seconds() -> Option<f64> {
+    stat_cpu_seconds(&std::fs::read_to_string("/proc/self/stat").ok()?)
+}
+
+/// CPU seconds of each of this process's threads, by thread id.
+fn thread_cpu_seconds() -> HashMap<u32, f64> {
+    let mut out = HashMap::new();
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return out;
+    };
+    for task in tasks.flatten() {
+        let Some(tid) = task.file_name().to_str().and_then(|t| t.parse().ok()) else {
+            continue;
+        };
+        if let Some(cpu) = std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .as_deref()
+            .and_then(stat_cpu_seconds)
+        {
+            out.insert(tid, cpu);
+        }
+    }
+    out
+}
+
+static CPUS: OnceLock<usize> = OnceLock::new();
+
+/// Records how many CPUs the generator may use: the ones it pins its threads to,
+/// or (`None`) what the process was allowed when it started. Call it before any
+/// thread is pinned; later calls change nothing.
+pub fn init_cpus(pinned: Option<usize>) -> usize {
+    *CPUS.get_or_init(|| pinned.unwrap_or_else(allowed_now).max(1))
+}
+
+/// The CPUs the generator may use (see [`init_cpus`]).
 pub fn available_cores() -> usize {
+    init_cpus(None)
+}
+
+/// What this thread may use now (affinity and cgroup quota aware).
+fn allowed_now() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
 }
 
-/// Measures CPU use between `start` and `fraction`.
-pub struct CpuMeter {
-    wall: Instant,
-    cpu: Option<f64>,
+/// Both sides' CPU over one measured window.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct WindowUsage {
+    /// The window's wall time.
+    pub wall_s: f64,
+    /// Generator CPU-seconds (all threads).
+    pub client_cpu_s: f64,
+    /// The CPUs the generator may use.
+    pub client_cpus: usize,
+    /// Generator CPU as a fraction of those CPUs.
+    pub client_cpu_fraction: f64,
+    /// The busiest generator thread's CPU, as a fraction of one core.
+    pub busiest_thread_fraction: f64,
+    /// Server CPU-seconds, when the server could be observed.
+    #[serde(default)]
+    pub server_cpu_s: Option<f64>,
+    /// The server's CPU quota (cores) and its CPU as a fraction of it.
+    #[serde(default)]
+    pub server_cpus: Option<f64>,
+    #[serde(default)]
+    pub server_cpu_fraction: Option<f64>,
 }
 
-impl CpuMeter {
-    pub fn start() -> CpuMeter {
-        CpuMeter {
+impl WindowUsage {
+    /// Whether the window is long enough for its CPU shares to mean something.
+    pub fn long_enough(&self) -> bool {
+        self.wall_s >= MIN_WINDOW_S
+    }
+
+    /// The generator (as a whole, or one of its threads) used its CPU up.
+    pub fn client_saturated(&self) -> bool {
+        self.long_enough()
+            && (self.client_cpu_fraction >= CPU_SATURATED
+                || self.busiest_thread_fraction >= CPU_SATURATED)
+    }
+
+    /// The server used its CPU quota up (`None`: not observed).
+    pub fn server_saturated(&self) -> Option<bool> {
+        let f = self.server_cpu_fraction?;
+        Some(self.long_enough() && f >= CPU_SATURATED)
+    }
+
+    /// Which side limited the window.
+    pub fn bottleneck(&self) -> Bottleneck {
+        match (self.client_saturated(), self.server_saturated()) {
+            (true, Some(true)) => Bottleneck::CoSaturated,
+            (true, _) => Bottleneck::ClientBound,
+            (false, Some(true)) => Bottleneck::ServerBound,
+            (false, Some(false)) => Bottleneck::Neither,
+            (false, None) => Bottleneck::Unknown,
+        }
+    }
+}
+
+/// Which side was the limit of a measurement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Bottleneck {
+    /// The server used its CPU quota up: the figure is the server's.
+    ServerBound,
+    /// Neither side's CPU was used up: the latency (network, protocol round
+    /// trips, pacing) was the limit.
+    Neither,
+    /// The server was not observed and the generator was not saturated.
+    Unknown,
+    /// Both were saturated: the figure is a lower bound of the server.
+    CoSaturated,
+    /// The generator (or one of its threads) was saturated while the server was
+    /// not: the figure measures the generator, not the server.
+    ClientBound,
+}
+
+impl Bottleneck {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Bottleneck::ServerBound => "server-bound",
+            Bottleneck::Neither => "neither",
+            Bottleneck::Unknown => "unknown",
+            Bottleneck::CoSaturated => "co-saturated",
+            Bottleneck::ClientBound => "client-bound",
+        }
+    }
+}
+
+/// Measures both sides' CPU between `start` and `stop`.
+pub struct Meter<'a> {
+    wall: Instant,
+    process: Option<f64>,
+    threads: HashMap<u32, f64>,
+    server: Option<(&'a ServerProbe, f64)>,
+}
+
+impl<'a> Meter<'a> {
+    /// Starts a window now (reading the server through `server` when given).
+    pub async fn start(server: Option<&'a ServerProbe>) -> Meter<'a> {
+        let server = match server {
+            Some(s) => (s.probe)().await.map(|r| (s, r.cpu_seconds)),
+            None => None,
+        };
+        Meter {
             wall: Instant::now(),
-            cpu: process_cpu_seconds(),
+            process: process_cpu_seconds(),
+            threads: thread_cpu_seconds(),
+            server,
         }
     }
 
-    /// CPU used since `start`, as a fraction of the available cores; `None` when
-    /// unknown or when under a second of wall time passed (the 10 ms tick of /proc
-    /// makes shorter windows meaningless).
-    pub fn fraction(&self) -> Option<f64> {
-        let wall = self.wall.elapsed().as_secs_f64();
-        match (self.cpu, process_cpu_seconds()) {
-            (Some(a), Some(b)) if wall >= 1.0 => Some((b - a) / wall / available_cores() as f64),
-            _ => None,
-        }
+    /// Ends the window; `None` when the generator's CPU cannot be read.
+    pub async fn stop(self) -> Option<WindowUsage> {
+        let wall_s = self.wall.elapsed().as_secs_f64();
+        let (process, threads) = (process_cpu_seconds(), thread_cpu_seconds());
+        let server = match self.server {
+            Some((s, before)) => (s.probe)()
+                .await
+                .map(|r| ((r.cpu_seconds - before).max(0.0), s.cpus)),
+            None => None,
+        };
+        let client_cpu_s = (process? - self.process?).max(0.0);
+        let busiest = threads
+            .iter()
+            .map(|(tid, cpu)| cpu - self.threads.get(tid).copied().unwrap_or(0.0))
+            .fold(0.0_f64, f64::max);
+        let per_wall = |cpu: f64| if wall_s > 0.0 { cpu / wall_s } else { 0.0 };
+        let client_cpus = available_cores();
+        Some(WindowUsage {
+            wall_s,
+            client_cpu_s,
+            client_cpus,
+            client_cpu_fraction: per_wall(client_cpu_s) / client_cpus as f64,
+            busiest_thread_fraction: per_wall(busiest),
+            server_cpu_s: server.map(|s| s.0),
+            server_cpus: server.map(|s| s.1),
+            server_cpu_fraction: server.map(|(cpu, cpus)| per_wall(cpu) / cpus.max(1e-3)),
+        })
     }
 }
 
@@ -58,23 +221,86 @@ impl CpuMeter {
 mod tests {
     use super::*;
 
-    #[test]
-    fn burning_cpu_shows_up_in_process_cpu_seconds() {
-        // Bounded by wall time; on a busy machine it only takes longer.
-        let before = process_cpu_seconds().expect("/proc/self/stat readable");
+    /// This thread's CPU seconds.
+    fn own_cpu_seconds() -> f64 {
+        std::fs::read_to_string("/proc/thread-self/stat")
+            .ok()
+            .as_deref()
+            .and_then(stat_cpu_seconds)
+            .unwrap_or(0.0)
+    }
+
+    /// Burns `cpu_seconds` of this thread's CPU (bounded by wall time: on a busy
+    /// machine it only takes longer).
+    fn burn_for(cpu_seconds: f64) {
+        let before = own_cpu_seconds();
         let t = Instant::now();
         let mut x = 0u64;
-        while process_cpu_seconds().unwrap_or(0.0) - before < 0.2 && t.elapsed().as_secs() < 30 {
+        while own_cpu_seconds() - before < cpu_seconds && t.elapsed().as_secs() < 30 {
             for _ in 0..100_000 {
                 x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
             }
         }
         std::hint::black_box(x);
+    }
+
+    #[test]
+    fn burning_cpu_shows_up_in_process_cpu_seconds() {
+        let before = process_cpu_seconds().expect("/proc/self/stat readable");
+        burn_for(0.2);
         let used = process_cpu_seconds().unwrap_or(0.0) - before;
-        assert!(used >= 0.2, "{used} CPU seconds after {:?}", t.elapsed());
-        assert!(
-            CpuMeter::start().fraction().is_none(),
-            "no verdict on a window under a second"
+        assert!(used >= 0.2, "{used} CPU seconds");
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn one_saturated_thread_is_seen_whatever_the_cpu_count() {
+        let meter = Meter::start(None).await;
+        burn_for(0.5);
+        let w = meter.stop().await.expect("readable");
+        // The busiest thread is this one: the CPU it burned, whatever share of the
+        // process's CPUs that is (and whatever else the machine was doing).
+        let busiest_s = w.busiest_thread_fraction * w.wall_s;
+        assert!(busiest_s >= 0.45, "{w:?}");
+        assert!(busiest_s <= w.client_cpu_s + 0.02, "{w:?}");
+        assert!(w.busiest_thread_fraction <= 1.05, "{w:?}");
+        assert_eq!(w.server_cpu_fraction, None);
+    }
+
+    #[test]
+    fn the_verdict_names_the_side_that_was_the_limit() {
+        let w = |client: f64, thread: f64, server: Option<f64>| WindowUsage {
+            wall_s: 5.0,
+            client_cpu_s: client * 5.0,
+            client_cpus: 1,
+            client_cpu_fraction: client,
+            busiest_thread_fraction: thread,
+            server_cpu_s: server.map(|s| s * 5.0),
+            server_cpus: server.map(|_| 1.0),
+            server_cpu_fraction: server,
+        };
+        assert_eq!(
+            w(0.95, 0.95, Some(0.5)).bottleneck(),
+            Bottleneck::ClientBound
         );
+        assert_eq!(
+            w(0.5, 0.97, Some(0.5)).bottleneck(),
+            Bottleneck::ClientBound
+        );
+        assert_eq!(
+            w(0.5, 0.5, Some(0.95)).bottleneck(),
+            Bottleneck::ServerBound
+        );
+        assert_eq!(
+            w(0.95, 0.95, Some(0.92)).bottleneck(),
+            Bottleneck::CoSaturated
+        );
+        assert_eq!(w(0.3, 0.3, Some(0.3)).bottleneck(), Bottleneck::Neither);
+        assert_eq!(w(0.3, 0.3, None).bottleneck(), Bottleneck::Unknown);
+        assert_eq!(w(0.95, 0.95, None).bottleneck(), Bottleneck::ClientBound);
+        let short = WindowUsage {
+            wall_s: 0.1,
+            ..w(1.0, 1.0, Some(1.0))
+        };
+        assert_eq!(short.bottleneck(), Bottleneck::Neither);
     }
 }

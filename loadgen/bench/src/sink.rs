@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::usage::AdminView;
+use crate::usage::{AdminView, ServerProbe};
 
 /// One second of a running load, as data.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
@@ -53,6 +53,12 @@ pub struct Hooks<'a> {
     pub raw: Option<&'a mut dyn RawSink>,
     /// The server's own view of itself (the hold kind's memory per connection).
     pub admin: Option<AdminView>,
+    /// The server's CPU, read at the start and end of every measured window (which
+    /// side was the bottleneck).
+    pub server: Option<ServerProbe>,
+    /// Whether the server's clock is the generator's (same host): a pushed event's
+    /// server-side stamp can only be compared with its arrival then.
+    pub same_clock: bool,
 }
 
 impl<'a> Hooks<'a> {
@@ -62,6 +68,8 @@ impl<'a> Hooks<'a> {
             progress: &NoProgress,
             raw: None,
             admin: None,
+            server: None,
+            same_clock: true,
         }
     }
 

@@ -28,11 +28,17 @@ fn us(d: Duration) -> u64 {
 /// Latency recorder of one worker or one case: HdrHistograms in microseconds
 /// (3 significant digits, 1 µs ..= 1 h, values clamped into range, never an error),
 /// error counts by kind and payload bytes both ways.
+///
+/// Every call, failed or not, lands in the all-calls histogram at its (corrected)
+/// latency, a timeout at the time until it was given up: a server that fails fast
+/// or never answers shows in that tail. Successes also keep their own histograms
+/// (reported latency, service time, time to first byte).
 #[derive(Clone, Debug)]
 pub struct Recorder {
     latency: Histogram<u64>,
     service: Histogram<u64>,
     ttfb: Histogram<u64>,
+    all: Histogram<u64>,
     errors: BTreeMap<String, u64>,
     sent: u64,
     received: u64,
@@ -44,6 +50,7 @@ impl Default for Recorder {
             latency: new_histogram(),
             service: new_histogram(),
             ttfb: new_histogram(),
+            all: new_histogram(),
             errors: BTreeMap::new(),
             sent: 0,
             received: 0,
@@ -68,6 +75,7 @@ impl Recorder {
         received: u64,
     ) {
         self.latency.saturating_record(us(latency));
+        self.all.saturating_record(us(latency));
         self.service.saturating_record(us(service));
         if let Some(t) = ttfb {
             self.ttfb.saturating_record(us(t));
@@ -76,11 +84,18 @@ impl Recorder {
         self.received += received;
     }
 
-    /// One failed call, counted by kind. Its latency is not recorded: a timeout's
-    /// latency is the timeout itself, and mixing failures into the latency
-    /// histograms would make a failing server look fast (or slow) instead of broken.
-    pub fn record_error(&mut self, kind: &str, _latency: Duration) {
-        *self.errors.entry(kind.to_string()).or_default() += 1;
+    /// One failed call, counted by kind, at the latency it took to fail (from its
+    /// intended time in open loop; a timeout's is the time until it was given up).
+    /// It lands in the all-calls histogram only: the successes' histograms stay
+    /// what the server answered.
+    pub fn record_error(&mut self, kind: &str, latency: Duration) {
+        self.all.saturating_record(us(latency));
+        match self.errors.get_mut(kind) {
+            Some(n) => *n += 1,
+            None => {
+                self.errors.insert(kind.to_string(), 1);
+            }
+        }
     }
 
     /// Adds `other`'s calls to this recorder: the same as having recorded them here.
@@ -89,6 +104,7 @@ impl Recorder {
         let _ = self.latency.add(&other.latency);
         let _ = self.service.add(&other.service);
         let _ = self.ttfb.add(&other.ttfb);
+        let _ = self.all.add(&other.all);
         for (k, v) in &other.errors {
             *self.errors.entry(k.clone()).or_default() += v;
         }
@@ -111,6 +127,11 @@ impl Recorder {
         &self.latency
     }
 
+    /// Every call's latency, failed ones included, in microseconds.
+    pub fn all_calls_histogram(&self) -> &Histogram<u64> {
+        &self.all
+    }
+
     /// The summary over a measured wall-clock window. Rates are 0 for an empty
     /// window rather than a division by (almost) zero.
     pub fn summary(&self, elapsed: Duration) -> Summary {
@@ -127,6 +148,7 @@ impl Recorder {
             latency: Percentiles::from_histogram(&self.latency),
             service: Percentiles::from_histogram(&self.service),
             ttfb: (!self.ttfb.is_empty()).then(|| Percentiles::from_histogram(&self.ttfb)),
+            all_calls: (self.errors() > 0).then(|| Percentiles::from_histogram(&self.all)),
             latency_histogram: (!self.latency.is_empty())
                 .then(|| encode_histogram(&self.latency))
                 .flatten(),
@@ -225,10 +247,31 @@ pub struct Summary {
     pub service: Percentiles,
     /// Time to first byte, when the driver measured it.
     pub ttfb: Option<Percentiles>,
+    /// Every call, failed ones included, at its (corrected) latency; present when
+    /// any call failed (otherwise it equals `latency`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub all_calls: Option<Percentiles>,
     /// The whole `latency` distribution ([`encode_histogram`]), so reports draw the
     /// full percentile spectrum from run.json alone.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub latency_histogram: Option<String>,
+}
+
+impl Summary {
+    /// Failed calls as a share of all calls (0 when there were none).
+    pub fn error_rate(&self) -> f64 {
+        let all = self.requests + self.errors;
+        if all == 0 {
+            0.0
+        } else {
+            self.errors as f64 / all as f64
+        }
+    }
+
+    /// The tail to quote: every call's when any failed, else the successes'.
+    pub fn tail(&self) -> &Percentiles {
+        self.all_calls.as_ref().unwrap_or(&self.latency)
+    }
 }
 
 /// A latency distribution in microseconds (all zero when nothing was recorded).

@@ -43,6 +43,14 @@ pub struct Reading {
 pub type Probe =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<Reading>> + Send>> + Send + Sync>;
 
+/// A server's counters and the CPU quota they are judged against (cores: a
+/// container's `cpus`, or the CPUs a local process is pinned to).
+#[derive(Clone)]
+pub struct ServerProbe {
+    pub probe: Probe,
+    pub cpus: f64,
+}
+
 /// The server's own view of itself, from its admin endpoint (`/metrics?format=json`).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub struct AdminReading {

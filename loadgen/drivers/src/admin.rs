@@ -22,14 +22,20 @@ pub fn admin_view(kind: &Kind) -> Option<AdminView> {
     }))
 }
 
-/// The server's own RSS and open connections from its admin JSON.
-pub async fn admin_reading(admin: &str) -> Option<AdminReading> {
+/// The server's admin JSON summary at `admin` (`host:port`); `None` when it does not
+/// answer within 5 s.
+pub async fn admin_summary(admin: &str) -> Option<AdminSummary> {
     let (status, body) =
         crate::get_once(admin, "/metrics?format=json", Duration::from_secs(5)).await?;
     if status != 200 {
         return None;
     }
-    let summary: AdminSummary = serde_json::from_slice(&body).ok()?;
+    serde_json::from_slice(&body).ok()
+}
+
+/// The server's own RSS and open connections from its admin JSON.
+pub async fn admin_reading(admin: &str) -> Option<AdminReading> {
+    let summary = admin_summary(admin).await?;
     Some(AdminReading {
         rss_bytes: summary.rss_bytes,
         open_connections: Some(summary.open_connections),

@@ -1,6 +1,8 @@
 //! The gRPC driver against a real protolab-grpc server: plain and mTLS, every op,
 //! the connect breakdown, and verification.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -27,10 +29,13 @@ fn spec(op: OpSpec, kind: Kind) -> CaseSpec {
             requests: None,
             requests_per_worker: None,
             timeout: Duration::from_secs(5),
-            max_lag: Duration::from_millis(50),
+            // Driver tests judge answers, not timing: a loaded test machine's lateness
+            // is not the driver's.
+            max_lag: Duration::from_secs(1),
         },
         repeat: 1,
         z_threshold: 2.0,
+        max_errors: protolab_bench::case::DEFAULT_MAX_ERRORS,
     }
 }
 
@@ -72,7 +77,7 @@ async fn grpc_plain_and_mtls_measure_every_op() -> anyhow::Result<()> {
         for op in &ops {
             let d = Arc::new(GrpcDriver::new(target, Some(&opts), 42, op).await?);
             let r = run_case(d, spec(op.clone(), Kind::Throughput), &mut Hooks::silent()).await;
-            assert!(r.valid, "{target} {op:?}: {:?}", r.problems);
+            assert!(common::trusted(&r), "{target} {op:?}: {:?}", r.problems);
             let s = &r.repetitions[0].summary;
             assert!(s.requests > 10 && s.errors == 0, "{target} {op:?}: {s:?}");
         }

@@ -2,6 +2,8 @@
 //! every transport, the main kinds, verification of wrong answers, and a server that
 //! drops connections mid-run.
 
+mod common;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -50,7 +52,9 @@ fn plan(model: Model, connections: usize, inflight: usize) -> LoadPlan {
         requests: None,
         requests_per_worker: None,
         timeout: Duration::from_secs(5),
-        max_lag: Duration::from_millis(50),
+        // Driver tests judge answers, not timing: a loaded test machine's lateness
+        // is not the driver's.
+        max_lag: Duration::from_secs(1),
     }
 }
 
@@ -64,6 +68,7 @@ fn case(name: &str, op: OpSpec, kind: Kind, plan: LoadPlan) -> CaseSpec {
         plan,
         repeat: 1,
         z_threshold: 2.0,
+        max_errors: protolab_bench::case::DEFAULT_MAX_ERRORS,
     }
 }
 
@@ -118,7 +123,11 @@ async fn every_transport_and_op_verifies_and_measures() -> anyhow::Result<()> {
                 &mut Hooks::silent(),
             )
             .await;
-            assert!(r.valid, "{target} {version:?} {op:?}: {:?}", r.problems);
+            assert!(
+                common::trusted(&r),
+                "{target} {version:?} {op:?}: {:?}",
+                r.problems
+            );
             let s = &r.repetitions[0].summary;
             assert!(
                 s.requests > 10 && s.errors == 0,
@@ -149,7 +158,7 @@ async fn open_loop_latency_and_connect_kinds() -> anyhow::Result<()> {
         &mut Hooks::silent(),
     )
     .await;
-    assert!(r.valid, "{:?}", r.problems);
+    assert!(common::trusted(&r), "{:?}", r.problems);
     let s = &r.repetitions[0].summary;
     assert!(
         (350..=450).contains(&s.requests),
@@ -194,7 +203,7 @@ async fn open_loop_latency_and_connect_kinds() -> anyhow::Result<()> {
         &mut Hooks::silent(),
     )
     .await;
-    assert!(r.valid, "{:?}", r.problems);
+    assert!(common::trusted(&r), "{:?}", r.problems);
     let c = r.repetitions[0]
         .connect
         .as_ref()

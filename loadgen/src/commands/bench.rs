@@ -35,7 +35,7 @@ pub async fn bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
     );
     let servers = servers_of(&selected);
     let (local_mode, docker) = lab_mode(o, &servers).await?;
-    let server_cpus = o.server_cpus.clone().filter(|_| local_mode);
+    let server_cpus = o.server_cpus.clone().map(|c| c.0).filter(|_| local_mode);
     let local = if local_mode {
         let pinned = server_cpus
             .as_ref()

@@ -37,6 +37,8 @@ pub async fn run(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
             progress: &progress,
             raw: raw.as_mut().map(|w| w as &mut dyn protolab_bench::RawSink),
             admin,
+            server: None,
+            same_clock: on_this_host(&config.target),
         };
         let user = RunCase {
             spec: |driver: &str| case_from(o, driver, &op, kind),
@@ -186,5 +188,16 @@ pub fn case_from(o: &RunOpts, protocol_name: &str, op: &OpSpec, given: Option<Ki
         plan,
         repeat: o.repeat.max(1),
         z_threshold: 2.0,
+        max_errors: o.max_errors,
     }
+}
+
+/// Whether `target`'s host is this machine's loopback (the server's clock is ours).
+fn on_this_host(target: &str) -> bool {
+    let rest = target.split_once("://").map_or(target, |(_, r)| r);
+    let host = rest.rsplit_once(':').map_or(rest, |(h, _)| h);
+    matches!(
+        host.trim_matches(['[', ']']),
+        "127.0.0.1" | "localhost" | "::1"
+    ) || host.starts_with("127.")
 }

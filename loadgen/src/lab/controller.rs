@@ -422,6 +422,29 @@ impl Controller {
     }
 
     /// A probe for the 1 Hz usage sampler: the service's container counters.
+    /// The CPU quota of `service`'s container in cores: its `cpus` limit, or the
+    /// CPUs of its cpuset, whichever is smaller (the host's CPUs when neither is set).
+    pub async fn cpus(&self, service: &str) -> Result<f64, ControlError> {
+        let id = self.container(service).await?;
+        let host = self
+            .docker
+            .inspect_container(&id, None::<InspectContainerOptions>)
+            .await?
+            .host_config
+            .unwrap_or_default();
+        let quota = host.nano_cpus.filter(|n| *n > 0).map(|n| n as f64 / 1e9);
+        let cpuset = host
+            .cpuset_cpus
+            .filter(|c| !c.is_empty())
+            .and_then(|c| cpu_list_len(&c))
+            .map(|n| n as f64);
+        let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+        Ok([quota, cpuset]
+            .into_iter()
+            .flatten()
+            .fold(host_cpus, f64::min))
+    }
+
     pub async fn probe(&self, service: &str) -> Result<Probe, ControlError> {
         let id = Arc::new(self.container(service).await?);
         let this = self.clone();
@@ -437,6 +460,23 @@ impl Controller {
             })
         }))
     }
+}
+
+/// How many CPUs a cpuset list (`0`, `0-3`, `0,2`) names; `None` when it does not parse.
+fn cpu_list_len(list: &str) -> Option<usize> {
+    let mut n = 0;
+    for part in list.split(',').map(str::trim) {
+        n += match part.split_once('-') {
+            Some((a, b)) => {
+                b.parse::<usize>()
+                    .ok()?
+                    .checked_sub(a.parse::<usize>().ok()?)?
+                    + 1
+            }
+            None => part.parse::<usize>().map(|_| 1).ok()?,
+        };
+    }
+    Some(n)
 }
 
 #[cfg(test)]
@@ -528,5 +568,14 @@ mod tests {
         let err = c.restart("rest").await.expect_err("no container");
         assert!(matches!(err, ControlError::NoContainer { .. }), "{err}");
         assert!(err.to_string().contains("make up"), "{err}");
+    }
+
+    #[test]
+    fn cpuset_lists_count_their_cpus() {
+        assert_eq!(cpu_list_len("0"), Some(1));
+        assert_eq!(cpu_list_len("0-3"), Some(4));
+        assert_eq!(cpu_list_len("0,2-3"), Some(3));
+        assert_eq!(cpu_list_len("x"), None);
+        assert_eq!(cpu_list_len("3-1"), None);
     }
 }

@@ -214,6 +214,14 @@ impl LocalLab {
 
     /// Starts server `name` (new ports) and waits until it is ready; a server already
     /// running is left alone.
+    /// The CPUs a server may use: the ones it is pinned to, else every CPU.
+    pub fn server_cpus(&self) -> f64 {
+        match &self.cpus {
+            Some(c) => c.len().max(1) as f64,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()) as f64,
+        }
+    }
+
     pub async fn start_server(&mut self, name: &str) -> Result<(), LocalError> {
         if self.server(name).is_some() {
             return Ok(());
@@ -350,7 +358,7 @@ pub fn plan_cpus(opts: &mut crate::cli::Opts) -> Option<Vec<usize>> {
     if let crate::cli::Command::Bench(b) = &mut opts.command {
         if b.local && all.len() >= 2 && b.server_cpus.is_none() {
             if taskset_works() {
-                b.server_cpus = Some(vec![all[0]]);
+                b.server_cpus = Some(crate::cli::CpuList(vec![all[0]]));
             } else {
                 eprintln!("warning: taskset not found: servers and generator share every CPU");
             }
@@ -366,5 +374,5 @@ pub fn plan_cpus(opts: &mut crate::cli::Opts) -> Option<Vec<usize>> {
             }
         }
     }
-    opts.cpus.clone()
+    opts.cpus.as_ref().map(|c| c.0.clone())
 }

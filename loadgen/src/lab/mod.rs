@@ -9,7 +9,7 @@ pub mod local;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use protolab_bench::usage::Sampler;
+use protolab_bench::usage::{Sampler, ServerProbe};
 use protolab_drivers::{ServerAddr, TlsOptions};
 
 use controller::Controller;
@@ -91,6 +91,30 @@ impl Lab {
             }
         };
         Sampler::start("docker", probe).await
+    }
+
+    /// The server's CPU counters and quota, read at each measured window's start
+    /// and end (which side was the bottleneck).
+    pub async fn server_probe(&self, server: &str) -> Option<ServerProbe> {
+        if let Some(lab) = &self.local {
+            let pid = lab.server(server)?.pid()?;
+            return Some(ServerProbe {
+                probe: local::process_sampler(pid),
+                cpus: lab.server_cpus(),
+            });
+        }
+        let docker = self.docker.as_ref()?;
+        let probe = docker.probe(server).await.ok()?;
+        let cpus = docker.cpus(server).await.ok()?;
+        Some(ServerProbe { probe, cpus })
+    }
+
+    /// Whether the servers share the generator's clock (this host: child processes,
+    /// or containers on its engine).
+    pub fn same_clock(&self) -> bool {
+        self.local.is_some()
+            || self.docker.is_some()
+            || matches!(self.host.as_str(), "127.0.0.1" | "localhost" | "::1")
     }
 
     /// The compose lab with `--restart`: restarts `server` and waits until it is

@@ -425,6 +425,7 @@ mod tests {
             plan,
             repeat: 1,
             z_threshold: 2.0,
+            max_errors: protolab_bench::case::DEFAULT_MAX_ERRORS,
         });
         write_clients_csv(dir.path(), std::slice::from_ref(&case)).expect("write");
         assert!(

@@ -50,6 +50,7 @@ pub fn summary(rps: f64, p50_us: u64, tail: f64) -> Summary {
         service: latency.clone(),
         latency,
         ttfb: None,
+        all_calls: None,
         latency_histogram: None,
     }
 }
@@ -89,26 +90,18 @@ pub fn case(
         Kind::Rate => Model::Open { rate: 2000.0 },
         _ => Model::Closed,
     };
-    let mut c = CaseResult {
-        spec: CaseSpec {
-            name: format!("{protocol}/{workload}"),
-            protocol: protocol.into(),
-            target: "127.0.0.1:1".into(),
-            op,
-            kind,
-            plan: plan(model),
-            repeat: reps.len().max(1),
-            z_threshold: 2.0,
-        },
-        valid: true,
-        problems: Vec::new(),
-        repetitions: reps,
-        stats: BTreeMap::new(),
-        knee_rate: None,
-        server_usage: None,
-        clients: Vec::new(),
-        skipped: None,
-    };
+    let mut c = CaseResult::new(CaseSpec {
+        name: format!("{protocol}/{workload}"),
+        protocol: protocol.into(),
+        target: "127.0.0.1:1".into(),
+        op,
+        kind,
+        plan: plan(model),
+        repeat: reps.len().max(1),
+        z_threshold: 2.0,
+        max_errors: protolab_bench::case::DEFAULT_MAX_ERRORS,
+    });
+    c.repetitions = reps;
     restat(&mut c);
     c
 }
@@ -319,6 +312,8 @@ fn push_transfer_hold_cases() -> Vec<CaseResult> {
             subscriber_p99: Some(pct(p50 * 4, 0.5, 100)),
             published: 100,
             publish_rate: 100.0,
+            publish_lag: None,
+            one_way: None,
             resumed: 0,
         });
         let kind = Kind::Broadcast {
@@ -348,6 +343,7 @@ fn push_transfer_hold_cases() -> Vec<CaseResult> {
                 transfers: 3,
                 integrity_failures: 0,
                 mbps: vec![900.0 * speed, 950.0 * speed, 1010.0 * speed],
+                mbps_total: 950.0 * speed,
                 largest_piece_bytes: chunk.unwrap_or(65_536),
             });
             let w = format!("transfer/download/{size}/{}", chunk.unwrap_or(0));

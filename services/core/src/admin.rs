@@ -32,6 +32,8 @@ struct AdminState {
     metrics: Arc<Metrics>,
     ready: Readiness,
     server: &'static str,
+    /// Rows in the dataset the server serves.
+    items: Option<u64>,
     /// Totals at the previous JSON scrape, for messages/s over the interval since.
     last: Arc<Mutex<(Instant, Totals)>>,
 }
@@ -42,7 +44,12 @@ struct MetricsQuery {
 }
 
 /// The admin router.
-pub fn router(server: &'static str, metrics: Arc<Metrics>, ready: Readiness) -> Router {
+pub fn router(
+    server: &'static str,
+    metrics: Arc<Metrics>,
+    ready: Readiness,
+    items: Option<u64>,
+) -> Router {
     Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
@@ -51,6 +58,7 @@ pub fn router(server: &'static str, metrics: Arc<Metrics>, ready: Readiness) -> 
             metrics,
             ready,
             server,
+            items,
             last: Arc::new(Mutex::new((Instant::now(), Totals::default()))),
         })
 }
@@ -92,6 +100,9 @@ pub struct AdminSummary {
     pub error_rate: f64,
     /// Resident memory, when the platform tells it.
     pub rss_bytes: Option<u64>,
+    /// Rows in the dataset the server serves (clients keep `get_item` ids within it).
+    #[serde(default)]
+    pub items: Option<u64>,
 }
 
 /// The JSON summary: connections, totals, and rates over the interval since the
@@ -116,5 +127,6 @@ fn json_summary(s: &AdminState) -> AdminSummary {
         avg_latency_us: ratio(t.latency_us_sum, t.messages),
         error_rate: ratio(t.errors, t.messages),
         rss_bytes: crate::process::rss_bytes(),
+        items: s.items,
     }
 }

@@ -155,7 +155,13 @@ pub fn spawn_admin(
     admin: TcpListener,
     done: CancellationToken,
 ) -> tokio::task::JoinHandle<()> {
-    let app = admin::router(state.name, state.metrics.clone(), state.ready.clone());
+    let items = u64::try_from(state.dataset.len()).ok();
+    let app = admin::router(
+        state.name,
+        state.metrics.clone(),
+        state.ready.clone(),
+        items,
+    );
     tokio::spawn(async move {
         let serve =
             axum::serve(admin, app).with_graceful_shutdown(async move { done.cancelled().await });

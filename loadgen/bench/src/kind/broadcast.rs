@@ -15,10 +15,12 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::tally::{Receiver, Tally};
-use crate::case::{CaseSpec, Kind, Repetition};
+use crate::case::{CaseSpec, Kind, LagStats, Repetition};
 use crate::driver::{CallError, Driver, PushEvent, PushStream};
 use crate::engine::{self, EngineError};
-use crate::sink::Hooks;
+use crate::sink::{Hooks, Progress};
+use crate::stats::new_histogram;
+use hdrhistogram::Histogram;
 
 /// Subscriptions opened at once.
 const OPEN_AT_ONCE: usize = 64;
@@ -99,7 +101,7 @@ async fn run<D: Driver>(
     hooks: &mut Hooks<'_>,
 ) -> Result<Repetition, EngineError> {
     let timeout = spec.plan.timeout;
-    let mut publisher = engine::open_connections(driver, 1).await?.pop();
+    let mut publisher = engine::open_connections(driver, 1).await?.0.pop();
     if let Some(p) = publisher.as_mut() {
         engine::verify(driver.as_ref(), p, &spec.op).await?;
     }
@@ -131,17 +133,24 @@ async fn run<D: Driver>(
                 error,
             })?;
     }
-    let cpu = crate::selfcheck::CpuMeter::start();
+    let server = hooks.server.clone();
+    let meter = crate::selfcheck::Meter::start(server.as_ref()).await;
     let start = Instant::now();
     let start_us = protolab_core::contract::now_micros();
-    let published = publish(
-        driver,
-        &mut publisher,
+    let schedule = Schedule {
         messages,
         rate,
         size,
+        start,
+        start_us,
+    };
+    let (published, lag) = publish(
+        driver,
+        &mut publisher,
+        &schedule,
         timeout,
         &tally,
+        hooks.progress,
     )
     .await;
     let publish_time = start.elapsed();
@@ -154,12 +163,20 @@ async fn run<D: Driver>(
     // The window: first publish to last delivery.
     let last_us = tally.last_arrival_us().max(start_us);
     let window = Duration::from_micros(last_us - start_us).max(publish_time);
+    let usage = meter.stop().await;
     let (delivery, mut push) = tally.result(messages, window);
     push.published = published;
     // Over the schedule's own length: a publisher on time scores exactly `rate`.
     let scheduled = messages as f64 / rate.max(1e-3);
     push.publish_rate = published as f64 / publish_time.as_secs_f64().max(scheduled);
-    Ok(super::push::repetition(delivery, push, window, cpu))
+    push.publish_lag = LagStats::of(&lag);
+    Ok(super::push::repetition(
+        delivery,
+        push,
+        window,
+        usage,
+        subscribers,
+    ))
 }
 
 /// Opens `n` subscriptions, `OPEN_AT_ONCE` at a time; failures are counted as
@@ -174,9 +191,11 @@ async fn open_subscribers<D: Driver>(
         .map(|_| {
             let d = driver.clone();
             async move {
+                let t0 = Instant::now();
                 tokio::time::timeout(timeout, d.subscribe())
                     .await
                     .unwrap_or(Err(CallError::Timeout))
+                    .map_err(|e| (e, t0.elapsed()))
             }
         })
         .buffer_unordered(OPEN_AT_ONCE)
@@ -187,8 +206,8 @@ async fn open_subscribers<D: Driver>(
     for r in results {
         match r {
             Ok(s) => streams.push(s),
-            Err(e) => {
-                tally.error(&format!("subscribe_{}", e.kind()));
+            Err((e, took)) => {
+                tally.error(&format!("subscribe_{}", e.kind()), took);
                 last = Some(e);
             }
         }
@@ -233,46 +252,66 @@ async fn probe<D: Driver>(
     Ok(())
 }
 
-/// The measured messages at `rate`; returns how many were published.
-async fn publish<D: Driver>(
-    driver: &Arc<D>,
-    conn: &mut Option<D::Conn>,
+/// The publisher's schedule: message `seq` is due at `start + seq / rate`.
+struct Schedule {
     messages: u64,
     rate: f64,
     size: usize,
+    start: Instant,
+    start_us: u64,
+}
+
+impl Schedule {
+    fn offset(&self, seq: u64) -> Duration {
+        Duration::from_secs_f64(seq as f64 / self.rate.max(1e-3))
+    }
+}
+
+/// The measured messages at their slots, each stamped with its slot (so a late
+/// publish shows in the delivery latency); returns how many were published and how
+/// late each went out (µs).
+async fn publish<D: Driver>(
+    driver: &Arc<D>,
+    conn: &mut Option<D::Conn>,
+    schedule: &Schedule,
     timeout: Duration,
     tally: &Tally,
-) -> u64 {
-    let start = Instant::now();
+    progress: &dyn Progress,
+) -> (u64, Histogram<u64>) {
     let mut published = 0;
-    for seq in 0..messages {
-        tokio::time::sleep_until(start + Duration::from_secs_f64(seq as f64 / rate.max(1e-3)))
-            .await;
+    let mut lag = new_histogram();
+    for seq in 0..schedule.messages {
+        let offset = schedule.offset(seq);
+        let due = schedule.start + offset;
+        tokio::time::sleep_until(due).await;
         let c = match conn.as_mut() {
             Some(c) => c,
             None => match driver.connect().await {
                 Ok((c, _)) => conn.insert(c),
                 Err(e) => {
-                    tally.error(&format!("publish_{}", e.kind()));
+                    tally.error(&format!("publish_{}", e.kind()), due.elapsed());
                     continue;
                 }
             },
         };
-        let body = message_body(seq, protolab_core::contract::now_micros(), size);
+        let due_us = schedule.start_us + offset.as_micros() as u64;
+        lag.saturating_record(due.elapsed().as_micros().max(1) as u64);
+        let body = message_body(seq, due_us, schedule.size);
         let sent = tokio::time::timeout(timeout, driver.publish(c, body))
             .await
             .unwrap_or(Err(CallError::Timeout));
         match sent {
             Ok(_) => published += 1,
             Err(e) => {
-                tally.error(&format!("publish_{}", e.kind()));
+                tally.error(&format!("publish_{}", e.kind()), due.elapsed());
                 if e.breaks_connection() {
                     *conn = None;
                 }
             }
         }
+        progress.set_position(tally.delivered());
     }
-    published
+    (published, lag)
 }
 
 /// One subscriber: counts measured messages until the last, an error, or `stop`.
@@ -293,11 +332,11 @@ async fn subscriber(
         let p = match item {
             Some(Ok(p)) => p,
             Some(Err(e)) => {
-                tally.error(&e.kind());
+                tally.error(&e.kind(), Duration::ZERO);
                 break;
             }
             None => {
-                tally.error(&CallError::Closed.kind());
+                tally.error(&CallError::Closed.kind(), Duration::ZERO);
                 break;
             }
         };
@@ -310,7 +349,7 @@ async fn subscriber(
                 Some(Body::Measured { seq, sent_us }) => {
                     let l = super::push::latency_us(sent_us, p.arrived_us);
                     r.event(seq, l);
-                    tally.delivery(l, p.arrived_us);
+                    tally.delivery(l, p.arrived_us, None);
                 }
                 _ => {}
             },

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 use crate::case::{CaseSpec, ConnectBreakdown, Kind, Repetition};
 use crate::driver::{CallError, Driver};
 use crate::engine::EngineError;
+use crate::selfcheck::Meter;
 use crate::sink::Hooks;
 use crate::stats::{new_histogram, Percentiles, Recorder};
 
@@ -63,6 +64,8 @@ async fn attempts_at<D: Driver>(
         Recorder::new(),
         Recorder::new(),
     );
+    let server = hooks.server.clone();
+    let meter = Meter::start(server.as_ref()).await;
     let start = Instant::now();
     let period = Duration::from_secs_f64(1.0 / rate.max(0.001));
     for i in 0..attempts {
@@ -99,19 +102,23 @@ async fn attempts_at<D: Driver>(
         hooks.progress.set_position(i + 1);
     }
     let elapsed = start.elapsed();
+    let window = meter.stop().await;
     let pct =
         |r: &Recorder| (r.ok() > 0).then(|| Percentiles::from_histogram(r.latency_histogram()));
     let empty = || Percentiles::from_histogram(&new_histogram());
-    let mut rep = Repetition::of(total.summary(elapsed));
-    rep.workers = 1;
-    rep.connections = attempts as usize;
-    rep.offered_rate = Some(rate);
-    rep.connect = Some(ConnectBreakdown {
+    let breakdown = ConnectBreakdown {
         tcp: pct(&tcp).unwrap_or_else(empty),
         tls: pct(&tls),
         handshake: pct(&hs),
         first_call: pct(&first).unwrap_or_else(empty),
         total: pct(&total).unwrap_or_else(empty),
-    });
+    };
+    let mut rep = Repetition::measured(total, elapsed);
+    rep.set_window(window);
+    rep.workers = 1;
+    rep.connections = attempts as usize;
+    rep.planned_connections = attempts as usize;
+    rep.offered_rate = Some(rate);
+    rep.connect = Some(breakdown);
     rep
 }

@@ -13,14 +13,13 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::time::Instant;
 
 use crate::case::{CaseResult, CaseSpec, Kind, Metric, Repetition};
 use crate::driver::{CallError, Driver};
-use crate::engine::{verify_target, EngineError};
-use crate::selfcheck::CpuMeter;
+use crate::engine::{open_connections, verify_target, EngineError};
+use crate::selfcheck::Meter;
 use crate::sink::Hooks;
 use crate::stats::{Percentiles, Recorder};
 use crate::usage::AdminReading;
@@ -92,26 +91,20 @@ impl<D: Driver> super::Measure for Hold<'_, D> {
         let before = view().await;
         let mut rec = Recorder::new();
         let t0 = Instant::now();
-        let opened: Vec<_> = futures::stream::iter(0..count)
-            .map(|_| {
-                let d = driver.clone();
-                async move { d.connect().await }
-            })
-            .buffer_unordered(64)
-            .collect()
-            .await;
+        let (held, failed) = open_connections(driver, count).await?;
         let setup = t0.elapsed();
-        let mut held = Vec::with_capacity(count);
-        for r in opened {
-            match r {
-                Ok((c, _)) => held.push(c),
-                Err(e) => rec.record_error(&e.kind(), Duration::ZERO),
-            }
+        // Connections that could not be held are the case's errors.
+        for (e, took) in &failed {
+            rec.record_error(&e.kind(), *took);
         }
         hooks.progress.set_position(held.len() as u64);
         let during = view().await;
-        let cpu = CpuMeter::start();
+        let server = hooks.server.clone();
+        let meter = Meter::start(server.as_ref()).await;
+        let probing = Instant::now();
         probe(driver, spec, probe_rate, &mut rec).await;
+        let probed = probing.elapsed();
+        let window = meter.stop().await;
         let end = view().await;
         let stats = HoldStats {
             wanted: connections,
@@ -125,10 +118,12 @@ impl<D: Driver> super::Measure for Hold<'_, D> {
             capped_by_nofile: count < connections,
         };
         drop(held);
-        let mut rep = Repetition::of(rec.summary(spec.plan.duration));
+        // The probe's own window: its calls over the time it took.
+        let mut rep = Repetition::measured(rec, probed);
+        rep.set_window(window);
         rep.workers = 1;
         rep.connections = stats.held + 1;
-        rep.cpu_fraction = cpu.fraction();
+        rep.planned_connections = count + 1;
         rep.hold = Some(stats);
         Ok(rep)
     }

@@ -5,11 +5,10 @@
 
 use std::sync::Arc;
 
-use crate::case::{CaseSpec, Repetition};
+use crate::case::{CaseSpec, LagStats, Repetition, SecondCounts};
 use crate::driver::Driver;
-use crate::engine::{self, EngineError, LoadPlan};
+use crate::engine::{self, EngineError, LoadPlan, Model};
 use crate::sink::Hooks;
-use crate::stats::Percentiles;
 
 /// A closed- or open-loop case.
 pub(crate) struct Load<'a, D> {
@@ -41,11 +40,16 @@ pub(crate) async fn run<D: Driver>(
     hooks: &mut Hooks<'_>,
 ) -> Result<Repetition, EngineError> {
     let r = engine::run(driver.clone(), &spec.op, plan, hooks).await?;
-    let mut rep = Repetition::of(r.recorder.summary(r.elapsed));
-    rep.cpu_fraction = r.cpu_fraction;
+    let mut rep = Repetition::measured(r.recorder, r.elapsed);
+    rep.set_window(r.window);
     rep.workers = r.workers;
     rep.connections = r.connections;
-    rep.lag = (!r.lateness.is_empty()).then(|| Percentiles::from_histogram(&r.lateness));
+    rep.planned_connections = r.planned_connections;
+    if matches!(plan.model, Model::Open { .. }) {
+        rep.send_lag = LagStats::of(&r.send_lag);
+        rep.timer_lag = LagStats::of(&r.timer_lag);
+        rep.sends_per_second = SecondCounts::of(&r.sends_per_second, r.elapsed);
+    }
     rep.intervals = r.intervals;
     rep.intervals_start_unix_s = r.measured_start_unix_s;
     Ok(rep)

@@ -26,7 +26,7 @@ use crate::case::{CaseResult, CaseSpec, Kind, Metric, Repetition};
 use crate::driver::Driver;
 use crate::engine::EngineError;
 use crate::sink::Hooks;
-use crate::stats::rep_stats;
+use crate::stats::{rep_stats, Recorder};
 
 /// One kind's way of measuring a case, one repetition (or sweep step) at a time.
 pub(crate) trait Measure: Send {
@@ -101,8 +101,36 @@ async fn repeat<M: Measure>(
         }
     }
     result.stats = common_stats(result);
+    merge(result);
     m.finish(result);
     Ok(())
+}
+
+/// The headline figures: every repetition's calls in one histogram (with and
+/// without the repetitions the outlier rule removed, when it removed any).
+fn merge(result: &mut CaseResult) {
+    let removed: Vec<usize> = result
+        .stats
+        .values()
+        .flat_map(|s| s.removed.iter().copied())
+        .collect();
+    let merged = |skip: &[usize]| {
+        let mut all = Recorder::new();
+        let mut elapsed = std::time::Duration::ZERO;
+        for (i, rep) in result.repetitions.iter().enumerate() {
+            if let (false, Some(r)) = (skip.contains(&i), &rep.recorder) {
+                all.merge(r);
+                elapsed += std::time::Duration::from_secs_f64(rep.summary.elapsed_s);
+            }
+        }
+        all.summary(elapsed)
+    };
+    if result.repetitions.iter().any(|r| r.recorder.is_some()) {
+        result.merged = Some(merged(&[]));
+        if !removed.is_empty() {
+            result.merged_without_outliers = Some(merged(&removed));
+        }
+    }
 }
 
 /// rps, P50 and P99 across repetitions.

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use crate::case::{CaseResult, CaseSpec, Kind, Metric, Repetition};
 use crate::driver::{CallError, CallOutcome, Driver, OpSpec, Window};
 use crate::engine::{verify_target, EngineError};
-use crate::selfcheck::CpuMeter;
+use crate::selfcheck::Meter;
 use crate::sink::Hooks;
 use crate::stats::Recorder;
 
@@ -87,8 +87,10 @@ impl<D: Driver> super::Measure for Pipeline<'_, D> {
             .buffered(64)
             .collect()
             .await;
+        let opened = conns.iter().filter(|c| c.is_ok()).count();
         let all = Arc::new(Mutex::new(Recorder::new()));
-        let cpu = CpuMeter::start();
+        let server = hooks.server.clone();
+        let meter = Meter::start(server.as_ref()).await;
         let start = Instant::now();
         let tasks: Vec<_> = conns
             .into_iter()
@@ -114,12 +116,14 @@ impl<D: Driver> super::Measure for Pipeline<'_, D> {
             self.clients.push(run.line);
         }
         let elapsed = start.elapsed();
+        let window = meter.stop().await;
         let all = all.lock().map(|r| r.clone()).unwrap_or_default();
         hooks.progress.set_position(all.ok() + all.errors());
-        let mut rep = Repetition::of(all.summary(elapsed));
+        let mut rep = Repetition::measured(all, elapsed);
+        rep.set_window(window);
         rep.workers = clients;
-        rep.connections = clients;
-        rep.cpu_fraction = cpu.fraction();
+        rep.connections = opened;
+        rep.planned_connections = clients;
         Ok(rep)
     }
 
@@ -189,10 +193,11 @@ async fn one_client<D: Driver>(
     let (answered, mut errors, sum) = tally.into_inner().unwrap_or_default();
     let unsupported = matches!(outcome, Err(CallError::Unsupported(_)));
     if let (Err(e), Ok(mut rec)) = (outcome, recorder.lock()) {
-        // Calls never answered: each one a failure of the connection's kind.
+        // Calls never answered: each one a failure of the connection's kind, after
+        // the time until the connection failed.
         let unanswered = window.count.saturating_sub(answered + errors);
         for _ in 0..unanswered {
-            rec.record_error(&e.kind(), Duration::ZERO);
+            rec.record_error(&e.kind(), total);
         }
         errors += unanswered;
     }

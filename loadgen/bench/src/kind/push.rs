@@ -11,31 +11,34 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::case::Repetition;
-use crate::selfcheck::CpuMeter;
+use crate::case::{LagStats, Repetition};
+use crate::selfcheck::WindowUsage;
 use crate::sink::Progress;
 use crate::stats::{Percentiles, Recorder};
 
 use super::tally::Tally;
 
-/// A repetition from what a push runner measured.
+/// A repetition from what a push runner measured: `planned` subscriptions or
+/// streams asked for.
 pub(crate) fn repetition(
     delivery: Recorder,
     push: PushStats,
     elapsed: Duration,
-    cpu: CpuMeter,
+    window: Option<WindowUsage>,
+    planned: usize,
 ) -> Repetition {
-    let mut rep = Repetition::of(delivery.summary(elapsed));
-    rep.cpu_fraction = cpu.fraction();
+    let mut rep = Repetition::measured(delivery, elapsed);
+    rep.set_window(window);
     rep.workers = push.subscribers;
     rep.connections = push.subscribers;
+    rep.planned_connections = planned;
     rep.push = Some(push);
     rep
 }
 
-/// One-way latency of an event stamped `sent_us` that arrived at `arrived_us`.
-pub(crate) fn latency_us(sent_us: u64, arrived_us: u64) -> u64 {
-    arrived_us.saturating_sub(sent_us).max(1)
+/// Latency of an event meant to go out at `due_us` that arrived at `arrived_us`.
+pub(crate) fn latency_us(due_us: u64, arrived_us: u64) -> u64 {
+    arrived_us.saturating_sub(due_us).max(1)
 }
 
 /// Awaits `tasks`, showing deliveries on the progress meanwhile.
@@ -75,9 +78,15 @@ pub struct PushStats {
     pub reorders: u64,
     /// Events received per second, over all subscribers.
     pub events_per_sec: f64,
-    /// One-way delivery latency of every event: its send stamp to its arrival (same
-    /// host clock, so only meaningful with server and generator on one machine).
+    /// Delivery latency of every event, from the time it was meant to go out (a
+    /// stream's request time plus its place in the schedule, a broadcast's publish
+    /// slot) to its arrival, both on the generator's clock: a slow server or a slow
+    /// consumer shows as latency.
     pub delivery: Percentiles,
+    /// Stream: the server's own send stamp to arrival, only when the server shares
+    /// the generator's clock (same host); `None` means the clock domain is unknown.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_way: Option<Percentiles>,
     /// Broadcast: the spread across subscribers of each one's P50 and P99.
     pub subscriber_p50: Option<Percentiles>,
     pub subscriber_p99: Option<Percentiles>,
@@ -87,6 +96,9 @@ pub struct PushStats {
     pub published: u64,
     #[serde(default)]
     pub publish_rate: f64,
+    /// Broadcast: how late each publish went out after its slot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publish_lag: Option<LagStats>,
     /// Times a stream's connection dropped and the driver resumed it (SSE
     /// Last-Event-ID).
     #[serde(default)]

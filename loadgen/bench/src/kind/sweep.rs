@@ -84,7 +84,10 @@ impl<D: Driver> super::Measure for Sweep<'_, D> {
 
     fn finish(self, result: &mut CaseResult) {
         result.knee_rate = self.knee;
-        // Steps run at different rates: statistics across them mean nothing.
+        // Steps run at different rates: statistics across them, or their calls
+        // merged, mean nothing.
         result.stats.clear();
+        result.merged = None;
+        result.merged_without_outliers = None;
     }
 }

@@ -69,6 +69,8 @@ impl Receiver {
 #[derive(Default)]
 struct Shared {
     delivery: Recorder,
+    /// Server stamp to arrival, when the server's clock is the generator's.
+    one_way: Option<Histogram<u64>>,
     receivers: u64,
     received: u64,
     gaps: u64,
@@ -90,14 +92,20 @@ pub struct Tally {
 }
 
 impl Tally {
-    /// One delivery, arrived at `arrived_us`, `latency_us` after its send stamp.
-    pub fn delivery(&self, latency_us: u64, arrived_us: u64) {
+    /// One delivery, arrived at `arrived_us`, `latency_us` after its intended send
+    /// time; `one_way_us` after the server's own send stamp, when that clock is ours.
+    pub fn delivery(&self, latency_us: u64, arrived_us: u64, one_way_us: Option<u64>) {
         self.delivered.fetch_add(1, Ordering::Relaxed);
         self.last_arrival_us
             .fetch_max(arrived_us, Ordering::Relaxed);
         let d = Duration::from_micros(latency_us);
         if let Ok(mut s) = self.shared.lock() {
             s.delivery.record_ok(d, d, None, 0, 0);
+            if let Some(w) = one_way_us {
+                s.one_way
+                    .get_or_insert_with(new_histogram)
+                    .saturating_record(w.clamp(1, MAX_US));
+            }
         }
     }
 
@@ -111,10 +119,10 @@ impl Tally {
         self.last_arrival_us.load(Ordering::Relaxed)
     }
 
-    /// A failure of kind `kind` (subscribe, publish, a broken stream).
-    pub fn error(&self, kind: &str) {
+    /// A failure of kind `kind` (subscribe, publish, a broken stream) after `took`.
+    pub fn error(&self, kind: &str, took: Duration) {
         if let Ok(mut s) = self.shared.lock() {
-            s.delivery.record_error(kind, Duration::ZERO);
+            s.delivery.record_error(kind, took);
         }
     }
 
@@ -165,6 +173,8 @@ impl Tally {
             subscriber_p99: s.subscriber_p99.as_ref().map(Percentiles::from_histogram),
             published: 0,
             publish_rate: 0.0,
+            publish_lag: None,
+            one_way: s.one_way.as_ref().map(Percentiles::from_histogram),
             resumed: s.resumed,
         };
         (s.delivery.clone(), stats)

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::case::{CaseResult, CaseSpec, Kind, Metric, Repetition};
 use crate::driver::{Blob, CallError, Driver, TransferOutcome};
 use crate::engine::{verify_target, EngineError};
-use crate::selfcheck::CpuMeter;
+use crate::selfcheck::Meter;
 use crate::sink::Hooks;
 use crate::stats::Recorder;
 
@@ -82,16 +82,28 @@ impl<D: Driver> super::Measure for Transfer<'_, D> {
             transfers: 0,
             integrity_failures: 0,
             mbps: Vec::new(),
+            mbps_total: 0.0,
             largest_piece_bytes: 0,
         };
-        let cpu = CpuMeter::start();
-        let start = Instant::now();
+        let server = hooks.server.clone();
+        let meter = Meter::start(server.as_ref()).await;
+        // Time spent transferring: connection set-up is left out.
+        let mut transferring = Duration::ZERO;
         for done in 0..transfers.max(1) {
+            let c = match connected(driver, &mut conn).await {
+                Ok(c) => c,
+                Err(e) => {
+                    rec.record_error(&e.kind(), Duration::ZERO);
+                    hooks.progress.set_position(done + 1);
+                    continue;
+                }
+            };
             let t0 = Instant::now();
-            let r = tokio::time::timeout(limit, one(driver, &mut conn, direction, blob))
+            let r = tokio::time::timeout(limit, one(driver, c, direction, blob))
                 .await
                 .unwrap_or(Err(CallError::Timeout));
             let took = t0.elapsed();
+            transferring += took;
             match r {
                 Err(CallError::Unsupported(what)) => return Err(unsupported(what)),
                 Err(e) => {
@@ -105,10 +117,14 @@ impl<D: Driver> super::Measure for Transfer<'_, D> {
             }
             hooks.progress.set_position(done + 1);
         }
-        let mut rep = Repetition::of(rec.summary(start.elapsed()));
+        let window = meter.stop().await;
+        let good_bytes = stats.transfers as f64 * size as f64;
+        stats.mbps_total = good_bytes / 1e6 / transferring.as_secs_f64().max(1e-9);
+        let mut rep = Repetition::measured(rec, transferring);
+        rep.set_window(window);
         rep.workers = 1;
-        rep.connections = 1;
-        rep.cpu_fraction = cpu.fraction();
+        rep.connections = usize::from(conn.is_some());
+        rep.planned_connections = 1;
         rep.transfer = Some(stats);
         Ok(rep)
     }
@@ -118,7 +134,7 @@ impl<D: Driver> super::Measure for Transfer<'_, D> {
             .repetitions
             .iter()
             .filter_map(|r| r.transfer.as_ref())
-            .map(|t| t.mbps.iter().sum::<f64>() / t.mbps.len().max(1) as f64)
+            .map(|t| t.mbps_total)
             .collect();
         result.add_stat(Metric::Mbps, &mbps);
     }
@@ -131,17 +147,24 @@ fn unsupported(what: &'static str) -> EngineError {
     }
 }
 
-/// One transfer on the case's connection (opened first when there is none).
+/// The case's connection, opened when there is none.
+async fn connected<'c, D: Driver>(
+    driver: &Arc<D>,
+    conn: &'c mut Option<D::Conn>,
+) -> Result<&'c mut D::Conn, CallError> {
+    Ok(match conn {
+        Some(c) => c,
+        None => conn.insert(driver.connect().await?.0),
+    })
+}
+
+/// One transfer on the case's connection.
 async fn one<D: Driver>(
     driver: &Arc<D>,
-    conn: &mut Option<D::Conn>,
+    c: &mut D::Conn,
     direction: Direction,
     blob: Blob,
 ) -> Result<TransferOutcome, CallError> {
-    let c = match conn {
-        Some(c) => c,
-        None => conn.insert(driver.connect().await?.0),
-    };
     match direction {
         Direction::Upload => driver.upload(c, blob).await,
         Direction::Download => driver.download(c, blob).await,
@@ -203,6 +226,10 @@ pub struct TransferStats {
     pub integrity_failures: u64,
     /// MB/s (10^6 bytes) of each completed transfer.
     pub mbps: Vec<f64>,
+    /// MB/s of the repetition: the bytes of every completed transfer over the time
+    /// spent transferring (connection set-up left out).
+    #[serde(default)]
+    pub mbps_total: f64,
     /// Largest piece of a blob the generator held at once: the memory bound.
     #[serde(default)]
     pub largest_piece_bytes: u64,

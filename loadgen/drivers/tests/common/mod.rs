@@ -152,7 +152,9 @@ pub fn plan(connections: usize, inflight: usize) -> LoadPlan {
         requests: None,
         requests_per_worker: None,
         timeout: Duration::from_secs(5),
-        max_lag: Duration::from_millis(50),
+        // Driver tests judge answers, not timing: a loaded test machine's lateness
+        // is not the driver's.
+        max_lag: Duration::from_secs(1),
     }
 }
 
@@ -171,6 +173,7 @@ pub fn named(name: &str, op: OpSpec, kind: Kind, plan: LoadPlan) -> CaseSpec {
         plan,
         repeat: 1,
         z_threshold: 2.0,
+        max_errors: protolab_bench::case::DEFAULT_MAX_ERRORS,
     }
 }
 
@@ -188,9 +191,18 @@ pub fn all_ops() -> Vec<OpSpec> {
     ]
 }
 
-/// Asserts a valid case that measured calls and had no errors.
+/// Whether a case is valid but for, at most, the generator's own saturation: the
+/// servers of these tests run in the test's process, so the "generator's" CPU
+/// includes the server's and its saturation says nothing about either here.
+pub fn trusted(r: &CaseResult) -> bool {
+    r.valid
+        || (r.status == protolab_bench::case::Status::Invalid
+            && r.problems.iter().all(|p| p.starts_with("client-bound")))
+}
+
+/// Asserts a trusted case that measured calls and had no errors.
 pub fn assert_clean(r: &CaseResult, what: &str) {
-    assert!(r.valid, "{what}: {:?}", r.problems);
+    assert!(trusted(r), "{what}: {:?}", r.problems);
     let s = &r.repetitions[0].summary;
     assert!(s.requests > 0 && s.errors == 0, "{what}: {s:?}");
 }
@@ -219,7 +231,7 @@ pub fn broadcast_case(subscribers: usize, rate: f64, duration: Duration) -> Case
 
 /// Checks a stream case received every event of every stream, in order.
 pub fn assert_whole_stream(r: &CaseResult, streams: usize, count: u64, what: &str) {
-    assert!(r.valid, "{what}: {:?}", r.problems);
+    assert!(trusted(r), "{what}: {:?}", r.problems);
     let rep = &r.repetitions[0];
     let p = rep.push.as_ref().expect("push stats");
     assert_eq!(p.subscribers, streams, "{what}");
@@ -234,7 +246,7 @@ pub fn assert_whole_stream(r: &CaseResult, streams: usize, count: u64, what: &st
 
 /// Checks a broadcast case delivered every message to every subscriber.
 pub fn assert_full_fanout(r: &CaseResult, subscribers: usize, messages: u64, what: &str) {
-    assert!(r.valid, "{what}: {:?}", r.problems);
+    assert!(trusted(r), "{what}: {:?}", r.problems);
     let p = r.repetitions[0].push.as_ref().expect("push stats");
     assert_eq!(p.subscribers, subscribers, "{what}");
     assert_eq!(p.published, messages, "{what}: {p:?}");
