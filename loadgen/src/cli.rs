@@ -43,6 +43,10 @@ pub enum Command {
     Summarize {
         /// results.jsonl files
         files: Vec<PathBuf>,
+        /// Percentiles by numpy's linear interpolation, as reference/002's script
+        /// prints them [default: HdrHistogram, as run.json takes them]
+        #[arg(long)]
+        numpy: bool,
     },
     /// Write the dataset (SQLite `items`) deterministically
     Seed {

@@ -3,9 +3,11 @@
 //! sampled meanwhile. The one loop `loadgen bench` and the dashboard share; the run
 //! is returned, not written (`report::save` writes it).
 
-use anyhow::Context;
+use std::path::Path;
+
 use protolab_bench::{run_case, CaseResult, CaseSpec, Driver, Hooks, Kind, OpSpec, Tick};
 use protolab_drivers::{admin_summary, with_driver, DriverConfig, Endpoint, UseDriver};
+use tokio_util::sync::CancellationToken;
 
 use crate::lab::Lab;
 use crate::progress::CaseProgress;
@@ -34,16 +36,23 @@ pub struct SuitePlan<'a> {
     pub items: u32,
     /// No progress bars.
     pub quiet: bool,
+    /// Where run.json goes as each case finishes (`results/`), when anywhere.
+    pub out: Option<&'a Path>,
 }
 
 /// Runs every template of `plan` on `lab`, telling `events` as it goes; every
-/// measured sample goes to `raw` when given.
+/// measured sample goes to `raw` when given. A case whose target cannot be reached
+/// is FAILED with the reason and the suite goes on; with `plan.out`, run.json is
+/// replaced after every case (marked incomplete until the end), so nothing measured
+/// is lost. When `stop` is cancelled the run ends after (without) the case in
+/// progress and comes back marked incomplete.
 pub async fn run_suite(
     lab: &Lab,
     plan: &SuitePlan<'_>,
     started: f64,
     mut raw: Option<&mut JsonlWriter>,
     events: &dyn BenchEvents,
+    stop: &CancellationToken,
 ) -> anyhow::Result<Run> {
     let pairs: Vec<_> = plan
         .templates
@@ -58,7 +67,8 @@ pub async fn run_suite(
         })
         .collect();
     let total = pairs.len();
-    let mut cases = Vec::new();
+    let mut run = Run::new(Vec::new(), started);
+    run.environment.lab = Some(lab.describe());
     for (index, (t, e)) in pairs.into_iter().enumerate() {
         let mut t = t.clone();
         if let Some(r) = plan.repeat {
@@ -74,13 +84,28 @@ pub async fn run_suite(
         let raw = raw
             .as_deref_mut()
             .map(|w| w as &mut dyn protolab_bench::RawSink);
-        let r = run_endpoint(lab, e, &t, &progress, raw).await?;
+        let outcome = tokio::select! {
+            r = run_endpoint(lab, e, &t, &progress, raw) => r,
+            _ = stop.cancelled() => None,
+        };
         progress.finish();
+        let Some(r) = outcome else {
+            run.incomplete = Some(format!(
+                "interrupted after {} of {total} cases",
+                run.cases.len()
+            ));
+            break;
+        };
         events.case_finished(&r, &crate::results::brief(&r));
-        cases.push(r);
+        run.cases.push(r);
+        if let Some(root) = plan.out {
+            run.incomplete = Some(format!("running: {} of {total} cases", run.cases.len()));
+            if let Err(e) = crate::results::write_progress(root, &run) {
+                tracing::warn!(error = %e, "run.json not updated");
+            }
+        }
+        run.incomplete = None;
     }
-    let mut run = Run::new(cases, started);
-    run.environment.lab = Some(lab.describe());
     Ok(run)
 }
 
@@ -89,50 +114,50 @@ fn case_name(e: &Endpoint, template: &CaseTemplate) -> String {
     format!("{}/{}", e.name, template.name)
 }
 
-/// One case of a suite on one endpoint of `lab`.
+/// One case of a suite on one endpoint of `lab`: its result, FAILED with the
+/// reason when the target could not even be reached.
 async fn run_endpoint<'a>(
     lab: &Lab,
     e: &Endpoint,
     template: &CaseTemplate,
     progress: &'a CaseProgress<'a>,
     raw: Option<&'a mut dyn protolab_bench::RawSink>,
-) -> anyhow::Result<CaseResult> {
-    let addr = lab
-        .addr(e.server())
-        .with_context(|| format!("no address for {}", e.server()))?;
-    let mut kind = template.kind.clone();
-    if let Kind::Hold {
-        admin: a @ None, ..
-    } = &mut kind
-    {
-        *a = Some(addr.admin());
-    }
-    let target = e.target(&addr);
-    // Ids beyond the dataset the server serves would be 404s, not measurements.
-    let mut op = template.op.clone();
-    if let OpSpec::GetItem { ids } = &mut op {
-        if let Some(rows) = admin_summary(&addr.admin()).await.and_then(|s| s.items) {
-            *ids = (*ids).min(u32::try_from(rows).unwrap_or(u32::MAX).max(1));
-        }
-    }
-    let spec = CaseSpec {
+) -> Option<CaseResult> {
+    let mut spec = CaseSpec {
         name: case_name(e, template),
         protocol: e.name.to_string(),
-        target: target.clone(),
-        op,
-        kind,
+        target: String::new(),
+        op: template.op.clone(),
+        kind: template.kind.clone(),
         plan: template.plan.clone(),
         repeat: template.repeat,
         z_threshold: template.z_threshold,
         max_errors: template.max_errors,
     };
-    lab.restart_if_asked(e.server())
-        .await
-        .with_context(|| format!("restarting {}", e.server()))?;
+    let Some(addr) = lab.addr(e.server()) else {
+        let why = format!("no address for {}", e.server());
+        return Some(CaseResult::failed(spec, why));
+    };
+    spec.target = e.target(&addr);
+    if let Kind::Hold {
+        admin: a @ None, ..
+    } = &mut spec.kind
+    {
+        *a = Some(addr.admin());
+    }
+    // Ids beyond the dataset the server serves would be 404s, not measurements.
+    if let OpSpec::GetItem { ids } = &mut spec.op {
+        if let Some(rows) = admin_summary(&addr.admin()).await.and_then(|s| s.items) {
+            *ids = (*ids).min(u32::try_from(rows).unwrap_or(u32::MAX).max(1));
+        }
+    }
+    if let Err(err) = lab.restart_if_asked(e.server()).await {
+        let why = format!("restarting {}: {err:#}", e.server());
+        return Some(CaseResult::failed(spec, why));
+    }
     let sampler = lab.sampler(e.server()).await;
-    let server = lab.server_probe(e.server()).await;
     let config = DriverConfig {
-        target: target.clone(),
+        target: spec.target.clone(),
         http: e.http,
         tls: lab.tls.clone(),
         auth: None,
@@ -142,21 +167,26 @@ async fn run_endpoint<'a>(
         progress,
         raw,
         admin: protolab_drivers::admin_view(&spec.kind),
-        server,
+        server: lab.server_probe(e.server()).await,
         same_clock: lab.same_clock(),
     };
     let op = spec.op.clone();
+    let failed = spec.clone();
     let user = RunCase {
         spec: |_: &str| spec,
         hooks: &mut hooks,
     };
-    let mut result = with_driver(e.protocol, &config, &op, user)
-        .await
-        .with_context(|| format!("target {target}"))?;
+    let mut result = match with_driver(e.protocol, &config, &op, user).await {
+        Ok(r) => r,
+        Err(err) => {
+            let why = format!("target {}: {err}", config.target);
+            return Some(CaseResult::failed(failed, why));
+        }
+    };
     if let Some(s) = sampler {
         result.server_usage = Some(s.finish().await);
     }
-    Ok(result)
+    Some(result)
 }
 
 /// Runs one case with whatever driver its endpoint has; `spec` makes the case from

@@ -1,7 +1,9 @@
-//! The regression gate on synthetic runs: regressions outside the noise fail it,
-//! the same drop inside a wide confidence interval does not, small changes pass,
-//! single repetitions fall back to the threshold, lower-is-better metrics point
-//! the right way, broken cases fail, and the binary's exit code follows.
+//! The regression gate on synthetic runs: regressions beyond the noise fail it,
+//! the same drop among widely spread repetitions does not, small changes pass, a
+//! 15% regression at 5 repetitions with a 3% CV fails while runs of the same
+//! distribution pass (seeded), single repetitions are judged on their seconds or
+//! not at all, lower-is-better metrics point the right way, broken cases fail, and
+//! the binary's exit code follows (1 on a regression, 2 when it cannot judge).
 
 mod support;
 
@@ -86,12 +88,8 @@ fn regressions_outside_the_noise_fail_and_noise_does_not() {
     assert_eq!(verdict(&cmp, "slower-tail", "p99"), Verdict::Regressed);
     assert_eq!(verdict(&cmp, "slower-tail", "rps"), Verdict::Ok);
     assert_eq!(verdict(&cmp, "faster", "rps"), Verdict::Improved);
-    // One repetition each: no interval, the threshold alone decides.
-    assert_eq!(verdict(&cmp, "single", "rps"), Verdict::Regressed);
-    assert!(cmp
-        .diffs
-        .iter()
-        .any(|d| d.case.ends_with("/single") && d.threshold_only));
+    // One repetition each and no seconds to go by: not judged, never a regression.
+    assert_eq!(verdict(&cmp, "single", "rps"), Verdict::Unjudged);
     assert_eq!(verdict(&cmp, "single-small", "rps"), Verdict::Ok);
     assert_eq!(cmp.broken, ["rest-h1/breaks"]);
     assert_eq!(cmp.missing, ["rest-h1/gone"]);
@@ -124,6 +122,112 @@ fn noise_and_small_changes_pass_the_gate() {
     // A 4% threshold makes the tight 5% drop a regression.
     let strict = compare(&keep(baseline()), &keep(candidate()), 0.04, &metrics).expect("compare");
     assert_eq!(verdict(&strict, "small-drop", "rps"), Verdict::Regressed);
+}
+
+/// A seeded normal sample of `n` values whose mean is exactly `mean` (the noise is
+/// centred: the regression a test asks for is the one the samples show) and whose
+/// coefficient of variation is about `cv`.
+fn normal(seed: u64, n: usize, mean: f64, cv: f64) -> Vec<f64> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    let mut uniform = move || {
+        // xorshift64*
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let z: Vec<f64> = (0..n)
+        .map(|_| {
+            // Box-Muller.
+            let (u1, u2) = (uniform().max(1e-12), uniform());
+            (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+        })
+        .collect();
+    let centre = z.iter().sum::<f64>() / n as f64;
+    z.iter().map(|z| mean * (1.0 + cv * (z - centre))).collect()
+}
+
+#[test]
+fn a_real_fifteen_percent_regression_fails_and_the_same_build_passes() {
+    let metrics = ["rps".to_string(), "p99".to_string()];
+    for seed in 1..=20u64 {
+        let rps = |s: u64, mean: f64| normal(s, 5, mean, 0.03);
+        let p99 = |s: u64, mean: f64| -> Vec<u64> {
+            normal(s, 5, mean, 0.03)
+                .into_iter()
+                .map(|v| v as u64)
+                .collect()
+        };
+        let base = run(vec![shaped(
+            "c",
+            &rps(seed, 1000.0),
+            &p99(seed + 100, 2000.0),
+        )]);
+        let same = run(vec![shaped(
+            "c",
+            &rps(seed + 200, 1000.0),
+            &p99(seed + 300, 2000.0),
+        )]);
+        let worse = run(vec![shaped(
+            "c",
+            &rps(seed + 400, 850.0),
+            &p99(seed + 500, 2300.0),
+        )]);
+        let pass = compare(&base, &same, 0.10, &metrics).expect("compare");
+        assert!(
+            !pass.failed(),
+            "seed {seed}: {}",
+            loadgen::report::compare::render_text(&pass)
+        );
+        let fail = compare(&base, &worse, 0.10, &metrics).expect("compare");
+        assert_eq!(
+            verdict(&fail, "c", "rps"),
+            Verdict::Regressed,
+            "seed {seed}"
+        );
+        assert_eq!(
+            verdict(&fail, "c", "p99"),
+            Verdict::Regressed,
+            "seed {seed}"
+        );
+    }
+}
+
+#[test]
+fn a_single_repetition_is_judged_on_its_seconds() {
+    use protolab_bench::case::SecondStat;
+    let with_seconds = |calls: &[u64]| {
+        let mut c = shaped(
+            "once",
+            &[calls.iter().sum::<u64>() as f64 / calls.len() as f64],
+            &[2000],
+        );
+        c.repetitions[0].per_second = calls
+            .iter()
+            .map(|n| SecondStat {
+                calls: *n,
+                p50_us: 500,
+                p99_us: 2000,
+            })
+            .collect();
+        run(vec![c])
+    };
+    let metrics = ["rps".to_string()];
+    let steady = [1000, 1010, 990, 1005, 995, 1002];
+    let base = with_seconds(&steady);
+    let cmp = compare(
+        &base,
+        &with_seconds(&[800, 810, 790, 805, 795, 802]),
+        0.10,
+        &metrics,
+    )
+    .expect("compare");
+    assert_eq!(verdict(&cmp, "once", "rps"), Verdict::Regressed);
+    assert_eq!(cmp.diffs[0].samples, "seconds");
+    // The same mean drop among seconds that swing wildly is noise.
+    let noisy = with_seconds(&[300, 1300, 500, 1200, 400, 1100]);
+    let cmp = compare(&base, &noisy, 0.10, &metrics).expect("compare");
+    assert_eq!(verdict(&cmp, "once", "rps"), Verdict::Noise);
 }
 
 #[test]
@@ -167,6 +271,17 @@ fn the_binary_exits_non_zero_on_a_regression_only() {
     let out = gate(&calm.join("run.json"));
     assert!(
         out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    // Nothing to judge a single repetition by: its own exit status, not a pass.
+    let mut once = candidate();
+    once.cases.retain(|c| c.workload() == "single");
+    let once = write("once", &once);
+    let out = gate(&once);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
         "{}",
         String::from_utf8_lossy(&out.stdout)
     );

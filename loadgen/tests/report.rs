@@ -93,7 +93,7 @@ fn documents_have_their_sections_in_order() {
     at("**WRONG ANSWER** `graphql/throughput/get_item`");
     at("**high variation** `rest-h1/throughput/ping`: rps CV");
     at("FAILED: verification of get_item failed");
-    at("| case | req/s | mean ms |");
+    at("| case | verdict | limit | req/s | p50 ms |");
     at("![Latency by percentile: throughput/get_item](charts/spectrum-throughput_get_item.png)");
     at("**Connection set-up, p50 / p99 ms**");
     at("**Steps**");

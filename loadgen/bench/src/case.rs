@@ -296,6 +296,10 @@ pub struct Repetition {
     /// Open loop: calls sent in each second of the measured window, min/mean/max.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sends_per_second: Option<SecondCounts>,
+    /// Each second of the measured window in brief (answered calls, P50, P99): the
+    /// regression gate's noise estimate when a case ran once.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_second: Vec<SecondStat>,
     /// Per-second latency histograms of the measured window, for the .hlog file.
     #[serde(skip)]
     pub intervals: Vec<Interval>,
@@ -333,6 +337,7 @@ impl Repetition {
             send_lag: None,
             timer_lag: None,
             sends_per_second: None,
+            per_second: Vec::new(),
             intervals: Vec::new(),
             intervals_start_unix_s: 0.0,
             recorder: None,
@@ -371,6 +376,33 @@ impl LagStats {
             count: h.len(),
             late_share: late as f64 / h.len() as f64,
         })
+    }
+}
+
+/// One second of a measured window, in brief.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct SecondStat {
+    /// Calls answered in that second.
+    pub calls: u64,
+    pub p50_us: u64,
+    pub p99_us: u64,
+}
+
+impl SecondStat {
+    /// Every whole second of `intervals` (the last, partial one left out).
+    pub fn of(intervals: &[Interval], elapsed: Duration) -> Vec<SecondStat> {
+        let whole = elapsed.as_secs() as usize;
+        intervals
+            .iter()
+            .filter(|i| (i.offset.as_secs() as usize) < whole)
+            .filter_map(|i| i.histogram())
+            .filter(|h| !h.is_empty())
+            .map(|h| SecondStat {
+                calls: h.len(),
+                p50_us: h.value_at_quantile(0.5),
+                p99_us: h.value_at_quantile(0.99),
+            })
+            .collect()
     }
 }
 
@@ -479,6 +511,16 @@ impl Status {
 }
 
 impl CaseResult {
+    /// A case that could not be run at all (its target unreachable, say): FAILED
+    /// with `why`, so a suite records it and goes on.
+    pub fn failed(spec: CaseSpec, why: String) -> CaseResult {
+        let mut c = CaseResult::new(spec);
+        c.status = Status::Failed;
+        c.valid = false;
+        c.problems.push(why);
+        c
+    }
+
     /// A case about to run: valid until judged, nothing measured yet.
     pub fn new(spec: CaseSpec) -> CaseResult {
         CaseResult {

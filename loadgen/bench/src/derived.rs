@@ -38,13 +38,16 @@ pub struct Efficiency {
     pub mean_cpu_percent: Option<f64>,
 }
 
-/// Both sides' CPU per call over the measured windows.
+/// What each call cost over the measured windows: both sides' CPU, bytes on the wire.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct CpuPerCall {
+pub struct PerCall {
     /// Generator CPU-µs per completed call (answered or failed).
     pub client_us: f64,
     /// Server CPU-µs per completed call, when the server was observed.
     pub server_us: Option<f64>,
+    /// Bytes on the server's network interface (both ways) per completed call, when
+    /// its counters were observed (the compose lab's containers).
+    pub wire_bytes: Option<f64>,
 }
 
 impl CaseResult {
@@ -63,9 +66,9 @@ impl CaseResult {
             .sum()
     }
 
-    /// Both sides' CPU per call over the measured windows; `None` when a
+    /// What each call cost over the measured windows: both sides' CPU, bytes on the wire. `None` when a
     /// repetition's window was not measured or nothing completed.
-    pub fn cpu_per_call(&self) -> Option<CpuPerCall> {
+    pub fn per_call(&self) -> Option<PerCall> {
         let windows: Vec<_> = self
             .repetitions
             .iter()
@@ -77,9 +80,11 @@ impl CaseResult {
         }
         let per_call = |cpu: f64| cpu * 1e6 / calls as f64;
         let server: Option<f64> = windows.iter().map(|w| w.server_cpu_s).sum();
-        Some(CpuPerCall {
+        let wire: Option<u64> = windows.iter().map(|w| w.server_net_bytes).sum();
+        Some(PerCall {
             client_us: per_call(windows.iter().map(|w| w.client_cpu_s).sum()),
             server_us: server.map(per_call),
+            wire_bytes: wire.map(|b| b as f64 / calls as f64),
         })
     }
 

@@ -18,7 +18,9 @@ pub mod stats;
 pub mod usage;
 mod verdict;
 
-pub use case::{CaseResult, CaseSpec, ConnectBreakdown, Kind, KindName, Metric, Repetition};
+pub use case::{
+    CaseResult, CaseSpec, ConnectBreakdown, Kind, KindName, Metric, Repetition, Status,
+};
 pub use driver::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec};
 pub use engine::{EngineError, LoadPlan, Model};
 pub use kind::hold::{raise_nofile_limit, HoldStats};

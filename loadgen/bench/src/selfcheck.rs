@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
-use crate::usage::ServerProbe;
+use crate::usage::{Reading, ServerProbe};
 
 /// At or above this fraction of its CPUs (or of one core, for one thread) a side
 /// counts as saturated.
@@ -101,6 +101,10 @@ pub struct WindowUsage {
     pub server_cpus: Option<f64>,
     #[serde(default)]
     pub server_cpu_fraction: Option<f64>,
+    /// Bytes the server received and sent over the window (container network
+    /// counters), when its probe has them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_net_bytes: Option<u64>,
 }
 
 impl WindowUsage {
@@ -169,14 +173,14 @@ pub struct Meter<'a> {
     wall: Instant,
     process: Option<f64>,
     threads: HashMap<u32, f64>,
-    server: Option<(&'a ServerProbe, f64)>,
+    server: Option<(&'a ServerProbe, Reading)>,
 }
 
 impl<'a> Meter<'a> {
     /// Starts a window now (reading the server through `server` when given).
     pub async fn start(server: Option<&'a ServerProbe>) -> Meter<'a> {
         let server = match server {
-            Some(s) => (s.probe)().await.map(|r| (s, r.cpu_seconds)),
+            Some(s) => (s.probe)().await.map(|r| (s, r)),
             None => None,
         };
         Meter {
@@ -192,9 +196,12 @@ impl<'a> Meter<'a> {
         let wall_s = self.wall.elapsed().as_secs_f64();
         let (process, threads) = (process_cpu_seconds(), thread_cpu_seconds());
         let server = match self.server {
-            Some((s, before)) => (s.probe)()
-                .await
-                .map(|r| ((r.cpu_seconds - before).max(0.0), s.cpus)),
+            Some((s, before)) => (s.probe)().await.map(|r| {
+                let net = r.net.zip(before.net).map(|((rx1, tx1), (rx0, tx0))| {
+                    rx1.saturating_sub(rx0) + tx1.saturating_sub(tx0)
+                });
+                ((r.cpu_seconds - before.cpu_seconds).max(0.0), s.cpus, net)
+            }),
             None => None,
         };
         let client_cpu_s = (process? - self.process?).max(0.0);
@@ -212,7 +219,8 @@ impl<'a> Meter<'a> {
             busiest_thread_fraction: per_wall(busiest),
             server_cpu_s: server.map(|s| s.0),
             server_cpus: server.map(|s| s.1),
-            server_cpu_fraction: server.map(|(cpu, cpus)| per_wall(cpu) / cpus.max(1e-3)),
+            server_cpu_fraction: server.map(|(cpu, cpus, _)| per_wall(cpu) / cpus.max(1e-3)),
+            server_net_bytes: server.and_then(|s| s.2),
         })
     }
 }
@@ -277,6 +285,7 @@ mod tests {
             server_cpu_s: server.map(|s| s * 5.0),
             server_cpus: server.map(|_| 1.0),
             server_cpu_fraction: server,
+            server_net_bytes: None,
         };
         assert_eq!(
             w(0.95, 0.95, Some(0.5)).bottleneck(),

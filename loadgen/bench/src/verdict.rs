@@ -260,6 +260,7 @@ mod tests {
             server_cpu_s: server.map(|s| s * 5.0),
             server_cpus: server.map(|_| 1.0),
             server_cpu_fraction: server,
+            server_net_bytes: None,
         }
     }
 

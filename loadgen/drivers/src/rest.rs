@@ -6,6 +6,7 @@ use http::Method;
 use protolab_core::Item;
 
 use crate::transport::http::{HttpConn, HttpTarget, HttpVersion};
+use crate::verify;
 use protolab_bench::driver::{
     Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, TransferOutcome,
 };
@@ -132,14 +133,7 @@ impl Driver for RestDriver {
                 let body = conn.send(self.request(op, 0), true).await?.ok()?.body;
                 let items: Vec<Item> = serde_json::from_slice(&body)
                     .map_err(|e| CallError::Verify(format!("list is not a list of items: {e}")))?;
-                let first_ok =
-                    category.is_some() || items.first() == Some(&Item::generate(self.seed, 1));
-                if items.is_empty() || items.len() > *limit as usize || !first_ok {
-                    return Err(CallError::Verify(format!(
-                        "list of {} items does not match the dataset",
-                        items.len()
-                    )));
-                }
+                verify::page(self.seed, &items, *limit, category.as_deref())?;
             }
             OpSpec::Echo { .. } => {
                 let body = conn.send(self.request(op, 0), true).await?.ok()?.body;

@@ -46,7 +46,7 @@ pub fn item_from(v: &Value) -> Result<Item, CallError> {
     serde_json::from_value(v).map_err(|e| CallError::Verify(format!("not an item: {e}")))
 }
 
-/// A page of at most `limit` items that, without a category filter, starts at row 1.
+/// A page as JSON (an array of items, see [`page`]).
 pub fn item_page(
     seed: u64,
     got: &Value,
@@ -55,14 +55,58 @@ pub fn item_page(
 ) -> Result<(), CallError> {
     let items = got
         .as_array()
-        .ok_or_else(|| CallError::Verify(format!("list is not an array: {got}")))?;
-    let first = items.first().map(item_from).transpose()?;
-    let first_ok = category.is_some() || first == Some(Item::generate(seed, 1));
-    if items.is_empty() || items.len() > limit as usize || !first_ok {
-        return Err(CallError::Verify(format!(
-            "list of {} items does not match the dataset",
+        .ok_or_else(|| CallError::Verify(format!("list is not an array: {got}")))?
+        .iter()
+        .map(item_from)
+        .collect::<Result<Vec<Item>, CallError>>()?;
+    page(seed, &items, limit, category)
+}
+
+/// The first page (offset 0) of at most `limit` items: not empty, every row the
+/// dataset's own, ids in ascending order, and without a category filter exactly
+/// rows 1, 2, 3, ...; with one, every row of that category.
+pub fn page(
+    seed: u64,
+    items: &[Item],
+    limit: u32,
+    category: Option<&str>,
+) -> Result<(), CallError> {
+    let bad = |why: String| {
+        Err(CallError::Verify(format!(
+            "list of {} items: {why}",
             items.len()
-        )));
+        )))
+    };
+    if items.is_empty() {
+        return bad("empty".into());
+    }
+    if items.len() > limit as usize {
+        return bad(format!("more than the limit of {limit}"));
+    }
+    if let Some(w) = items.windows(2).find(|w| w[0].id >= w[1].id) {
+        return bad(format!("ids out of order ({} then {})", w[0].id, w[1].id));
+    }
+    for (i, item) in items.iter().enumerate() {
+        let expected_id = i as i64 + 1;
+        match category {
+            None if item.id != expected_id => {
+                return bad(format!(
+                    "row {} has id {}, expected {expected_id}",
+                    i + 1,
+                    item.id
+                ))
+            }
+            Some(c) if item.category != c => {
+                return bad(format!(
+                    "item {} is in {:?}, not {c:?}",
+                    item.id, item.category
+                ))
+            }
+            _ => {}
+        }
+        if *item != Item::generate(seed, item.id) {
+            return bad(format!("item {} does not match the dataset's row", item.id));
+        }
     }
     Ok(())
 }
@@ -104,5 +148,39 @@ mod tests {
         assert!(matches!(item_42(42, &v), Err(CallError::Verify(_))));
         assert!(echo(b"ab", b"ab").is_ok() && echo(b"ab", b"ba").is_err());
         assert!(score("[1,3]", Some(2.0)).is_ok() && score("[1,3]", Some(2.5)).is_err());
+    }
+
+    #[test]
+    fn a_page_is_checked_row_by_row() {
+        let rows =
+            |ids: &[i64]| -> Vec<Item> { ids.iter().map(|i| Item::generate(42, *i)).collect() };
+        assert!(page(42, &rows(&[1, 2, 3]), 3, None).is_ok());
+        assert!(
+            page(42, &rows(&[1, 2, 3]), 2, None).is_err(),
+            "over the limit"
+        );
+        assert!(
+            page(42, &rows(&[2, 3, 4]), 3, None).is_err(),
+            "not the first page"
+        );
+        assert!(
+            page(42, &rows(&[1, 3, 2]), 3, None).is_err(),
+            "out of order"
+        );
+        assert!(page(42, &[], 3, None).is_err(), "empty");
+        let mut changed = rows(&[1, 2]);
+        changed[1].price += 1.0;
+        assert!(
+            page(42, &changed, 3, None).is_err(),
+            "a row that is not the dataset's"
+        );
+        let c = Item::generate(42, 1).category;
+        let same: Vec<Item> = (1..200)
+            .map(|i| Item::generate(42, i))
+            .filter(|i| i.category == c)
+            .take(3)
+            .collect();
+        assert!(page(42, &same, 3, Some(&c)).is_ok());
+        assert!(page(42, &rows(&[1, 2]), 3, Some("no-such-category")).is_err());
     }
 }

@@ -5,6 +5,8 @@ use anyhow::Context;
 use protolab_bench::CaseResult;
 use protolab_drivers::{select, servers_of};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::cli::BenchOpts;
 use crate::lab::controller::Controller;
 use crate::lab::local::LocalLab;
@@ -66,14 +68,21 @@ pub async fn bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
         repeat: o.repeat,
         items: o.items,
         quiet,
+        out: Some(&o.out),
     };
     let mut raw = super::run::open_raw(Some(&o.out), o.raw, started)?;
     let printer = Printer { quiet };
-    let work = run_suite(&lab, &plan, started, raw.as_mut(), &printer);
-    let outcome = tokio::select! {
-        r = work => r,
-        _ = tokio::signal::ctrl_c() => Err(anyhow::anyhow!("interrupted")),
-    };
+    // Ctrl-C ends the suite after the case in progress; what was measured is kept.
+    let stop = CancellationToken::new();
+    let on_signal = stop.clone();
+    let signal = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: stopping after the case in progress is dropped");
+            on_signal.cancel();
+        }
+    });
+    let outcome = run_suite(&lab, &plan, started, raw.as_mut(), &printer, &stop).await;
+    signal.abort();
     if let Some(l) = lab.into_local() {
         l.stop().await;
     }

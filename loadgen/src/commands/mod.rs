@@ -19,7 +19,7 @@ pub async fn execute(opts: Opts) -> anyhow::Result<()> {
     match opts.command {
         Command::Run(ref o) => run::run(o, opts.quiet, opts.json).await,
         Command::Bench(ref o) => bench::bench(o, opts.quiet, opts.json).await,
-        Command::Summarize { ref files } => report::summarize(files),
+        Command::Summarize { ref files, numpy } => report::summarize(files, numpy),
         Command::Seed {
             ref db,
             items,
@@ -82,6 +82,9 @@ fn finish(
     }
     if let Some(root) = out {
         crate::report::save(root, run)?;
+    }
+    if let Some(why) = &run.incomplete {
+        anyhow::bail!("the run is incomplete ({why}); what it measured is kept");
     }
     let names = |pick: &dyn Fn(&CaseResult) -> bool| -> Vec<&str> {
         let picked = run.cases.iter().filter(|c| pick(c));

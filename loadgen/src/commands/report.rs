@@ -15,9 +15,17 @@ pub fn rerender(run: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// `loadgen summarize FILE..`: reference/002's summary of JSONL results.
-pub fn summarize(files: &[std::path::PathBuf]) -> anyhow::Result<()> {
+pub fn summarize(files: &[std::path::PathBuf], numpy: bool) -> anyhow::Result<()> {
+    use results::jsonl::PercentileMethod;
+    let method = if numpy {
+        PercentileMethod::Numpy
+    } else {
+        PercentileMethod::Hdr
+    };
     for f in files {
-        for s in results::jsonl::summarize(f).with_context(|| format!("reading {}", f.display()))? {
+        let summaries = results::jsonl::summarize(f, method)
+            .with_context(|| format!("reading {}", f.display()))?;
+        for s in summaries {
             println!("{s}");
         }
     }
@@ -37,5 +45,13 @@ pub fn compare(o: &CompareOpts, json: bool) -> anyhow::Result<()> {
         print!("{}", crate::report::compare::render_text(&cmp));
     }
     anyhow::ensure!(!cmp.failed(), "performance regression: the gate fails");
+    if cmp.unjudged() > 0 {
+        // Neither a pass nor a regression: its own exit status, so CI can tell.
+        eprintln!(
+            "the gate cannot judge {} metric(s): too few repetitions or seconds",
+            cmp.unjudged()
+        );
+        std::process::exit(2);
+    }
     Ok(())
 }

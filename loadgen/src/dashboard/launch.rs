@@ -219,12 +219,16 @@ pub fn spawn(state: Arc<AppState>, launch: Launch) {
         });
         let outcome = run(&state, &launch).await;
         state.live.update_run(|r| match outcome {
-            Ok((run_id, warnings)) => {
-                r.state = "finished".into();
-                r.run_id = Some(run_id);
-                r.warnings.extend(warnings);
+            Ok(done) => {
+                r.state = if done.cancelled {
+                    "cancelled"
+                } else {
+                    "finished"
+                }
+                .into();
+                r.run_id = Some(done.run_id);
+                r.warnings.extend(done.warnings);
             }
-            Err(e) if e == CANCELLED => r.state = "cancelled".into(),
             Err(e) => {
                 r.state = "failed".into();
                 r.error = Some(e);
@@ -234,10 +238,17 @@ pub fn spawn(state: Arc<AppState>, launch: Launch) {
     });
 }
 
-const CANCELLED: &str = "cancelled";
+/// A run written to results/.
+struct Done {
+    run_id: String,
+    /// Environment warnings.
+    warnings: Vec<String>,
+    /// Stopped from the page: what it measured until then.
+    cancelled: bool,
+}
 
-/// Runs and writes the run; (run id, environment warnings) or why it failed.
-async fn run(state: &Arc<AppState>, launch: &Launch) -> Result<(String, Vec<String>), String> {
+/// Runs and writes the run (what it measured, when stopped), or says why it failed.
+async fn run(state: &Arc<AppState>, launch: &Launch) -> Result<Done, String> {
     let local = state.servers.take_lab().await.map_err(|e| e.to_string())?;
     let certs = local
         .as_ref()
@@ -259,27 +270,39 @@ async fn run(state: &Arc<AppState>, launch: &Launch) -> Result<(String, Vec<Stri
         repeat: Some(launch.repeat),
         items: launch.items,
         quiet: true,
+        out: Some(&state.results),
     };
-    let work = run_suite(&lab, &plan, started, None, &events);
-    let outcome = tokio::select! {
-        r = work => r.map_err(|e| format!("{e:#}")),
-        _ = state.cancel.notified() => Err(CANCELLED.to_string()),
-    };
+    // Stop ends the run after the case in progress; what was measured is kept.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let on_stop = (state.clone(), stop.clone());
+    let watcher = tokio::spawn(async move {
+        on_stop.0.cancel.notified().await;
+        on_stop.1.cancel();
+    });
+    let outcome = run_suite(&lab, &plan, started, None, &events, &stop)
+        .await
+        .map_err(|e| format!("{e:#}"));
+    watcher.abort();
     state.servers.give_back(lab.into_local()).await;
     let mut run = outcome?;
     run.command = vec!["loadgen".into(), "dashboard".into(), launch.label.clone()];
     let warnings = run.environment.warnings.clone();
+    let cancelled = run.incomplete.is_some();
     let out = state.results.clone();
     // Charts are CPU work: off the async threads.
     let dir = tokio::task::spawn_blocking(move || crate::report::save(&out, &run))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("{e:#}"))?;
-    let id = dir
+    let run_id = dir
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    Ok((id, warnings))
+    Ok(Done {
+        run_id,
+        warnings,
+        cancelled,
+    })
 }
 
 #[cfg(test)]

@@ -1,17 +1,19 @@
 //! The regression gate: two runs' cases matched by name, each chosen metric
 //! compared (rps higher is better; p50 and p99 lower is better) and a verdict per
-//! metric. A regression fails the gate only when it is beyond the threshold AND the
-//! difference is outside both runs' 95% confidence intervals (each run's mean lies
-//! outside the other's interval), so noise never fails a pipeline. With a single
-//! repetition on both sides there is no interval and the threshold alone decides
-//! (the row says so). A case valid in the baseline but invalid or failed in the
-//! candidate fails the gate too. Reads two `Run`s; never measures.
+//! metric. A regression fails the gate only when the candidate is worse by more than
+//! the threshold (the minimum effect size) AND a one-sided Welch t-test on the
+//! repetitions says the difference is real (p < 0.05), so noise never fails a
+//! pipeline and a real regression at a few repetitions does. A case that ran once
+//! on either side is judged on its seconds instead (each second's calls, P50 and
+//! P99, from run.json); one with too few of those is not judged, and says so. A case
+//! valid in the baseline but invalid or failed in the candidate fails the gate too.
+//! Reads two `Run`s; never measures.
 
 use serde::Serialize;
 
 use crate::results::Run;
-use protolab_bench::stats::RepStats;
-use protolab_bench::{CaseResult, Metric};
+use protolab_bench::case::SecondStat;
+use protolab_bench::{CaseResult, Metric, Repetition};
 
 /// A comparable metric: its name on the command line, its key in
 /// `CaseResult::stats`, and which way is better.
@@ -58,11 +60,19 @@ pub enum Verdict {
     Ok,
     /// Better beyond the threshold and outside the intervals.
     Improved,
-    /// Worse beyond the threshold, but inside a confidence interval: noise.
+    /// Worse beyond the threshold, but not beyond the noise: passes.
     Noise,
-    /// Worse beyond the threshold and outside both intervals: fails the gate.
+    /// Worse beyond the threshold and beyond the noise: fails the gate.
     Regressed,
+    /// Too few samples on a side to tell noise from a difference: not judged.
+    Unjudged,
 }
+
+/// One-sided significance a difference must reach to count as real.
+const ALPHA: f64 = 0.05;
+
+/// Fewest samples (repetitions, or seconds of a single repetition) a side needs.
+const MIN_SAMPLES: usize = 3;
 
 /// One metric of one case, both runs.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -76,8 +86,11 @@ pub struct Diff {
     /// How much worse the candidate is, as a fraction of the baseline (negative:
     /// better).
     pub worse_by: f64,
-    /// Both sides ran one repetition: the threshold alone decided.
-    pub threshold_only: bool,
+    /// What the samples were: `repetitions`, or `seconds` of single repetitions.
+    pub samples: &'static str,
+    /// The one-sided Welch t-test's p-value that the candidate is worse (better,
+    /// for an improvement); `None` when not judged.
+    pub p_value: Option<f64>,
     pub verdict: Verdict,
 }
 
@@ -95,9 +108,17 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    /// True when the gate must fail: a regression outside the noise, or a broken case.
+    /// True when the gate must fail: a regression beyond the noise, or a broken case.
     pub fn failed(&self) -> bool {
         !self.broken.is_empty() || self.diffs.iter().any(|d| d.verdict == Verdict::Regressed)
+    }
+
+    /// Metrics the gate could not judge (too few samples on a side).
+    pub fn unjudged(&self) -> usize {
+        self.diffs
+            .iter()
+            .filter(|d| d.verdict == Verdict::Unjudged)
+            .count()
     }
 }
 
@@ -154,43 +175,105 @@ pub fn compare(
     Ok(out)
 }
 
+/// A metric's samples for one case: one per repetition, or, when the case ran
+/// once, one per second of that repetition.
+fn samples(c: &CaseResult, m: GateMetric) -> (Vec<f64>, &'static str) {
+    let of_rep = |r: &Repetition| match m.key {
+        Metric::Rps => r.summary.rps,
+        Metric::P50Us => r.summary.tail().p50_us as f64,
+        _ => r.summary.tail().p99_us as f64,
+    };
+    if c.repetitions.len() >= 2 {
+        return (c.repetitions.iter().map(of_rep).collect(), "repetitions");
+    }
+    let seconds = c.repetitions.iter().flat_map(|r| &r.per_second);
+    let of_second = |s: &SecondStat| match m.key {
+        Metric::Rps => s.calls as f64,
+        Metric::P50Us => s.p50_us as f64,
+        _ => s.p99_us as f64,
+    };
+    (seconds.map(of_second).collect(), "seconds")
+}
+
+/// Mean and sample variance.
+fn mean_var(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n.max(1.0);
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0).max(1.0);
+    (mean, var)
+}
+
+/// Welch's t-test: the one-sided p-value that `c`'s mean is above `b`'s.
+fn p_above(b: &[f64], c: &[f64]) -> f64 {
+    use statrs::distribution::{ContinuousCDF, StudentsT};
+    let ((mb, vb), (mc, vc)) = (mean_var(b), mean_var(c));
+    let (nb, nc) = (b.len() as f64, c.len() as f64);
+    let se2 = vb / nb + vc / nc;
+    if se2 <= 0.0 {
+        // No spread on either side: the difference is exactly what it is.
+        return if mc > mb { 0.0 } else { 1.0 };
+    }
+    let t = (mc - mb) / se2.sqrt();
+    let dof = se2.powi(2) / ((vb / nb).powi(2) / (nb - 1.0) + (vc / nc).powi(2) / (nc - 1.0));
+    if !t.is_finite() || !dof.is_finite() {
+        return if t > 0.0 { 0.0 } else { 1.0 };
+    }
+    match StudentsT::new(0.0, 1.0, dof.max(1.0)) {
+        Ok(dist) => 1.0 - dist.cdf(t),
+        Err(_) => 1.0,
+    }
+}
+
 /// The verdict on one metric, when both cases have it.
 fn diff(b: &CaseResult, c: &CaseResult, m: GateMetric, threshold: f64) -> Option<Diff> {
     let (sb, sc) = (b.stats.get(&m.key)?, c.stats.get(&m.key)?);
     if sb.kept == 0 || sc.kept == 0 {
         return None;
     }
-    let base = sb.mean.abs().max(f64::MIN_POSITIVE);
-    let worse_by = if m.higher_is_better {
-        (sb.mean - sc.mean) / base
+    let ((xb, kind_b), (xc, kind_c)) = (samples(b, m), samples(c, m));
+    let (mb, mc) = (mean_var(&xb).0, mean_var(&xc).0);
+    let (mb, mc) = if xb.is_empty() || xc.is_empty() {
+        (sb.mean, sc.mean)
     } else {
-        (sc.mean - sb.mean) / base
+        (mb, mc)
     };
-    let threshold_only = sb.ci95_degenerate && sc.ci95_degenerate;
-    let apart = outside(sc.mean, sb) && outside(sb.mean, sc);
-    let verdict = match (worse_by > threshold, worse_by < -threshold, apart) {
-        (true, _, true) => Verdict::Regressed,
-        (true, _, false) => Verdict::Noise,
-        (_, true, true) => Verdict::Improved,
+    let base = mb.abs().max(f64::MIN_POSITIVE);
+    let worse_by = if m.higher_is_better {
+        (mb - mc) / base
+    } else {
+        (mc - mb) / base
+    };
+    let judged = xb.len() >= MIN_SAMPLES && xc.len() >= MIN_SAMPLES;
+    // The one-sided p-values that the candidate is worse, and that it is better.
+    let (p_worse, p_better) = match (judged, m.higher_is_better) {
+        (false, _) => (1.0, 1.0),
+        (true, true) => (p_above(&xc, &xb), p_above(&xb, &xc)),
+        (true, false) => (p_above(&xb, &xc), p_above(&xc, &xb)),
+    };
+    let verdict = match (judged, worse_by > threshold, worse_by < -threshold) {
+        (false, true, _) => Verdict::Unjudged,
+        (true, true, _) if p_worse < ALPHA => Verdict::Regressed,
+        (true, true, _) => Verdict::Noise,
+        (true, _, true) if p_better < ALPHA => Verdict::Improved,
         _ => Verdict::Ok,
     };
+    let p_value = judged.then_some(if worse_by >= 0.0 { p_worse } else { p_better });
     Some(Diff {
         case: b.spec.name.clone(),
         metric: m.name,
-        baseline: sb.mean,
+        baseline: mb,
         baseline_ci: (sb.ci95_low, sb.ci95_high),
-        candidate: sc.mean,
+        candidate: mc,
         candidate_ci: (sc.ci95_low, sc.ci95_high),
         worse_by,
-        threshold_only,
+        samples: if kind_b == "seconds" || kind_c == "seconds" {
+            "seconds"
+        } else {
+            "repetitions"
+        },
+        p_value,
         verdict,
     })
-}
-
-/// True when `v` lies outside `s`'s 95% confidence interval (a degenerate
-/// interval is the mean alone, so only the mean itself is inside it).
-fn outside(v: f64, s: &RepStats) -> bool {
-    v < s.ci95_low || v > s.ci95_high
 }
 
 /// `10%`, `10` (percent) or `0.1%` → a fraction.
@@ -234,12 +317,17 @@ pub fn render_text(cmp: &Comparison) -> String {
         "verdict".into(),
     ]];
     for d in &cmp.diffs {
-        let verdict = match (d.verdict, d.threshold_only) {
-            (Verdict::Regressed, true) => "REGRESSED (n=1: threshold only)".into(),
-            (Verdict::Regressed, false) => "REGRESSED".into(),
-            (Verdict::Noise, _) => "worse, within noise".into(),
-            (Verdict::Improved, _) => "improved".into(),
-            (Verdict::Ok, _) => "ok".to_string(),
+        let p = d
+            .p_value
+            .map_or(String::new(), |p| format!(", p={p:.3} over {}", d.samples));
+        let verdict = match d.verdict {
+            Verdict::Regressed => format!("REGRESSED{p}"),
+            Verdict::Noise => format!("worse, within noise{p}"),
+            Verdict::Improved => format!("improved{p}"),
+            Verdict::Ok => "ok".to_string(),
+            Verdict::Unjudged => {
+                "NOT JUDGED: too few samples (run with --repeat 3 or longer)".into()
+            }
         };
         rows.push([
             d.case.clone(),
@@ -289,12 +377,16 @@ pub fn render_text(cmp: &Comparison) -> String {
         .iter()
         .filter(|d| d.verdict == Verdict::Regressed)
         .count();
+    let verdict = match (cmp.failed(), cmp.unjudged()) {
+        (true, _) => "FAIL".to_string(),
+        (false, 0) => "pass".to_string(),
+        (false, n) => format!("NOT JUDGED ({n} metric(s) with too few samples)"),
+    };
     out.push_str(&format!(
-        "{} regression(s) beyond {:.1}% and outside the noise, {} broken case(s): {}\n",
+        "{} regression(s) beyond {:.1}% and beyond the noise (one-sided Welch t-test, p < {ALPHA}), {} broken case(s): {verdict}\n",
         regressed,
         cmp.max_regression * 100.0,
         cmp.broken.len(),
-        if cmp.failed() { "FAIL" } else { "pass" }
     ));
     out
 }

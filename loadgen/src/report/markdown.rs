@@ -62,6 +62,14 @@ fn header(md: &mut String, run: &Run) {
     if !run.command.is_empty() {
         let _ = writeln!(md, "`{}`\n", run.command.join(" ").replace('`', "'"));
     }
+    if let Some(why) = &run.incomplete {
+        let _ = writeln!(
+            md,
+            "> **This run is incomplete** ({}): it holds the {} case(s) measured before it stopped.\n",
+            cell(why),
+            run.cases.len()
+        );
+    }
 }
 
 /// Warnings a reader must see before any number.
@@ -100,9 +108,16 @@ fn case_warnings(c: &CaseResult) -> Vec<String> {
     let mut items = Vec::new();
     if !c.valid {
         let verify = c.problems.iter().any(|p| p.starts_with("verification"));
-        let what = if verify { "WRONG ANSWER" } else { "INVALID" };
+        let what = if verify {
+            "WRONG ANSWER"
+        } else {
+            c.status.as_str()
+        };
         let why = cell(&c.problems.join("; "));
         items.push(format!("**{what}** `{}`: {why}", c.spec.name));
+    }
+    for w in &c.warnings {
+        items.push(format!("**note** `{}`: {}", c.spec.name, cell(w)));
     }
     let (ok, failed) = c.repetitions.iter().fold((0u64, 0u64), |(o, f), r| {
         (o + r.summary.requests, f + r.summary.errors)
@@ -110,7 +125,7 @@ fn case_warnings(c: &CaseResult) -> Vec<String> {
     let share = failed as f64 / (ok + failed).max(1) as f64;
     if share > HIGH_ERRORS {
         items.push(format!(
-            "**errors** `{}`: {failed} of {} calls failed ({:.1}%); its latency covers the successes only",
+            "**errors** `{}`: {failed} of {} calls failed ({:.1}%); the headline percentiles include them",
             c.spec.name,
             ok + failed,
             share * 100.0

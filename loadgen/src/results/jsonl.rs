@@ -133,6 +133,38 @@ impl JsonlSummary {
     }
 }
 
+/// How `summarize` takes a percentile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PercentileMethod {
+    /// As run.json does: HdrHistogram in microseconds, 3 significant digits, the
+    /// highest value equivalent to the sample at the quantile.
+    #[default]
+    Hdr,
+    /// Linear interpolation between the closest ranks (numpy's default, what
+    /// reference/002's Python summarize prints).
+    Numpy,
+}
+
+impl PercentileMethod {
+    /// The `p`th percentile (0..=100) of sorted milliseconds.
+    fn of(self, sorted: &[f64], p: f64) -> f64 {
+        match self {
+            PercentileMethod::Numpy => percentile(sorted, p),
+            PercentileMethod::Hdr => {
+                let mut h = protolab_bench::stats::new_histogram();
+                for ms in sorted {
+                    h.saturating_record(((ms * 1000.0).round() as u64).max(1));
+                }
+                if h.is_empty() {
+                    0.0
+                } else {
+                    h.value_at_quantile(p / 100.0) as f64 / 1000.0
+                }
+            }
+        }
+    }
+}
+
 /// The `p`th percentile of sorted values, linearly interpolated between the closest
 /// ranks (numpy's default, what a Python summarize script prints).
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -192,17 +224,18 @@ impl Section {
         Ok(())
     }
 
-    fn summary(mut self) -> JsonlSummary {
+    fn summary(mut self, method: PercentileMethod) -> JsonlSummary {
         self.lat.sort_by(f64::total_cmp);
+        let pct = |p: f64| method.of(&self.lat, p);
         JsonlSummary {
-            test: self.test,
+            test: self.test.clone(),
             total: self.total,
             successful: self.lat.len() as u64,
             mean_ms: mean(&self.lat).unwrap_or(0.0),
-            p50_ms: percentile(&self.lat, 50.0),
-            p90_ms: percentile(&self.lat, 90.0),
-            p95_ms: percentile(&self.lat, 95.0),
-            p99_ms: percentile(&self.lat, 99.0),
+            p50_ms: pct(50.0),
+            p90_ms: pct(90.0),
+            p95_ms: pct(95.0),
+            p99_ms: pct(99.0),
             mean_connect_ms: mean(&self.connect),
             mean_first_rpc_ms: mean(&self.first),
             errors: self.errors,
@@ -212,8 +245,9 @@ impl Section {
 
 /// Reads a JSONL results file and summarizes each `#TEST=` section (samples before
 /// the first header form a section named "unnamed"; a header without samples gives a
-/// section with total 0). Other `#` lines and blank lines are skipped.
-pub fn summarize(path: &Path) -> Result<Vec<JsonlSummary>, OutputError> {
+/// section with total 0). Other `#` lines and blank lines are skipped. Percentiles
+/// are taken by `method`.
+pub fn summarize(path: &Path, method: PercentileMethod) -> Result<Vec<JsonlSummary>, OutputError> {
     let file = std::fs::File::open(path).map_err(io_err(path))?;
     let mut out = Vec::new();
     let mut cur: Option<Section> = None;
@@ -221,14 +255,17 @@ pub fn summarize(path: &Path) -> Result<Vec<JsonlSummary>, OutputError> {
         let line = line.map_err(io_err(path))?;
         let line = line.trim();
         if let Some(name) = line.strip_prefix("#TEST=") {
-            out.extend(cur.replace(Section::new(name.trim())).map(Section::summary));
+            out.extend(
+                cur.replace(Section::new(name.trim()))
+                    .map(|c| c.summary(method)),
+            );
         } else if !line.is_empty() && !line.starts_with('#') {
             cur.get_or_insert_with(|| Section::new("unnamed"))
                 .add(line)
                 .map_err(|e| OutputError::Json(format!("{}:{}: {e}", path.display(), n + 1)))?;
         }
     }
-    out.extend(cur.map(Section::summary));
+    out.extend(cur.map(|c| c.summary(method)));
     Ok(out)
 }
 
@@ -303,7 +340,7 @@ mod tests {
         assert!(text.contains("{\"ok\":false,\"code\":\"DEADLINE_EXCEEDED\"}\n"));
         assert_eq!(std::fs::read_dir(dir.path()).expect("dir").count(), 1);
 
-        let s = summarize(&path).expect("summarize");
+        let s = summarize(&path, PercentileMethod::Numpy).expect("summarize");
         assert_eq!(s.len(), 2);
         assert_eq!((s[0].total, s[0].successful), (5, 4));
         assert_eq!((s[0].mean_ms, s[0].p50_ms), (6.5, 6.5));
@@ -327,6 +364,31 @@ mod tests {
     }
 
     #[test]
+    fn by_default_percentiles_are_taken_as_run_json_takes_them() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("r.jsonl");
+        let mut w = JsonlWriter::create(&path).expect("create");
+        w.header("steady").expect("write");
+        let mut rec = protolab_bench::stats::Recorder::new();
+        for i in 1..=997u64 {
+            let d = Duration::from_micros(i * i % 9973 + 100);
+            w.ok(d).expect("write");
+            rec.record_ok(d, d, None, 0, 0);
+        }
+        w.finish().expect("finish");
+        let s = &summarize(&path, PercentileMethod::Hdr).expect("summarize")[0];
+        let want = rec.summary(Duration::from_secs(1)).latency;
+        for (got, want) in [
+            (s.p50_ms, want.p50_us),
+            (s.p90_ms, want.p90_us),
+            (s.p95_ms, want.p95_us),
+            (s.p99_ms, want.p99_us),
+        ] {
+            assert_eq!((got * 1000.0).round() as u64, want);
+        }
+    }
+
+    #[test]
     fn reads_reference_002_sample_files() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("r.txt");
@@ -341,7 +403,7 @@ mod tests {
             {\"ok\":true,\"t_connect_ms\":18.2,\"t_first_rpc_ms\":5.8,\"t_total_ms\":24.1}\n\
             #TEST=empty\n";
         std::fs::write(&path, fixture).expect("write");
-        let s = summarize(&path).expect("summarize");
+        let s = summarize(&path, PercentileMethod::Numpy).expect("summarize");
         let names: Vec<&str> = s.iter().map(|s| s.test.as_str()).collect();
         assert_eq!(names, ["unnamed", "01_steady", "02_coldconn", "empty"]);
         assert_eq!((s[1].total, s[1].successful), (3, 2));
@@ -361,11 +423,16 @@ mod tests {
             ("#TEST=a\n[1,2]\n", "boolean"),
         ] {
             std::fs::write(&path, body).expect("write");
-            let e = summarize(&path).expect_err(body).to_string();
+            let e = summarize(&path, PercentileMethod::Hdr)
+                .expect_err(body)
+                .to_string();
             assert!(e.contains(what), "{e}");
         }
         let missing = dir.path().join("missing.jsonl");
-        assert!(matches!(summarize(&missing), Err(OutputError::Io { .. })));
+        assert!(matches!(
+            summarize(&missing, PercentileMethod::Hdr),
+            Err(OutputError::Io { .. })
+        ));
     }
 
     #[test]

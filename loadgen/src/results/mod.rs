@@ -33,6 +33,10 @@ pub struct Run {
     pub command: Vec<String>,
     pub environment: Environment,
     pub cases: Vec<CaseResult>,
+    /// Why the run holds fewer cases than it was to (interrupted, still running
+    /// when the file was written); `None` for a finished run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incomplete: Option<String>,
 }
 
 impl Run {
@@ -44,6 +48,7 @@ impl Run {
             command: std::env::args().collect(),
             environment: Environment::capture(),
             cases,
+            incomplete: None,
         }
     }
 }
@@ -77,25 +82,11 @@ fn file_name(case: &str) -> String {
 
 /// Writes run.json, the .hlog files and summary.csv into `root/<run-id>/`.
 pub fn write(root: &Path, run: &Run) -> Result<PathBuf, OutputError> {
-    let dir = root.join(&run.run_id);
-    std::fs::create_dir_all(&dir).map_err(|e| OutputError::Io {
-        path: dir.clone(),
-        source: e,
-    })?;
-    let json = serde_json::to_vec_pretty(run).map_err(|e| OutputError::Json(e.to_string()))?;
-    files::write_atomic(&dir.join("run.json"), &json)?;
+    let dir = run_dir(root, run)?;
+    write_run_json(&dir, run)?;
     let mut rows = Vec::new();
     for case in &run.cases {
-        // The last repetition's seconds (a sweep's last step).
-        if let Some(last) = case.repetitions.last().filter(|r| !r.intervals.is_empty()) {
-            let path = dir.join(format!("{}.hlog", file_name(&case.spec.name)));
-            files::write_hlog(
-                &path,
-                &last.intervals,
-                last.intervals_start_unix_s,
-                Some(&case.spec.name),
-            )?;
-        }
+        write_case_hlog(&dir, case)?;
         for (i, rep) in case.repetitions.iter().enumerate() {
             rows.push(CsvRow::from_summary(case, i, &rep.summary));
         }
@@ -103,6 +94,57 @@ pub fn write(root: &Path, run: &Run) -> Result<PathBuf, OutputError> {
     files::write_summary_csv(&dir.join("summary.csv"), &rows)?;
     files::write_clients_csv(&dir, &run.cases)?;
     Ok(dir)
+}
+
+/// Writes what a suite has measured so far, as each case finishes: the case's .hlog
+/// and run.json (replaced atomically, marked incomplete), so an error, Ctrl-C or a
+/// killed generator keeps everything measured up to then.
+pub fn write_progress(root: &Path, run: &Run) -> Result<PathBuf, OutputError> {
+    let dir = run_dir(root, run)?;
+    if let Some(case) = run.cases.last() {
+        write_case_hlog(&dir, case)?;
+    }
+    write_run_json(&dir, run)?;
+    Ok(dir)
+}
+
+/// `root/<run-id>/`, created.
+fn run_dir(root: &Path, run: &Run) -> Result<PathBuf, OutputError> {
+    let dir = root.join(&run.run_id);
+    std::fs::create_dir_all(&dir).map_err(|e| OutputError::Io {
+        path: dir.clone(),
+        source: e,
+    })?;
+    Ok(dir)
+}
+
+fn write_run_json(dir: &Path, run: &Run) -> Result<(), OutputError> {
+    let json = serde_json::to_vec_pretty(run).map_err(|e| OutputError::Json(e.to_string()))?;
+    files::write_atomic(&dir.join("run.json"), &json)
+}
+
+/// The case's HdrHistogram interval log: every repetition's seconds, each tagged
+/// with its repetition (a sweep's steps with their offered rate).
+fn write_case_hlog(dir: &Path, case: &CaseResult) -> Result<(), OutputError> {
+    let reps: Vec<files::TaggedIntervals<'_>> = case
+        .repetitions
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| !r.intervals.is_empty())
+        .map(|(i, r)| files::TaggedIntervals {
+            tag: match r.offered_rate {
+                Some(rate) => format!("{}@{rate:.0}", case.spec.name),
+                None => format!("{}#{}", case.spec.name, i + 1),
+            },
+            start_unix_s: r.intervals_start_unix_s,
+            intervals: &r.intervals,
+        })
+        .collect();
+    if reps.is_empty() {
+        return Ok(());
+    }
+    let path = dir.join(format!("{}.hlog", file_name(&case.spec.name)));
+    files::write_hlog(&path, &reps)
 }
 
 /// The headline table (see [`table::headline`]) printed on stdout.

@@ -1,14 +1,31 @@
 //! The headline table: one row per case, grouped by workload so the same work on
 //! every protocol sits side by side. Numbers are formatted here, once; the terminal
 //! printer (`render_text`), report.md and report.html only lay these strings out.
+//!
+//! A row says what the case proves: its verdict and which side was the limit, then
+//! the merged figures of every repetition (req/s over the repetitions' measured
+//! windows; percentiles of every call, failed ones included when any failed), the
+//! error rate, and both sides' CPU per call over the measured windows.
 
 use super::Run;
-use protolab_bench::CaseResult;
+use protolab_bench::selfcheck::Bottleneck;
+use protolab_bench::stats::Summary;
+use protolab_bench::{CaseResult, Kind, Status};
 
 /// Column titles of the headline table; the first is the case, the last the notes.
-pub const HEADER: [&str; 11] = [
-    "case", "req/s", "mean ms", "p50 ms", "p90 ms", "p95 ms", "p99 ms", "p99.9 ms", "max ms",
-    "errors", "notes",
+pub const HEADER: [&str; 12] = [
+    "case",
+    "verdict",
+    "limit",
+    "req/s",
+    "p50 ms",
+    "p90 ms",
+    "p99 ms",
+    "p99.9 ms",
+    "max ms",
+    "errors",
+    "CPU µs/call gen/srv",
+    "notes",
 ];
 
 /// One line of the headline table.
@@ -37,7 +54,7 @@ pub struct Table {
 }
 
 /// The headline table: every case of `run`, grouped by workload (first-appearance
-/// order), mean req/s over repetitions and the last repetition's latencies.
+/// order), with the merged figures of its repetitions.
 /// Cases skipped because their protocol does not offer the workload are listed on
 /// one line per workload, after its measured rows.
 pub fn headline(run: &Run) -> Table {
@@ -73,40 +90,150 @@ pub fn headline(run: &Run) -> Table {
 }
 
 fn row(case: &CaseResult) -> Row {
-    let Some(last) = case.repetitions.last() else {
+    let Some(shown) = shown(case) else {
         return Row::Unmeasured {
             case: case.spec.name.clone(),
             status: "FAILED",
             why: case.problems.join("; "),
         };
     };
-    let s = &last.summary;
-    let l = &s.latency;
+    let s = shown.summary;
+    let tail = s.tail();
     let ms = |us: u64| format!("{:.3}", us as f64 / 1000.0);
-    let rps = case
-        .stats
-        .get(&protolab_bench::Metric::Rps)
-        .map(|r| r.mean)
-        .unwrap_or(s.rps);
     let mut notes = super::notes(case, s);
+    if let Some(n) = shown.note {
+        notes.insert(0, n);
+    }
     if let Some(e) = case.efficiency() {
         notes.push(efficiency_note(&e));
+    }
+    if let Some(b) = case.per_call().and_then(|p| p.wire_bytes) {
+        notes.push(format!("{b:.0} B/call on the wire"));
     }
     Row::Measured {
         cells: vec![
             case.spec.name.clone(),
-            format!("{rps:.0}"),
-            format!("{:.3}", l.mean_us / 1000.0),
-            ms(l.p50_us),
-            ms(l.p90_us),
-            ms(l.p95_us),
-            ms(l.p99_us),
-            ms(l.p999_us),
-            ms(l.max_us),
-            s.errors.to_string(),
+            verdict(case),
+            case.bottleneck.map_or("-", limit).to_string(),
+            format!("{:.0}", s.rps),
+            ms(tail.p50_us),
+            ms(tail.p90_us),
+            ms(tail.p99_us),
+            ms(tail.p999_us),
+            ms(tail.max_us),
+            errors(s),
+            cpu_per_call(case),
             notes.join(", "),
         ],
-        detail: last.connect.as_ref().map(super::connect_line),
+        detail: shown.detail,
+    }
+}
+
+/// The figures a row shows, and why those.
+struct Shown<'a> {
+    summary: &'a Summary,
+    note: Option<String>,
+    detail: Option<String>,
+}
+
+/// The merged figures of every repetition; a sweep's last step that held (its
+/// steps run at different rates); the last repetition when nothing was merged.
+fn shown(case: &CaseResult) -> Option<Shown<'_>> {
+    let last = case.repetitions.last()?;
+    let detail = last.connect.as_ref().map(super::connect_line);
+    if let Kind::Sweep { .. } = case.spec.kind {
+        let held = case
+            .repetitions
+            .iter()
+            .rev()
+            .find(|r| r.offered_rate.is_some() && r.offered_rate == case.knee_rate);
+        let mut note = match held {
+            Some(r) => format!(
+                "last step that held: {:.0} req/s offered",
+                r.offered_rate.unwrap_or_default()
+            ),
+            None => "no step held: the first one's figures".into(),
+        };
+        if let Some(limit) = connection_limit(case) {
+            note.push_str(&format!(
+                "; the knee is the generator's connection limit ({limit}): more connections would go further"
+            ));
+        }
+        return Some(match held {
+            Some(r) => Shown {
+                summary: &r.summary,
+                note: Some(note),
+                detail,
+            },
+            None => Shown {
+                summary: &last.summary,
+                note: Some(note),
+                detail,
+            },
+        });
+    }
+    Some(Shown {
+        summary: case.merged.as_ref().unwrap_or(&last.summary),
+        note: None,
+        detail,
+    })
+}
+
+/// When a sweep's failing step asked for more than its workers could carry at the
+/// service time it saw (workers / service P50), the knee is the generator's number
+/// of connections, not the server's capacity: what that limit was.
+fn connection_limit(case: &CaseResult) -> Option<String> {
+    let failed = case
+        .repetitions
+        .last()
+        .filter(|r| r.offered_rate != case.knee_rate)?;
+    let rate = failed.offered_rate?;
+    let service_s = failed.summary.service.p50_us as f64 / 1e6;
+    let capacity = failed.workers as f64 / service_s.max(1e-9);
+    (rate > 0.9 * capacity).then(|| {
+        format!(
+            "{} workers at a P50 service time of {:.3} ms carry at most {capacity:.0} req/s",
+            failed.workers,
+            service_s * 1000.0
+        )
+    })
+}
+
+/// The verdict cell: valid (with `*` when there are warnings), INVALID or FAILED.
+fn verdict(case: &CaseResult) -> String {
+    match case.status {
+        Status::Valid if !case.warnings.is_empty() => "valid*".into(),
+        s => s.as_str().into(),
+    }
+}
+
+/// The bottleneck, short: which side was the limit.
+pub fn limit(b: Bottleneck) -> &'static str {
+    match b {
+        Bottleneck::ServerBound => "server",
+        Bottleneck::ClientBound => "CLIENT",
+        Bottleneck::CoSaturated => "both",
+        Bottleneck::Neither => "neither",
+        Bottleneck::Unknown => "?",
+    }
+}
+
+/// Failed calls and their share of all.
+fn errors(s: &Summary) -> String {
+    match s.errors {
+        0 => "0".into(),
+        n => format!("{n} ({:.2}%)", s.error_rate() * 100.0),
+    }
+}
+
+/// Both sides' CPU-µs per call over the measured windows.
+fn cpu_per_call(case: &CaseResult) -> String {
+    match case.per_call() {
+        Some(c) => match c.server_us {
+            Some(srv) => format!("{:.1} / {srv:.1}", c.client_us),
+            None => format!("{:.1} / -", c.client_us),
+        },
+        None => "-".into(),
     }
 }
 
@@ -234,5 +361,45 @@ mod tests {
                 why: "not offered by sse, net001".into(),
             }
         );
+    }
+
+    #[test]
+    fn a_sweep_shows_its_last_step_that_held_and_a_connection_limit() {
+        let mut c = run().cases[0].clone();
+        c.spec.kind = Kind::Sweep {
+            start: 1000.0,
+            factor: 1.5,
+            max: 1e6,
+            p99_limit_ms: 50.0,
+            error_limit: 0.01,
+        };
+        let mut held = c.repetitions[0].clone();
+        held.offered_rate = Some(1000.0);
+        held.summary.rps = 999.0;
+        let mut failed = held.clone();
+        failed.offered_rate = Some(1500.0);
+        failed.summary.rps = 1000.0;
+        failed.workers = 2;
+        failed.summary.service.p50_us = 2000;
+        c.repetitions = vec![held, failed];
+        c.knee_rate = Some(1000.0);
+        let Row::Measured { cells, .. } = row(&c) else {
+            panic!("measured")
+        };
+        assert_eq!(cells[3], "999", "the step that held: {cells:?}");
+        let notes = cells.last().expect("notes");
+        assert!(
+            notes.contains("last step that held: 1000 req/s offered"),
+            "{notes}"
+        );
+        assert!(notes.contains("connection limit (2 workers"), "{notes}");
+        // Enough workers for the failing step: the knee is the server's.
+        if let Some(r) = c.repetitions.last_mut() {
+            r.workers = 64;
+        }
+        let Row::Measured { cells, .. } = row(&c) else {
+            panic!("measured")
+        };
+        assert!(!cells.last().expect("notes").contains("connection limit"));
     }
 }
