@@ -3,13 +3,13 @@
 //! runner, results files, reports and the dashboard. Measuring is
 //! `protolab_bench`; speaking protocols is `protolab_drivers`.
 
-pub mod cases;
+mod cases;
 pub mod cli;
 pub mod commands;
 pub mod dashboard;
 pub mod lab;
-pub mod progress;
+mod progress;
 pub mod report;
 pub mod results;
-pub mod runner;
-pub mod suite;
+mod runner;
+mod suite;

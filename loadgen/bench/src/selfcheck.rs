@@ -225,6 +225,22 @@ impl<'a> Meter<'a> {
     }
 }
 
+/// A five-second window of the given CPU shares, for tests.
+#[cfg(test)]
+pub(crate) fn test_window(client: f64, thread: f64, server: Option<f64>) -> WindowUsage {
+    WindowUsage {
+        wall_s: 5.0,
+        client_cpu_s: client * 5.0,
+        client_cpus: 1,
+        client_cpu_fraction: client,
+        busiest_thread_fraction: thread,
+        server_cpu_s: server.map(|s| s * 5.0),
+        server_cpus: server.map(|_| 1.0),
+        server_cpu_fraction: server,
+        server_net_bytes: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -276,17 +292,7 @@ mod tests {
 
     #[test]
     fn the_verdict_names_the_side_that_was_the_limit() {
-        let w = |client: f64, thread: f64, server: Option<f64>| WindowUsage {
-            wall_s: 5.0,
-            client_cpu_s: client * 5.0,
-            client_cpus: 1,
-            client_cpu_fraction: client,
-            busiest_thread_fraction: thread,
-            server_cpu_s: server.map(|s| s * 5.0),
-            server_cpus: server.map(|_| 1.0),
-            server_cpu_fraction: server,
-            server_net_bytes: None,
-        };
+        let w = test_window;
         assert_eq!(
             w(0.95, 0.95, Some(0.5)).bottleneck(),
             Bottleneck::ClientBound

@@ -251,17 +251,7 @@ mod tests {
     }
 
     fn window(client: f64, server: Option<f64>) -> WindowUsage {
-        WindowUsage {
-            wall_s: 5.0,
-            client_cpu_s: client * 5.0,
-            client_cpus: 1,
-            client_cpu_fraction: client,
-            busiest_thread_fraction: client,
-            server_cpu_s: server.map(|s| s * 5.0),
-            server_cpus: server.map(|_| 1.0),
-            server_cpu_fraction: server,
-            server_net_bytes: None,
-        }
+        crate::selfcheck::test_window(client, client, server)
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod grpc;
 mod net001;
 mod rest;
 mod sse;
-pub mod transport;
+mod transport;
 mod verify;
 mod websocket;
 

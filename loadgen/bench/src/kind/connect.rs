@@ -19,20 +19,19 @@ use crate::stats::{new_histogram, Percentiles, Recorder};
 pub(crate) struct Connect<'a, D> {
     driver: &'a Arc<D>,
     spec: &'a CaseSpec,
-    verified: bool,
 }
 
 impl<'a, D: Driver> Connect<'a, D> {
     pub(crate) fn new(driver: &'a Arc<D>, spec: &'a CaseSpec) -> Self {
-        Connect {
-            driver,
-            spec,
-            verified: false,
-        }
+        Connect { driver, spec }
     }
 }
 
 impl<D: Driver> super::Measure for Connect<'_, D> {
+    async fn prepare(&mut self) -> Result<(), EngineError> {
+        crate::engine::verify_target(self.driver, &self.spec.op).await
+    }
+
     async fn repetition(
         &mut self,
         _index: usize,
@@ -41,10 +40,6 @@ impl<D: Driver> super::Measure for Connect<'_, D> {
         let Kind::Connect { rate, attempts } = self.spec.kind else {
             return Err(EngineError::NoConnection(CallError::Unsupported("connect")));
         };
-        if !self.verified {
-            crate::engine::verify_target(self.driver, &self.spec.op).await?;
-            self.verified = true;
-        }
         Ok(attempts_at(self.driver, self.spec, rate, attempts, hooks).await)
     }
 }

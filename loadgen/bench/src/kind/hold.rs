@@ -43,8 +43,8 @@ pub fn raise_nofile_limit() -> Option<u64> {
 pub(crate) struct Hold<'a, D> {
     driver: &'a Arc<D>,
     spec: &'a CaseSpec,
-    /// Connections to open (the ask, capped by the open-file limit), once verified.
-    count: Option<usize>,
+    /// Connections to open: the ask, capped by the open-file limit.
+    count: usize,
     nofile: Option<u64>,
 }
 
@@ -53,13 +53,23 @@ impl<'a, D: Driver> Hold<'a, D> {
         Hold {
             driver,
             spec,
-            count: None,
+            count: 0,
             nofile: None,
         }
     }
 }
 
 impl<D: Driver> super::Measure for Hold<'_, D> {
+    async fn prepare(&mut self) -> Result<(), EngineError> {
+        let Kind::Hold { connections, .. } = self.spec.kind else {
+            return Err(EngineError::NoConnection(CallError::Unsupported("hold")));
+        };
+        verify_target(self.driver, &self.spec.op).await?;
+        self.nofile = raise_nofile_limit();
+        self.count = capped(connections, self.nofile);
+        Ok(())
+    }
+
     async fn repetition(
         &mut self,
         _index: usize,
@@ -74,14 +84,7 @@ impl<D: Driver> super::Measure for Hold<'_, D> {
         else {
             return Err(EngineError::NoConnection(CallError::Unsupported("hold")));
         };
-        let count = match self.count {
-            Some(n) => n,
-            None => {
-                verify_target(driver, &spec.op).await?;
-                self.nofile = raise_nofile_limit();
-                *self.count.insert(capped(connections, self.nofile))
-            }
-        };
+        let count = self.count;
         let view = || async {
             match &hooks.admin {
                 Some(v) => v().await,

@@ -30,6 +30,12 @@ use crate::stats::{rep_stats, Recorder};
 
 /// One kind's way of measuring a case, one repetition (or sweep step) at a time.
 pub(crate) trait Measure: Send {
+    /// Once, before the first repetition: verify the target, compute what every
+    /// repetition checks against.
+    fn prepare(&mut self) -> impl Future<Output = Result<(), EngineError>> + Send {
+        async { Ok(()) }
+    }
+
     /// Measures repetition `index` (0-based).
     fn repetition(
         &mut self,
@@ -91,6 +97,7 @@ async fn repeat<M: Measure>(
     hooks: &mut Hooks<'_>,
     result: &mut CaseResult,
 ) -> Result<(), EngineError> {
+    m.prepare().await?;
     for index in 0..m.limit(spec) {
         hooks.progress.set_position(0);
         let rep = m.repetition(index, hooks).await?;

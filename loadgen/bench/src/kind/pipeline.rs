@@ -49,7 +49,6 @@ struct ClientRun {
 pub(crate) struct Pipeline<'a, D> {
     driver: &'a Arc<D>,
     spec: &'a CaseSpec,
-    verified: bool,
     clients: Vec<ClientLine>,
 }
 
@@ -58,13 +57,16 @@ impl<'a, D: Driver> Pipeline<'a, D> {
         Pipeline {
             driver,
             spec,
-            verified: false,
             clients: Vec::new(),
         }
     }
 }
 
 impl<D: Driver> super::Measure for Pipeline<'_, D> {
+    async fn prepare(&mut self) -> Result<(), EngineError> {
+        verify_target(self.driver, &self.spec.op).await
+    }
+
     async fn repetition(
         &mut self,
         repetition: usize,
@@ -74,10 +76,6 @@ impl<D: Driver> super::Measure for Pipeline<'_, D> {
         let Kind::Pipeline { depth, messages } = spec.kind else {
             return Err(unsupported(spec));
         };
-        if !self.verified {
-            verify_target(driver, &spec.op).await?;
-            self.verified = true;
-        }
         let clients = spec.plan.connections.max(1);
         let conns: Vec<_> = futures::stream::iter(0..clients)
             .map(|_| {

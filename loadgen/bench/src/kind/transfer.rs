@@ -30,7 +30,7 @@ const MIN_RATE_BYTES_PER_S: f64 = 1e6;
 pub(crate) struct Transfer<'a, D> {
     driver: &'a Arc<D>,
     spec: &'a CaseSpec,
-    expected: Option<u32>,
+    expected: u32,
 }
 
 impl<'a, D: Driver> Transfer<'a, D> {
@@ -38,12 +38,24 @@ impl<'a, D: Driver> Transfer<'a, D> {
         Transfer {
             driver,
             spec,
-            expected: None,
+            expected: 0,
         }
     }
 }
 
 impl<D: Driver> super::Measure for Transfer<'_, D> {
+    async fn prepare(&mut self) -> Result<(), EngineError> {
+        verify_target(self.driver, &self.spec.op).await?;
+        let Kind::Transfer { size, .. } = self.spec.kind else {
+            return Err(unsupported("transfer"));
+        };
+        self.expected =
+            tokio::task::spawn_blocking(move || protolab_core::contract::pattern_crc32(size))
+                .await
+                .map_err(|e| EngineError::NoConnection(CallError::Protocol(e.to_string())))?;
+        Ok(())
+    }
+
     async fn repetition(
         &mut self,
         _index: usize,
@@ -59,18 +71,7 @@ impl<D: Driver> super::Measure for Transfer<'_, D> {
         else {
             return Err(unsupported("transfer"));
         };
-        let expected = match self.expected {
-            Some(crc) => crc,
-            None => {
-                verify_target(driver, &spec.op).await?;
-                let crc = tokio::task::spawn_blocking(move || {
-                    protolab_core::contract::pattern_crc32(size)
-                })
-                .await
-                .map_err(|e| EngineError::NoConnection(CallError::Protocol(e.to_string())))?;
-                *self.expected.insert(crc)
-            }
-        };
+        let expected = self.expected;
         let blob = Blob { size, chunk };
         let limit = spec.plan.timeout + Duration::from_secs_f64(size as f64 / MIN_RATE_BYTES_PER_S);
         let mut conn = None;
