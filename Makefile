@@ -32,12 +32,12 @@ $(CERTS)/ca.crt:
 seed: ## write the dataset (ITEMS rows, SEED) to protolab.db
 	$(CARGO) run --quiet --release -p loadgen -- seed --db protolab.db
 
-bench: ## build, start the lab, run the $(SUITE) suite in the loadgen container (no Docker: --local)
+bench: ## build, start the lab, run the $(SUITE) suite in the loadgen container, each phase timed (no Docker: --local)
 	@if [ -n "$(COMPOSE)" ] && docker info >/dev/null 2>&1; then \
-	  $(MAKE) --no-print-directory up && mkdir -p $(RESULTS) && \
-	  $(COMPOSE) run --rm loadgen bench --suite $(SUITE) --host compose $(BENCH_ARGS) && \
+	  began=$$SECONDS && $(TIMED) "make up" $(MAKE) --no-print-directory up && mkdir -p $(RESULTS) && \
+	  $(TIMED) "suite $(SUITE)" $(COMPOSE) run --rm loadgen bench --suite $(SUITE) --host compose $(BENCH_ARGS) && \
 	  latest=$$(ls -1d $(RESULTS)/*/ 2>/dev/null | sort | tail -n1) && \
-	  echo "== report: $${latest}report.html (and report.md, run.json, charts)"; \
+	  echo "== make bench: $$((SECONDS - began)) s in all; report: $${latest}report.html (and report.md, run.json, charts)"; \
 	else \
 	  echo "make bench: no Docker engine reachable; running the servers as local processes (--local)." >&2; \
 	  $(CARGO) build --release --workspace && \
@@ -70,6 +70,8 @@ clean: ## remove build output, generated files, the lab's containers, volume and
 # Images: protolab/<server>, protolab/loadgen and protolab/build (the workspace build
 # they all come from), tagged $(IMAGE_TAG). Base images are build args; where no
 # registry answers, `make base-images` assembles local ones (services/base-images.sh).
+# Each phase of `make images`, `make up` and `make bench` prints its duration.
+TIMED := bash services/timed.sh
 IMAGE_TAG ?= latest
 # Every crate under services/ with a main.rs is a server.
 ALL_SERVERS := $(patsubst services/%/src/main.rs,%,$(wildcard services/*/src/main.rs))
@@ -98,48 +100,33 @@ BUILDER_IMAGE ?= $(eval BUILDER_IMAGE := $(call first_image,rust:1-bookworm prot
 RUNTIME_IMAGE ?= $(eval RUNTIME_IMAGE := $(call first_image,gcr.io/distroless/cc-debian12:nonroot protolab/runtime:distroless))$(RUNTIME_IMAGE)
 COMPOSE ?= $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; then echo docker compose; elif command -v docker-compose >/dev/null; then echo docker-compose; fi))$(COMPOSE)
 
-BUILD_ARGS = --build-arg BUILDER_IMAGE=$(BUILDER_IMAGE) --build-arg RUNTIME_IMAGE=$(RUNTIME_IMAGE) \
-	--build-arg VENDORED=$(VENDORED) --build-arg 'CARGO_PACKAGES=$(CARGO_PACKAGES)'
-VENDOR_CONFIG := vendor/cargo-config.toml
 
 .PHONY: base-images vendor images up down logs ps smoke e2e dashboard
 
 base-images: ## assemble protolab/builder and protolab/runtime locally (debootstrap + this machine's Rust)
 	bash services/base-images.sh
 
-vendor: $(VENDOR_CONFIG) ## copy every crate into vendor/ (git-ignored) so image builds need no network
-$(VENDOR_CONFIG): Cargo.lock
-	@mkdir -p target
-	$(CARGO) vendor --locked vendor > target/cargo-vendor-config.tmp
-	mv target/cargo-vendor-config.tmp $@
+vendor: ## copy every crate into vendor/ (git-ignored) so image builds need no network; kept while Cargo.lock is unchanged
+	@CARGO='$(CARGO)' bash services/images.sh vendor
 
-images: $(if $(filter 1,$(VENDORED)),vendor) ## build protolab/{build,<server>,loadgen} images (SERVERS=..., IMAGE_TAG=...)
-	@need=; \
-	case "$(BUILDER_IMAGE)" in protolab/builder:*) docker image inspect $(BUILDER_IMAGE) >/dev/null 2>&1 || need=builder;; esac; \
-	case "$(RUNTIME_IMAGE)" in protolab/runtime:*) docker image inspect $(RUNTIME_IMAGE) >/dev/null 2>&1 || need="$$need runtime";; esac; \
-	if [ -n "$$need" ]; then BUILDER_TAG=$(BUILDER_IMAGE) RUNTIME_TAG=$(RUNTIME_IMAGE) bash services/base-images.sh $$need; fi
-	@echo "== images: builder $(BUILDER_IMAGE), runtime $(RUNTIME_IMAGE), servers: $(SERVERS)"
-	docker build $(DOCKER_BUILD_FLAGS) -f services/Dockerfile --target build $(BUILD_ARGS) -t protolab/build:$(IMAGE_TAG) .
-	@set -e; for s in $(SERVERS); do \
-	  echo "== image protolab/$$s:$(IMAGE_TAG)"; \
-	  docker build $(DOCKER_BUILD_FLAGS) -f services/Dockerfile $(BUILD_ARGS) --build-arg SERVICE=$$s -t protolab/$$s:$(IMAGE_TAG) .; \
-	done
-	docker build $(DOCKER_BUILD_FLAGS) -f loadgen/Dockerfile --build-arg BUILD_IMAGE=protolab/build:$(IMAGE_TAG) \
-	  --build-arg RUNTIME_IMAGE=$(RUNTIME_IMAGE) -t protolab/loadgen:$(IMAGE_TAG) loadgen
-	@docker image ls --filter reference='protolab/*' --format 'table {{.Repository}}:{{.Tag}}\t{{.Size}}\t{{.CreatedSince}}'
+images: ## build protolab/{build,<server>,loadgen} (base images and vendor/ when missing), each phase timed (SERVERS=..., IMAGE_TAG=...)
+	@BUILDER_IMAGE='$(BUILDER_IMAGE)' RUNTIME_IMAGE='$(RUNTIME_IMAGE)' SERVERS='$(SERVERS)' VENDORED='$(VENDORED)' \
+	  CARGO_PACKAGES='$(CARGO_PACKAGES)' DOCKER_BUILD_FLAGS='$(DOCKER_BUILD_FLAGS)' CARGO='$(CARGO)' \
+	  bash services/images.sh
 
-up: ## start the servers (building images and certs when missing) and wait until healthy
+up: ## start the servers (building images and certs when missing), wait until healthy
 	@test -n "$(COMPOSE)" || { echo "make up: neither 'docker compose' nor 'docker-compose' found" >&2; exit 1; }
 	@missing=; for i in $(SERVERS) loadgen; do \
 	  docker image inspect protolab/$$i:$(IMAGE_TAG) >/dev/null 2>&1 || missing="$$missing $$i"; done; \
-	if [ -n "$$missing" ]; then echo "== images missing:$$missing; building them"; $(MAKE) --no-print-directory images; fi
+	if [ -n "$$missing" ]; then echo "== images missing:$$missing; building them"; \
+	  $(TIMED) "make images" $(MAKE) --no-print-directory images; fi
 	@# Certificates from the loadgen image just built (the same rcgen code as `make certs`,
 	@# without a second, local release build).
 	@if [ ! -f $(CERTS)/ca.crt ]; then \
-	  mkdir -p $(CERTS) && docker run --rm --user "$$(id -u):$$(id -g)" -v "$(CURDIR)/$(CERTS):/certs" \
-	    protolab/loadgen:$(IMAGE_TAG) certs --out /certs; fi
-	$(COMPOSE) up -d --no-build $(SERVERS)
-	@UP_TIMEOUT=$(UP_TIMEOUT) bash services/smoke.sh wait $(SERVERS)
+	  mkdir -p $(CERTS) && $(TIMED) "certificates" docker run --rm --user "$$(id -u):$$(id -g)" \
+	    -v "$(CURDIR)/$(CERTS):/certs" protolab/loadgen:$(IMAGE_TAG) certs --out /certs; fi
+	@$(TIMED) "compose up (seed, servers)" $(COMPOSE) up -d --no-build $(SERVERS)
+	@UP_TIMEOUT=$(UP_TIMEOUT) $(TIMED) "servers healthy" bash services/smoke.sh wait $(SERVERS)
 
 down: ## stop and remove the lab's containers and network (keeps the dataset volume)
 	$(COMPOSE) --profile tools --profile dashboard down --remove-orphans
