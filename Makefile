@@ -25,7 +25,7 @@ fmt: ## format the code
 build: ## release build of every server and the load generator
 	$(CARGO) build --release --workspace
 
-certs: $(CERTS)/ca.crt ## CA, server and client certificates (rcgen) in certs/
+certs: env-file $(CERTS)/ca.crt ## CA, server and client certificates (rcgen) in certs/, and .env
 $(CERTS)/ca.crt:
 	$(CARGO) run --quiet --release -p loadgen -- certs --out $(CERTS)
 
@@ -59,7 +59,7 @@ fuzz: ## fuzz the wire decoders for FUZZ_SECONDS each (installs cargo-fuzz if mi
 
 clean: ## remove build output, generated files, the lab's containers, volume and images (keeps results/)
 	$(CARGO) clean
-	rm -rf $(CERTS)/*.crt $(CERTS)/*.key protolab.db vendor
+	rm -rf $(CERTS)/*.crt $(CERTS)/*.key protolab.db vendor .env
 	@if [ -n "$(COMPOSE)" ] && docker info >/dev/null 2>&1; then \
 	  $(COMPOSE) --profile tools --profile dashboard down --remove-orphans --volumes; \
 	  docker image ls -q 'protolab/*' | sort -u | xargs -r docker image rm -f >/dev/null; \
@@ -101,7 +101,7 @@ RUNTIME_IMAGE ?= $(eval RUNTIME_IMAGE := $(call first_image,gcr.io/distroless/cc
 COMPOSE ?= $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; then echo docker compose; elif command -v docker-compose >/dev/null; then echo docker-compose; fi))$(COMPOSE)
 
 
-.PHONY: base-images vendor images up down logs ps smoke e2e dashboard
+.PHONY: base-images vendor images env-file up down logs ps smoke e2e dashboard
 
 base-images: ## assemble protolab/builder and protolab/runtime locally (debootstrap + this machine's Rust)
 	bash services/base-images.sh
@@ -114,12 +114,26 @@ images: ## build protolab/{build,<server>,loadgen} (base images and vendor/ when
 	  CARGO_PACKAGES='$(CARGO_PACKAGES)' DOCKER_BUILD_FLAGS='$(DOCKER_BUILD_FLAGS)' CARGO='$(CARGO)' \
 	  bash services/images.sh
 
-up: ## start the servers (building images and certs when missing), wait until healthy
+# .env beside compose.yaml: compose (v2 and 1.29) reads it by itself, so a
+# `docker compose run --rm loadgen ...` typed in a shell, from any folder name, gets
+# the project, image tag, user and docker-socket group make's commands get. No
+# top-level `name:` in compose.yaml: docker-compose 1.29 rejects unknown top-level
+# keys. Rewritten by `make up` and `make certs`; lines of your own in it are kept.
+ENV_KEYS := COMPOSE_PROJECT_NAME IMAGE_TAG HOST_UID HOST_GID DOCKER_GID
+env-file: ## write .env (git-ignored) so compose commands typed in a shell find the lab
+	@{ echo "# (make) Written by make up / make certs for compose, which reads it by itself;"; \
+	  echo "# (make) git-ignored. The lines below are rewritten each time; add your own after them."; \
+	  $(foreach k,$(ENV_KEYS),echo '$(k)=$($(k))';) \
+	  if [ -f .env ]; then grep -vE '^# \(make\) |^($(subst $(eval) ,|,$(ENV_KEYS)))=' .env || true; fi; \
+	} > .env.tmp && mv .env.tmp .env
+
+up: ## start the servers (building images and certs when missing), wait until healthy; writes .env
 	@test -n "$(COMPOSE)" || { echo "make up: neither 'docker compose' nor 'docker-compose' found" >&2; exit 1; }
 	@missing=; for i in $(SERVERS) loadgen; do \
 	  docker image inspect protolab/$$i:$(IMAGE_TAG) >/dev/null 2>&1 || missing="$$missing $$i"; done; \
 	if [ -n "$$missing" ]; then echo "== images missing:$$missing; building them"; \
 	  $(TIMED) "make images" $(MAKE) --no-print-directory images; fi
+	@$(MAKE) --no-print-directory env-file
 	@# Certificates from the loadgen image just built (the same rcgen code as `make certs`,
 	@# without a second, local release build).
 	@if [ ! -f $(CERTS)/ca.crt ]; then \
