@@ -72,6 +72,12 @@ build_images() {
   phase "workspace build" docker build "${build_flags[@]}" -f services/Dockerfile --target build \
     --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" --build-arg "VENDORED=$VENDORED" \
     --build-arg "CARGO_PACKAGES=$CARGO_PACKAGES" -t "protolab/build:$IMAGE_TAG" .
+  # Every image to come takes its binary from /out of the build image: fail here,
+  # clearly, when one is missing (CARGO_PACKAGES left it out, say).
+  built=$(docker run --rm "protolab/build:$IMAGE_TAG" ls /out | tr '\n' ' ')
+  for s in $SERVERS loadgen; do
+    [[ " $built " == *" $s "* ]] || die "protolab/build:$IMAGE_TAG has no $s binary (built: $built)"
+  done
   for s in $SERVERS; do
     phase "image $s" docker build "${build_flags[@]}" --build-arg "BUILD_IMAGE=protolab/build:$IMAGE_TAG" \
       --build-arg "RUNTIME_IMAGE=$RUNTIME_IMAGE" --build-arg "SERVICE=$s" \
