@@ -1,6 +1,6 @@
 //! A server's resource use over one case, sampled at 1 Hz from whatever can see it:
 //! /proc for a `--local` child process, Docker's container stats for the compose lab.
-//! One sampler, one result shape; the sources differ only in their probe.
+//! One sampler, one result shape; the sources differ only in their probes.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -43,9 +43,20 @@ pub struct Reading {
 pub type Probe =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<Reading>> + Send>> + Send + Sync>;
 
+/// The probes of a source whose readings come on its own clock, like Docker's stats
+/// stream (one reading a second, even for a one-shot request): `latest` answers at
+/// once with the newest reading, `next` waits for the first one taken after the call.
+/// A case starts from the latest reading (the server was idle since, so its counters
+/// barely moved) and ends on the next one, so the end counts all of the case's work.
+pub struct Streamed {
+    pub latest: Probe,
+    pub next: Probe,
+}
+
 /// Samples a server at 1 Hz until `finish` is called.
 pub struct Sampler {
     source: &'static str,
+    /// Takes the final reading.
     probe: Probe,
     start: Reading,
     began: Instant,
@@ -56,10 +67,21 @@ pub struct Sampler {
 impl Sampler {
     /// Starts sampling; `None` when the first reading fails.
     pub async fn start(source: &'static str, probe: Probe) -> Option<Sampler> {
+        Sampler::start_with(source, probe.clone(), probe).await
+    }
+
+    /// Starts sampling a [`Streamed`] source: no wait at the start or on the ticks,
+    /// one for the final reading.
+    pub async fn start_streamed(source: &'static str, probes: Streamed) -> Option<Sampler> {
+        Sampler::start_with(source, probes.latest, probes.next).await
+    }
+
+    /// `probe` for the first reading and the ticks, `last` for the final one.
+    async fn start_with(source: &'static str, probe: Probe, last: Probe) -> Option<Sampler> {
         let start = probe().await?;
         let began = Instant::now();
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let tick_probe = probe.clone();
+        let tick_probe = probe;
         let task = tokio::spawn(async move {
             let mut samples = Vec::new();
             let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -78,7 +100,7 @@ impl Sampler {
         });
         Some(Sampler {
             source,
-            probe,
+            probe: last,
             start,
             began,
             task,
@@ -157,6 +179,23 @@ mod tests {
             &[(1.0, reading(1.0, 6, None))],
         );
         assert_eq!((u.net_rx_bytes, u.net_tx_bytes), (None, None));
+    }
+
+    #[tokio::test]
+    async fn a_streamed_sampler_ends_on_its_next_reading() {
+        let probe = |cpu: f64| -> Probe {
+            Arc::new(move || Box::pin(async move { Some(reading(cpu, 1, None)) }))
+        };
+        let probes = Streamed {
+            latest: probe(1.0),
+            next: probe(3.5),
+        };
+        let s = Sampler::start_streamed("docker", probes)
+            .await
+            .expect("first");
+        let u = s.finish().await;
+        assert_eq!(u.cpu_seconds, 2.5);
+        assert_eq!(u.samples.last().map(|s| s.1), Some(2.5));
     }
 
     #[tokio::test]
