@@ -495,7 +495,7 @@ impl Lab {
                 return None;
             }
         };
-        Sampler::start("docker", probe).await
+        Sampler::start_streamed("docker", probe).await
     }
 
     /// The compose lab: restarts `server` and waits until it is healthy again.
