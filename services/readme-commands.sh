@@ -14,7 +14,10 @@
 #      (1.29) in place of `docker compose`, as the README says;
 #   4. a command still running after README_COMMAND_LIMIT seconds (default 90; the
 #      README's full-suite benchmark runs for hours) passes when it has printed
-#      output and not failed: it is stopped, its one-off container removed.
+#      output and not failed: it is stopped, its one-off container removed;
+#   5. a `run` whose only complaint is an INVALID case (the generator could not vouch
+#      for its numbers: a busy machine) worked as written; it passes with a warning.
+#      A failed case (wrong answers, no connection) or any other error fails.
 #
 # The lab is left up, from the copy; `make e2e` takes it down. Run from the repository root.
 set -euo pipefail
@@ -85,6 +88,11 @@ run_line() {
   else
     wait "$pid" || rc=$?
     tail -n 15 "$out" | sed 's/^/     | /'
+    if ((rc != 0)) && grep -q 'INVALID (the generator cannot vouch for them)' "$out" &&
+      ! grep -q 'case(s) failed' "$out"; then
+      log "ok, with a warning: the generator marked a case INVALID (a busy machine): $line"
+      rc=0
+    fi
     if ((rc != 0)); then
       rm -f "$out"
       die "exit $rc: $line"
