@@ -36,7 +36,7 @@ bench: ## build, start the lab, run the $(SUITE) suite in the loadgen container,
 	@if [ -n "$(COMPOSE)" ] && docker info >/dev/null 2>&1; then \
 	  began=$$SECONDS && $(TIMED) "make up" $(MAKE) --no-print-directory up && mkdir -p $(RESULTS) && \
 	  $(TIMED) "suite $(SUITE)" $(COMPOSE) run --rm loadgen bench --suite $(SUITE) --host compose $(BENCH_ARGS) && \
-	  latest=$$(ls -1d $(RESULTS)/*/ 2>/dev/null | sort | tail -n1) && \
+	  latest=$$(ls -1td $(RESULTS)/*/ 2>/dev/null | head -n1) && \
 	  echo "== make bench: $$((SECONDS - began)) s in all; report: $${latest}report.html (and report.md, run.json, charts)"; \
 	else \
 	  echo "make bench: no Docker engine reachable; running the servers as local processes (--local)." >&2; \
