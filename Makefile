@@ -25,19 +25,19 @@ fmt: ## format the code
 build: ## release build of every server and the load generator
 	$(CARGO) build --release --workspace
 
-certs: $(CERTS)/ca.crt ## CA, server and client certificates (rcgen) in certs/
+certs: env-file $(CERTS)/ca.crt ## CA, server and client certificates (rcgen) in certs/, and .env
 $(CERTS)/ca.crt:
 	$(CARGO) run --quiet --release -p loadgen -- certs --out $(CERTS)
 
 seed: ## write the dataset (ITEMS rows, SEED) to protolab.db
 	$(CARGO) run --quiet --release -p loadgen -- seed --db protolab.db
 
-bench: ## build, start the lab, run the $(SUITE) suite in the loadgen container (no Docker: --local)
+bench: ## build, start the lab, run the $(SUITE) suite in the loadgen container, each phase timed (no Docker: --local)
 	@if [ -n "$(COMPOSE)" ] && docker info >/dev/null 2>&1; then \
-	  $(MAKE) --no-print-directory up && mkdir -p $(RESULTS) && \
-	  $(COMPOSE) run --rm loadgen bench --suite $(SUITE) --host compose $(BENCH_ARGS) && \
-	  latest=$$(ls -1d $(RESULTS)/*/ 2>/dev/null | sort | tail -n1) && \
-	  echo "== report: $${latest}report.html (and report.md, run.json, charts)"; \
+	  began=$$SECONDS && $(TIMED) "make up" $(MAKE) --no-print-directory up && mkdir -p $(RESULTS) && \
+	  $(TIMED) "suite $(SUITE)" $(COMPOSE) run --rm loadgen bench --suite $(SUITE) --host compose $(BENCH_ARGS) && \
+	  latest=$$(ls -1td $(RESULTS)/*/ 2>/dev/null | head -n1) && \
+	  echo "== make bench: $$((SECONDS - began)) s in all; report: $${latest}report.html (and report.md, run.json, charts)"; \
 	else \
 	  echo "make bench: no Docker engine reachable; running the servers as local processes (--local)." >&2; \
 	  $(CARGO) build --release --workspace && \
@@ -59,7 +59,7 @@ fuzz: ## fuzz the wire decoders for FUZZ_SECONDS each (installs cargo-fuzz if mi
 
 clean: ## remove build output, generated files, the lab's containers, volume and images (keeps results/)
 	$(CARGO) clean
-	rm -rf $(CERTS)/*.crt $(CERTS)/*.key protolab.db vendor
+	rm -rf $(CERTS)/*.crt $(CERTS)/*.key protolab.db vendor .env
 	@if [ -n "$(COMPOSE)" ] && docker info >/dev/null 2>&1; then \
 	  $(COMPOSE) --profile tools --profile dashboard down --remove-orphans --volumes; \
 	  docker image ls -q 'protolab/*' | sort -u | xargs -r docker image rm -f >/dev/null; \
@@ -70,6 +70,8 @@ clean: ## remove build output, generated files, the lab's containers, volume and
 # Images: protolab/<server>, protolab/loadgen and protolab/build (the workspace build
 # they all come from), tagged $(IMAGE_TAG). Base images are build args; where no
 # registry answers, `make base-images` assembles local ones (services/base-images.sh).
+# Each phase of `make images`, `make up` and `make bench` prints its duration.
+TIMED := bash services/timed.sh
 IMAGE_TAG ?= latest
 # Every crate under services/ with a main.rs is a server.
 ALL_SERVERS := $(patsubst services/%/src/main.rs,%,$(wildcard services/*/src/main.rs))
@@ -98,48 +100,47 @@ BUILDER_IMAGE ?= $(eval BUILDER_IMAGE := $(call first_image,rust:1-bookworm prot
 RUNTIME_IMAGE ?= $(eval RUNTIME_IMAGE := $(call first_image,gcr.io/distroless/cc-debian12:nonroot protolab/runtime:distroless))$(RUNTIME_IMAGE)
 COMPOSE ?= $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; then echo docker compose; elif command -v docker-compose >/dev/null; then echo docker-compose; fi))$(COMPOSE)
 
-BUILD_ARGS = --build-arg BUILDER_IMAGE=$(BUILDER_IMAGE) --build-arg RUNTIME_IMAGE=$(RUNTIME_IMAGE) \
-	--build-arg VENDORED=$(VENDORED) --build-arg 'CARGO_PACKAGES=$(CARGO_PACKAGES)'
-VENDOR_CONFIG := vendor/cargo-config.toml
 
-.PHONY: base-images vendor images up down logs ps smoke e2e dashboard
+.PHONY: base-images vendor images env-file up down logs ps smoke e2e dashboard
 
 base-images: ## assemble protolab/builder and protolab/runtime locally (debootstrap + this machine's Rust)
 	bash services/base-images.sh
 
-vendor: $(VENDOR_CONFIG) ## copy every crate into vendor/ (git-ignored) so image builds need no network
-$(VENDOR_CONFIG): Cargo.lock
-	@mkdir -p target
-	$(CARGO) vendor --locked vendor > target/cargo-vendor-config.tmp
-	mv target/cargo-vendor-config.tmp $@
+vendor: ## copy every crate into vendor/ (git-ignored) so image builds need no network; kept while Cargo.lock is unchanged
+	@CARGO='$(CARGO)' bash services/images.sh vendor
 
-images: $(if $(filter 1,$(VENDORED)),vendor) ## build protolab/{build,<server>,loadgen} images (SERVERS=..., IMAGE_TAG=...)
-	@need=; \
-	case "$(BUILDER_IMAGE)" in protolab/builder:*) docker image inspect $(BUILDER_IMAGE) >/dev/null 2>&1 || need=builder;; esac; \
-	case "$(RUNTIME_IMAGE)" in protolab/runtime:*) docker image inspect $(RUNTIME_IMAGE) >/dev/null 2>&1 || need="$$need runtime";; esac; \
-	if [ -n "$$need" ]; then BUILDER_TAG=$(BUILDER_IMAGE) RUNTIME_TAG=$(RUNTIME_IMAGE) bash services/base-images.sh $$need; fi
-	@echo "== images: builder $(BUILDER_IMAGE), runtime $(RUNTIME_IMAGE), servers: $(SERVERS)"
-	docker build $(DOCKER_BUILD_FLAGS) -f services/Dockerfile --target build $(BUILD_ARGS) -t protolab/build:$(IMAGE_TAG) .
-	@set -e; for s in $(SERVERS); do \
-	  echo "== image protolab/$$s:$(IMAGE_TAG)"; \
-	  docker build $(DOCKER_BUILD_FLAGS) -f services/Dockerfile $(BUILD_ARGS) --build-arg SERVICE=$$s -t protolab/$$s:$(IMAGE_TAG) .; \
-	done
-	docker build $(DOCKER_BUILD_FLAGS) -f loadgen/Dockerfile --build-arg BUILD_IMAGE=protolab/build:$(IMAGE_TAG) \
-	  --build-arg RUNTIME_IMAGE=$(RUNTIME_IMAGE) -t protolab/loadgen:$(IMAGE_TAG) loadgen
-	@docker image ls --filter reference='protolab/*' --format 'table {{.Repository}}:{{.Tag}}\t{{.Size}}\t{{.CreatedSince}}'
+images: ## build protolab/{build,<server>,loadgen} (base images and vendor/ when missing), each phase timed (SERVERS=..., IMAGE_TAG=...)
+	@BUILDER_IMAGE='$(BUILDER_IMAGE)' RUNTIME_IMAGE='$(RUNTIME_IMAGE)' SERVERS='$(SERVERS)' VENDORED='$(VENDORED)' \
+	  CARGO_PACKAGES='$(CARGO_PACKAGES)' DOCKER_BUILD_FLAGS='$(DOCKER_BUILD_FLAGS)' CARGO='$(CARGO)' \
+	  bash services/images.sh
 
-up: ## start the servers (building images and certs when missing) and wait until healthy
+# .env beside compose.yaml: compose (v2 and 1.29) reads it by itself, so a
+# `docker compose run --rm loadgen ...` typed in a shell, from any folder name, gets
+# the project, image tag, user and docker-socket group make's commands get. No
+# top-level `name:` in compose.yaml: docker-compose 1.29 rejects unknown top-level
+# keys. Rewritten by `make up` and `make certs`; lines of your own in it are kept.
+ENV_KEYS := COMPOSE_PROJECT_NAME IMAGE_TAG HOST_UID HOST_GID DOCKER_GID
+env-file: ## write .env (git-ignored) so compose commands typed in a shell find the lab
+	@{ echo "# (make) Written by make up / make certs for compose, which reads it by itself;"; \
+	  echo "# (make) git-ignored. The lines below are rewritten each time; add your own after them."; \
+	  $(foreach k,$(ENV_KEYS),echo '$(k)=$($(k))';) \
+	  if [ -f .env ]; then grep -vE '^# \(make\) |^($(subst $(eval) ,|,$(ENV_KEYS)))=' .env || true; fi; \
+	} > .env.tmp && mv .env.tmp .env
+
+up: ## start the servers (building images and certs when missing), wait until healthy; writes .env
 	@test -n "$(COMPOSE)" || { echo "make up: neither 'docker compose' nor 'docker-compose' found" >&2; exit 1; }
 	@missing=; for i in $(SERVERS) loadgen; do \
 	  docker image inspect protolab/$$i:$(IMAGE_TAG) >/dev/null 2>&1 || missing="$$missing $$i"; done; \
-	if [ -n "$$missing" ]; then echo "== images missing:$$missing; building them"; $(MAKE) --no-print-directory images; fi
+	if [ -n "$$missing" ]; then echo "== images missing:$$missing; building them"; \
+	  $(TIMED) "make images" $(MAKE) --no-print-directory images; fi
+	@$(MAKE) --no-print-directory env-file
 	@# Certificates from the loadgen image just built (the same rcgen code as `make certs`,
 	@# without a second, local release build).
 	@if [ ! -f $(CERTS)/ca.crt ]; then \
-	  mkdir -p $(CERTS) && docker run --rm --user "$$(id -u):$$(id -g)" -v "$(CURDIR)/$(CERTS):/certs" \
-	    protolab/loadgen:$(IMAGE_TAG) certs --out /certs; fi
-	$(COMPOSE) up -d --no-build $(SERVERS)
-	@UP_TIMEOUT=$(UP_TIMEOUT) bash services/smoke.sh wait $(SERVERS)
+	  mkdir -p $(CERTS) && $(TIMED) "certificates" docker run --rm --user "$$(id -u):$$(id -g)" \
+	    -v "$(CURDIR)/$(CERTS):/certs" protolab/loadgen:$(IMAGE_TAG) certs --out /certs; fi
+	@$(TIMED) "compose up (seed, servers)" $(COMPOSE) up -d --no-build $(SERVERS)
+	@UP_TIMEOUT=$(UP_TIMEOUT) $(TIMED) "servers healthy" bash services/smoke.sh wait $(SERVERS)
 
 down: ## stop and remove the lab's containers and network (keeps the dataset volume)
 	$(COMPOSE) --profile tools --profile dashboard down --remove-orphans

@@ -9,7 +9,10 @@
 #   4. `bench --suite smoke` through the loadgen container (the compose network,
 #      service names, container stats at 1 Hz), then `check`: every server has a
 #      valid case, no case broken, each measured case carries Docker resource use;
-#   5. the lab is taken down again, whatever happened (E2E_KEEP=1 keeps it up).
+#   5. the README's compose commands as written (services/readme-commands.sh): from
+#      a copy of the repository in a folder of another name, after `make up` there,
+#      with none of the Makefile's variables (E2E_README=0 skips it);
+#   6. the lab is taken down again, whatever happened (E2E_KEEP=1 keeps it up).
 #
 # On failure the servers' last log lines are printed. Run from the repository root.
 set -euo pipefail
@@ -19,6 +22,7 @@ COMPOSE=${COMPOSE:?COMPOSE is set by the Makefile}
 OUT=${E2E_OUT:-results/e2e}
 SUITE=${E2E_SUITE:-smoke}
 began=$SECONDS
+readme_dir=
 
 log() { printf '== e2e [%4ss]: %s\n' "$((SECONDS - began))" "$*"; }
 
@@ -31,6 +35,7 @@ finish() {
   if [[ ${E2E_KEEP:-0} != 1 ]]; then
     log "taking the lab down"
     $COMPOSE --profile tools --profile dashboard down --remove-orphans >/dev/null 2>&1 || true
+    if [[ -n $readme_dir ]]; then rm -rf "$readme_dir"; fi
   fi
   exit "$rc"
 }
@@ -57,3 +62,10 @@ done
 charts=$(find "$latest" -name '*.png' | wc -l)
 ((charts > 0)) || { echo "e2e: no PNG chart in $latest" >&2; exit 1; }
 log "ok: $latest (run.json, report.md, report.html, $charts charts)"
+
+if [[ ${E2E_README:-1} == 1 ]]; then
+  readme_dir=$(mktemp -d)
+  log "the README's compose commands, from a copy in $readme_dir"
+  README_COPY_DIR=$readme_dir MAKE=$MAKE bash services/readme-commands.sh
+fi
+log "done"

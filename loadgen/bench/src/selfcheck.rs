@@ -180,7 +180,7 @@ impl<'a> Meter<'a> {
     /// Starts a window now (reading the server through `server` when given).
     pub async fn start(server: Option<&'a ServerProbe>) -> Meter<'a> {
         let server = match server {
-            Some(s) => (s.probe)().await.map(|r| (s, r)),
+            Some(s) => (s.start)().await.map(|r| (s, r)),
             None => None,
         };
         Meter {
@@ -195,12 +195,20 @@ impl<'a> Meter<'a> {
     pub async fn stop(self) -> Option<WindowUsage> {
         let wall_s = self.wall.elapsed().as_secs_f64();
         let (process, threads) = (process_cpu_seconds(), thread_cpu_seconds());
+        let started = self.wall;
         let server = match self.server {
-            Some((s, before)) => (s.probe)().await.map(|r| {
+            Some((s, before)) => (s.end)().await.map(|r| {
                 let net = r.net.zip(before.net).map(|((rx1, tx1), (rx0, tx0))| {
                     rx1.saturating_sub(rx0) + tx1.saturating_sub(tx0)
                 });
-                ((r.cpu_seconds - before.cpu_seconds).max(0.0), s.cpus, net)
+                // The readings' own times when they have them: a rate over the
+                // span they cover, not over the generator's window.
+                let span = match (before.at, r.at) {
+                    (Some(a), Some(b)) if b > a => b.duration_since(a).as_secs_f64(),
+                    _ => started.elapsed().as_secs_f64(),
+                };
+                let cpu = (r.cpu_seconds - before.cpu_seconds).max(0.0);
+                (cpu, s.cpus, net, span)
             }),
             None => None,
         };
@@ -219,7 +227,8 @@ impl<'a> Meter<'a> {
             busiest_thread_fraction: per_wall(busiest),
             server_cpu_s: server.map(|s| s.0),
             server_cpus: server.map(|s| s.1),
-            server_cpu_fraction: server.map(|(cpu, cpus, _)| per_wall(cpu) / cpus.max(1e-3)),
+            server_cpu_fraction: server
+                .map(|(cpu, cpus, _, span)| cpu / span.max(1e-3) / cpus.max(1e-3)),
             server_net_bytes: server.and_then(|s| s.2),
         })
     }

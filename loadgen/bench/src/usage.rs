@@ -1,6 +1,6 @@
 //! A server's resource use over one case, sampled at 1 Hz from whatever can see it:
 //! /proc for a `--local` child process, Docker's container stats for the compose lab.
-//! One sampler, one result shape; the sources differ only in their probe.
+//! One sampler, one result shape; the sources differ only in their probes.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -37,17 +37,23 @@ pub struct Reading {
     pub memory_bytes: u64,
     /// Network bytes (received, sent) since the server started, when known.
     pub net: Option<(u64, u64)>,
+    /// When the counters were read, when that was not just now (a stream's reading
+    /// can be up to its interval old): rates over a window divide by these times.
+    pub at: Option<std::time::Instant>,
 }
 
 /// Takes one reading; `None` when the server cannot be seen (it exited, say).
 pub type Probe =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<Reading>> + Send>> + Send + Sync>;
 
-/// A server's counters and the CPU quota they are judged against (cores: a
-/// container's `cpus`, or the CPUs a local process is pinned to).
+/// A server's counters at a measured window's start and end, and the CPU quota they
+/// are judged against (cores: a container's `cpus`, or the CPUs a local process is
+/// pinned to). For a source on its own clock (Docker's stats stream) `start` is its
+/// latest reading and `end` the first one after the window.
 #[derive(Clone)]
 pub struct ServerProbe {
-    pub probe: Probe,
+    pub start: Probe,
+    pub end: Probe,
     pub cpus: f64,
 }
 
@@ -62,9 +68,20 @@ pub struct AdminReading {
 pub type AdminView =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<AdminReading>> + Send>> + Send + Sync>;
 
+/// The probes of a source whose readings come on its own clock, like Docker's stats
+/// stream (one reading a second, even for a one-shot request): `latest` answers at
+/// once with the newest reading, `next` waits for the first one taken after the call.
+/// A case starts from the latest reading (the server was idle since, so its counters
+/// barely moved) and ends on the next one, so the end counts all of the case's work.
+pub struct Streamed {
+    pub latest: Probe,
+    pub next: Probe,
+}
+
 /// Samples a server at 1 Hz until `finish` is called.
 pub struct Sampler {
     source: &'static str,
+    /// Takes the final reading.
     probe: Probe,
     start: Reading,
     began: Instant,
@@ -75,10 +92,21 @@ pub struct Sampler {
 impl Sampler {
     /// Starts sampling; `None` when the first reading fails.
     pub async fn start(source: &'static str, probe: Probe) -> Option<Sampler> {
+        Sampler::start_with(source, probe.clone(), probe).await
+    }
+
+    /// Starts sampling a [`Streamed`] source: no wait at the start or on the ticks,
+    /// one for the final reading.
+    pub async fn start_streamed(source: &'static str, probes: Streamed) -> Option<Sampler> {
+        Sampler::start_with(source, probes.latest, probes.next).await
+    }
+
+    /// `probe` for the first reading and the ticks, `last` for the final one.
+    async fn start_with(source: &'static str, probe: Probe, last: Probe) -> Option<Sampler> {
         let start = probe().await?;
         let began = Instant::now();
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let tick_probe = probe.clone();
+        let tick_probe = probe;
         let task = tokio::spawn(async move {
             let mut samples = Vec::new();
             let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -97,7 +125,7 @@ impl Sampler {
         });
         Some(Sampler {
             source,
-            probe,
+            probe: last,
             start,
             began,
             task,
@@ -149,6 +177,7 @@ mod tests {
             cpu_seconds: cpu,
             memory_bytes: mem,
             net,
+            at: None,
         }
     }
 
@@ -176,6 +205,23 @@ mod tests {
             &[(1.0, reading(1.0, 6, None))],
         );
         assert_eq!((u.net_rx_bytes, u.net_tx_bytes), (None, None));
+    }
+
+    #[tokio::test]
+    async fn a_streamed_sampler_ends_on_its_next_reading() {
+        let probe = |cpu: f64| -> Probe {
+            Arc::new(move || Box::pin(async move { Some(reading(cpu, 1, None)) }))
+        };
+        let probes = Streamed {
+            latest: probe(1.0),
+            next: probe(3.5),
+        };
+        let s = Sampler::start_streamed("docker", probes)
+            .await
+            .expect("first");
+        let u = s.finish().await;
+        assert_eq!(u.cpu_seconds, 2.5);
+        assert_eq!(u.samples.last().map(|s| s.1), Some(2.5));
     }
 
     #[tokio::test]

@@ -4,25 +4,28 @@
 //! outside, over the local one (DOCKER_HOST is honoured).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use bollard::exec::{StartExecOptions, StartExecResults};
 use bollard::query_parameters::{
     CreateContainerOptions, InspectContainerOptions, ListContainersOptions, RemoveContainerOptions,
     RestartContainerOptions, StartContainerOptions, StatsOptions, StopContainerOptions,
     WaitContainerOptions,
 };
-use bollard::secret::{ContainerCreateBody, ContainerStatsResponse, ContainerSummary};
+use bollard::secret::{ContainerCreateBody, ContainerStatsResponse, ContainerSummary, ExecConfig};
 use bollard::Docker;
 use futures::StreamExt;
 use serde::Serialize;
 
-use protolab_bench::usage::{Probe, Reading};
+use protolab_bench::usage::{Probe, Reading, Streamed};
 
 const PROJECT_LABEL: &str = "com.docker.compose.project";
 const SERVICE_LABEL: &str = "com.docker.compose.service";
 /// How long the engine gets to answer the first ping before Docker counts as absent.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
+/// Longest wait for a stats reading (the engine sends one a second).
+const READING_TIMEOUT: Duration = Duration::from_secs(5);
 /// Seconds a server gets to drain on stop/restart (compose.yaml's stop_grace_period).
 const STOP_GRACE_SECS: i32 = 15;
 
@@ -65,12 +68,20 @@ pub struct ServiceState {
     /// The container's environment (its configuration: ports, limits, dataset).
     #[serde(skip)]
     pub env: Vec<(String, String)>,
+    /// Docker still says `starting`, and the container's healthcheck, run when this
+    /// state was read, passed. Docker runs it once an interval (compose.yaml: 30 s,
+    /// so that it seldom lands on a measurement), the first time one interval after
+    /// the start; a restarted server need not wait for Docker's turn.
+    #[serde(skip)]
+    pub checked_healthy: bool,
 }
 
 impl ServiceState {
-    /// Running and, when it has a healthcheck, healthy.
+    /// Running and, when it has a healthcheck, healthy (by Docker's last check, or
+    /// by one run just now while Docker's first is still to come).
     pub fn is_ready(&self) -> bool {
-        self.state == "running" && self.health.as_deref().is_none_or(|h| h == "healthy")
+        self.state == "running"
+            && (self.checked_healthy || self.health.as_deref().is_none_or(|h| h == "healthy"))
     }
 
     fn describe(&self) -> String {
@@ -137,11 +148,20 @@ impl StatsSample {
     }
 }
 
+/// A container's stats stream, kept open: its newest reading, numbered.
+/// A container's stats stream: each reading numbered, and when it arrived.
+type Feed = tokio::sync::watch::Receiver<Option<(u64, StatsSample, std::time::Instant)>>;
+
 /// The compose project's containers.
 #[derive(Clone)]
 pub struct Controller {
     docker: Docker,
     project: String,
+    /// Open stats streams by container id, shared by the controller's clones. The
+    /// engine hands out readings on its collector's one-second tick: a one-shot
+    /// request waits up to a second for it (two without one-shot), a stream kept
+    /// open has the newest one at hand.
+    feeds: Arc<Mutex<HashMap<String, Feed>>>,
 }
 
 impl Controller {
@@ -159,7 +179,11 @@ impl Controller {
         let docker = Docker::connect_with_local_defaults()
             .map_err(|e| ControlError::Unreachable(e.to_string()))?;
         match tokio::time::timeout(PING_TIMEOUT, docker.ping()).await {
-            Ok(Ok(_)) => Ok(Controller { docker, project }),
+            Ok(Ok(_)) => Ok(Controller {
+                docker,
+                project,
+                feeds: Arc::default(),
+            }),
             Ok(Err(e)) => Err(ControlError::Unreachable(e.to_string())),
             Err(_) => Err(ControlError::Unreachable(format!(
                 "no answer within {PING_TIMEOUT:?}"
@@ -206,9 +230,10 @@ impl Controller {
             )
             .await?;
         let state = inspect.state.unwrap_or_default();
-        let env = inspect
-            .config
-            .and_then(|c| c.env)
+        let config = inspect.config.unwrap_or_default();
+        let test = config.healthcheck.and_then(|h| h.test).unwrap_or_default();
+        let env = config
+            .env
             .unwrap_or_default()
             .into_iter()
             .filter_map(|kv| {
@@ -216,7 +241,7 @@ impl Controller {
                     .map(|(k, v)| (k.to_string(), v.to_string()))
             })
             .collect();
-        Ok(ServiceState {
+        let mut out = ServiceState {
             env,
             service: service.to_string(),
             container_id: id.to_string(),
@@ -228,7 +253,12 @@ impl Controller {
                 .and_then(|h| h.status)
                 .map(|h| h.to_string())
                 .filter(|h| h != "none" && !h.is_empty()),
-        })
+            checked_healthy: false,
+        };
+        if out.state == "running" && out.health.as_deref() == Some("starting") {
+            out.checked_healthy = self.check_now(id, &test).await;
+        }
+        Ok(out)
     }
 
     /// The container id of a service (its first container, not a one-off).
@@ -275,7 +305,8 @@ impl Controller {
         Ok(self.docker.restart_container(&id, Some(options)).await?)
     }
 
-    /// Waits until every service is running and healthy, polling twice a second.
+    /// Waits until every service is ready ([`ServiceState::is_ready`]), polling twice
+    /// a second.
     pub async fn wait_healthy(
         &self,
         services: &[String],
@@ -300,6 +331,35 @@ impl Controller {
             }
         }
         Ok(())
+    }
+
+    /// Runs a container's healthcheck `test` now (exec form only: the images have no
+    /// shell); true when it exits 0.
+    async fn check_now(&self, id: &str, test: &[String]) -> bool {
+        let Some(("CMD", cmd)) = test.split_first().map(|(k, rest)| (k.as_str(), rest)) else {
+            return false;
+        };
+        let config = ExecConfig {
+            cmd: Some(cmd.to_vec()),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            ..Default::default()
+        };
+        let Ok(exec) = self.docker.create_exec(id, config).await else {
+            return false;
+        };
+        match self
+            .docker
+            .start_exec(&exec.id, None::<StartExecOptions>)
+            .await
+        {
+            Ok(StartExecResults::Attached { mut output, .. }) => {
+                while output.next().await.is_some() {}
+            }
+            _ => return false,
+        }
+        let done = self.docker.inspect_exec(&exec.id).await;
+        done.ok().and_then(|e| e.exit_code) == Some(0)
     }
 
     /// Re-seeds the dataset volume with `items` rows: a one-off container made from
@@ -421,7 +481,6 @@ impl Controller {
         }))
     }
 
-    /// A probe for the 1 Hz usage sampler: the service's container counters.
     /// The CPU quota of `service`'s container in cores: its `cpus` limit, or the
     /// CPUs of its cpuset, whichever is smaller (the host's CPUs when neither is set).
     pub async fn cpus(&self, service: &str) -> Result<f64, ControlError> {
@@ -445,20 +504,74 @@ impl Controller {
             .fold(host_cpus, f64::min))
     }
 
-    pub async fn probe(&self, service: &str) -> Result<Probe, ControlError> {
+    /// The probes of the 1 Hz usage sampler: the service's container counters from
+    /// its stats stream (opened on first use, kept while the controller lives). The
+    /// first reading of a new stream takes up to a second; later cases start at once
+    /// and wait for one reading at their end (half a second on average).
+    pub async fn probe(&self, service: &str) -> Result<Streamed, ControlError> {
         let id = Arc::new(self.container(service).await?);
-        let this = self.clone();
-        Ok(Arc::new(move || {
+        let (this, last) = (self.clone(), id.clone());
+        let latest: Probe = Arc::new(move || {
             let (this, id) = (this.clone(), id.clone());
-            Box::pin(async move {
-                let s = this.stats_of(&id).await.ok()?;
-                Some(Reading {
-                    cpu_seconds: s.cpu_seconds,
-                    memory_bytes: s.memory_bytes,
-                    net: Some((s.rx_bytes, s.tx_bytes)),
-                })
-            })
-        }))
+            Box::pin(async move { this.reading(&id, false).await })
+        });
+        let this = self.clone();
+        let next: Probe = Arc::new(move || {
+            let (this, id) = (this.clone(), last.clone());
+            Box::pin(async move { this.reading(&id, true).await })
+        });
+        Ok(Streamed { latest, next })
+    }
+
+    /// The container's newest stats reading, or with `fresh` the first one after the
+    /// call; `None` when its stream ends (the container stopped) or stalls.
+    async fn reading(&self, id: &str, fresh: bool) -> Option<Reading> {
+        let mut feed = self.feed(id);
+        let seen = feed.borrow_and_update().as_ref().map(|(n, ..)| *n);
+        let wait = async {
+            loop {
+                if let Some((n, s, at)) = *feed.borrow_and_update() {
+                    if !fresh || Some(n) > seen {
+                        return Some((s, at));
+                    }
+                }
+                feed.changed().await.ok()?;
+            }
+        };
+        let (s, at) = tokio::time::timeout(READING_TIMEOUT, wait).await.ok()??;
+        Some(Reading {
+            cpu_seconds: s.cpu_seconds,
+            memory_bytes: s.memory_bytes,
+            net: Some((s.rx_bytes, s.tx_bytes)),
+            at: Some(at),
+        })
+    }
+
+    /// The open stats stream of a container, opened when there is none (or the last
+    /// one ended: a restarted container's stream does).
+    fn feed(&self, id: &str) -> Feed {
+        let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(feed) = feeds.get(id).filter(|f| f.has_changed().is_ok()) {
+            return feed.clone();
+        }
+        let (tx, rx) = tokio::sync::watch::channel(None);
+        let options = StatsOptions {
+            stream: true,
+            one_shot: false,
+        };
+        let mut stream = self.docker.stats(id, Some(options));
+        tokio::spawn(async move {
+            let mut n = 0;
+            while let Some(Ok(s)) = stream.next().await {
+                n += 1;
+                let reading = (n, StatsSample::from_response(&s), std::time::Instant::now());
+                if tx.send(Some(reading)).is_err() {
+                    break;
+                }
+            }
+        });
+        feeds.insert(id.to_string(), rx.clone());
+        rx
     }
 }
 
@@ -549,8 +662,14 @@ mod tests {
             state: state.into(),
             health: health.map(Into::into),
             env: Vec::new(),
+            checked_healthy: false,
         };
         assert!(st("running", Some("healthy")).is_ready());
+        let checked = ServiceState {
+            checked_healthy: true,
+            ..st("running", Some("starting"))
+        };
+        assert!(checked.is_ready());
         assert!(st("running", None).is_ready());
         assert!(!st("running", Some("starting")).is_ready());
         assert!(!st("exited", None).is_ready());

@@ -332,6 +332,7 @@ pub fn process_sampler(pid: u32) -> protolab_bench::usage::Probe {
                     cpu_seconds,
                     memory_bytes,
                     net: None,
+                    at: None,
                 },
             )
         })

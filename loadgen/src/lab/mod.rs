@@ -90,7 +90,7 @@ impl Lab {
                 return None;
             }
         };
-        Sampler::start("docker", probe).await
+        Sampler::start_streamed("docker", probe).await
     }
 
     /// The server's CPU counters and quota, read at each measured window's start
@@ -98,15 +98,21 @@ impl Lab {
     pub async fn server_probe(&self, server: &str) -> Option<ServerProbe> {
         if let Some(lab) = &self.local {
             let pid = lab.server(server)?.pid()?;
+            let probe = local::process_sampler(pid);
             return Some(ServerProbe {
-                probe: local::process_sampler(pid),
+                start: probe.clone(),
+                end: probe,
                 cpus: lab.server_cpus(),
             });
         }
         let docker = self.docker.as_ref()?;
-        let probe = docker.probe(server).await.ok()?;
+        let stream = docker.probe(server).await.ok()?;
         let cpus = docker.cpus(server).await.ok()?;
-        Some(ServerProbe { probe, cpus })
+        Some(ServerProbe {
+            start: stream.latest,
+            end: stream.next,
+            cpus,
+        })
     }
 
     /// Whether the servers share the generator's clock (this host: child processes,
