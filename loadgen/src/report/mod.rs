@@ -6,6 +6,7 @@
 //! Never measures and never recomputes a statistic differently from the run: the
 //! numbers come from `results` (headline table, efficiency) and the run itself.
 
+pub mod answer;
 pub mod axis;
 pub mod chart;
 pub mod compare;
