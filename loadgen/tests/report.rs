@@ -1,7 +1,8 @@
 //! Report rendering on the synthetic fixture run: every chart family is drawn,
-//! PNGs are real PNGs, SVGs are SVG, report.md / report.html carry the expected
-//! sections, a re-render from run.json alone replaces the files, and a chart set
-//! that shrinks leaves no stale PNG behind.
+//! PNGs are real PNGs, SVGs are SVG, report.md / report.html open with the answer
+//! (leaders, margins, who may not lead) and then carry the expected sections, a
+//! re-render from run.json alone replaces the files, and a chart set that shrinks
+//! leaves no stale PNG behind.
 
 mod support;
 
@@ -59,9 +60,11 @@ fn every_chart_family_is_drawn_as_png() {
             bytes.len()
         );
         assert_eq!(&bytes[..8], PNG_MAGIC, "{}", p.display());
-        // IHDR: the width and height the chart asked for.
+        // IHDR: the width the chart asked for; the answer's are narrower, to sit
+        // side by side.
         let w = u32::from_be_bytes(bytes[16..20].try_into().expect("width"));
-        assert_eq!(w, 1100, "{}", p.display());
+        let story = p.to_string_lossy().contains("/answer-");
+        assert_eq!(w, if story { 620 } else { 1100 }, "{}", p.display());
     }
 }
 
@@ -74,9 +77,12 @@ fn documents_have_their_sections_in_order() {
         md.find(s)
             .unwrap_or_else(|| panic!("report.md lacks {s:?}:\n{md}"))
     };
-    // Validity first, then the summary, then the environment, then per-kind sections.
-    assert!(at("## Validity") < at("## Summary"));
-    assert!(at("## Summary") < at("## Environment"));
+    // The answer first, then the details: every case, validity, environment, kinds.
+    let first = md.lines().find(|l| l.starts_with("## "));
+    assert_eq!(first, Some("## The answer"), "{md}");
+    assert!(at("## The answer") < at("## All cases"));
+    assert!(at("## All cases") < at("## Validity"));
+    assert!(at("## Validity") < at("## Environment"));
     assert!(at("## Environment") < at("## throughput"));
     for s in [
         "## rate",
@@ -112,10 +118,101 @@ fn documents_have_their_sections_in_order() {
     }
     let html = std::fs::read_to_string(&written.html).expect("html");
     assert!(html.starts_with("<!DOCTYPE html>"));
-    assert!(html.contains("<h2>Validity</h2>") && html.contains("<table>"));
+    let h2 = |s: &str| html.find(&format!("<h2>{s}</h2>")).expect(s);
+    assert!(html.find("<h2>").is_some_and(|i| i == h2("The answer")));
+    assert!(h2("The answer") < h2("All cases") && h2("All cases") < h2("Validity"));
     let embedded = html.matches("src=\"data:image/png;base64,").count();
     assert_eq!(embedded, written.charts.len(), "every chart embedded");
     assert!(!html.contains("src=\"charts/"), "no external image left");
+}
+
+/// The answer section of report.md, up to the next section.
+fn answer_of(md: &str) -> &str {
+    let start = md.find("## The answer").expect("an answer");
+    let end = md[start..].find("## All cases").expect("then every case");
+    &md[start..start + end]
+}
+
+#[test]
+fn the_answer_names_leaders_margins_and_who_may_not_lead() {
+    let run = support::fixture_run();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = loadgen::results::write(tmp.path(), &run).expect("run written");
+    let written = report::write(&dir, &run).expect("report");
+    let md = std::fs::read_to_string(&written.markdown).expect("md");
+    let answer = answer_of(&md);
+    let row = |workload: &str| {
+        answer
+            .lines()
+            .find(|l| l.starts_with(&format!("| {workload} |")))
+            .unwrap_or_else(|| panic!("no row for {workload}:\n{answer}"))
+    };
+    // framed's 30000 req/s was the generator's (client-bound, INVALID) and graphql
+    // answered wrongly (FAILED): rest-h1 leads, 21630 / 18025 = 1.2 times rest-h2c.
+    assert_eq!(
+        row("throughput/get_item"),
+        "| throughput/get_item | **rest-h1** 21.6k\u{a0}req/s \
+         | 20% ahead of rest-h2c (18.0k\u{a0}req/s) | valid · server-bound \
+         | INVALID: framed; FAILED: graphql |"
+    );
+    // Less is better for latency; rest-h1 / grpc = 460 / 650 µs.
+    let latency = row("latency/get_item").replace('\u{a0}', " ");
+    assert!(
+        latency
+            .contains("| **rest-h1** p50 0.460 ms (p99 1.150 ms) | 41% ahead of grpc (0.650 ms) |"),
+        "{latency}"
+    );
+    // The rest-h1 ping's CV is 20%: its lead is within the noise.
+    assert!(row("throughput/ping").contains(", within noise |"));
+    // sse delivered fastest but lost events: websocket leads the broadcast.
+    let broadcast = row("broadcast/100x100");
+    assert!(
+        broadcast.contains("**websocket**") && broadcast.contains("lost events: sse (10)"),
+        "{broadcast}"
+    );
+    assert!(row("sweep/get_item").contains("| **rest-h1** knee\u{a0}6.75k\u{a0}req/s |"));
+    let hold = row("hold/10k");
+    assert!(
+        hold.contains("| the only one ranked | valid* · co-saturated |"),
+        "{hold}"
+    );
+    assert!(
+        row("transfer/download/1500000/0").contains("| **rest-h1** 950.0\u{a0}MB/s | 43% ahead")
+    );
+    assert!(
+        answer.contains("*Leader*: the best figure (throughput: most req/s; rate: lowest p99; ")
+    );
+    assert!(row("connect/ping").contains("**rest-h1**"));
+    // Every case counted by verdict, and the story's charts side by side.
+    assert!(answer.contains("\n32 cases: 29 valid, 1 valid\\*, 1 INVALID, 1 FAILED. "));
+    let story: Vec<&str> = answer.lines().filter(|l| l.starts_with("![")).collect();
+    assert_eq!(story.len(), 3, "{answer}");
+    assert!(story[0].contains("(charts/answer-rps-throughput_get_item.png)"));
+    assert!(story[1].contains("(charts/answer-spectrum-latency_get_item.png)"));
+    assert!(story[2].contains("(charts/answer-connect-connect_ping.png)"));
+    // The answer's req/s chart says which bar may not lead.
+    let told = report::plan::story(&run);
+    let Some(report::chart::Plot::Bars(bars)) = told.first().map(|c| &c.plot) else {
+        panic!("req/s bars first")
+    };
+    let labels: Vec<&str> = bars.series.iter().map(|s| s.label.as_str()).collect();
+    assert_eq!(labels, ["rest-h1", "rest-h2c", "grpc", "framed (INVALID)"]);
+}
+
+#[test]
+fn an_incomplete_run_says_so_before_anything_else() {
+    let mut run = support::fixture_run();
+    run.incomplete = Some("interrupted".into());
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = loadgen::results::write(tmp.path(), &run).expect("run written");
+    let written = report::write(&dir, &run).expect("report");
+    let md = std::fs::read_to_string(&written.markdown).expect("md");
+    let lines: Vec<&str> = md.lines().filter(|l| !l.is_empty()).collect();
+    assert!(lines[0].starts_with("# protolab run "), "{md}");
+    assert!(
+        lines[1].starts_with("> **This run is incomplete** (interrupted)"),
+        "{md}"
+    );
 }
 
 #[test]

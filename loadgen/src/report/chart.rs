@@ -178,7 +178,13 @@ impl Chart {
 
     /// The chart as a PNG file's bytes.
     pub fn png(&self) -> Result<Vec<u8>, ReportError> {
-        let (w, h) = self.size();
+        self.png_at(WIDTH)
+    }
+
+    /// The chart as PNG bytes `w` pixels wide (its usual height): text keeps its
+    /// size, so a narrow chart reads at 1:1 beside another.
+    pub fn png_at(&self, w: u32) -> Result<Vec<u8>, ReportError> {
+        let h = self.size().1;
         let mut rgb = vec![255u8; (w * h * 3) as usize];
         {
             let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();

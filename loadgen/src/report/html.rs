@@ -1,6 +1,8 @@
 //! report.html: report.md rendered to HTML (pulldown-cmark, tables on) with every
 //! chart embedded as a data: URI and a small stylesheet, so the one file can be
-//! mailed or archived. The document's content is report.md's, never re-derived.
+//! mailed or archived. The document's content is report.md's, never re-derived;
+//! the answer (the page's first table: workload, leader and verdict kept on one
+//! line) and its charts (one paragraph of several images) side by side.
 
 use base64::Engine;
 use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag};
@@ -9,14 +11,18 @@ use super::chart::Chart;
 use super::CHART_DIR;
 
 const STYLE: &str = "body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;\
-max-width:1200px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
+max-width:1280px;margin:1em auto;padding:0 1em;color:#222;line-height:1.4}\
+h1{font-size:1.6em;margin:0.3em 0}\
 table{border-collapse:collapse;margin:1em 0;font-size:0.9em}\
 th,td{border:1px solid #ccc;padding:0.25em 0.6em;text-align:right;vertical-align:top}\
 th:first-child,td:first-child,td:last-child,th:last-child{text-align:left}\
 tr:nth-child(even){background:#f6f8fa}\
+table:first-of-type td:is(:nth-child(1),:nth-child(2),:nth-child(4)){white-space:nowrap}\
 img{max-width:100%;height:auto;border:1px solid #eee;margin:0.5em 0}\
+p:has(>img+img){display:flex;flex-wrap:wrap;gap:0.6em;align-items:flex-start}\
+p:has(>img+img)>img{max-width:calc(50% - 0.3em);margin:0}\
 code{background:#f3f3f3;padding:0 0.2em;border-radius:3px}\
-h2{border-bottom:1px solid #ddd;padding-bottom:0.2em;margin-top:2em}";
+h2{border-bottom:1px solid #ddd;padding-bottom:0.2em;margin-top:1.6em}";
 
 /// The HTML page of `markdown`, images `charts/<id>.png` replaced by `drawn`'s bytes.
 pub fn document(title: &str, markdown: &str, drawn: &[(Chart, Vec<u8>)]) -> String {

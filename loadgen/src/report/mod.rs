@@ -1,11 +1,13 @@
 //! Reports of a run, from run.json alone (`results::Run`), so any past run can be
 //! re-rendered: charts (plotters, drawn once per chart into PNG files for the
-//! documents or SVG strings for the dashboard), report.md (tables + the PNGs,
-//! readable on any git host) and a self-contained report.html (the same document,
-//! images embedded); and `compare`, the regression gate between two runs.
+//! documents or SVG strings for the dashboard), report.md (the answer first, per
+//! workload who led and by how much (`answer`), then tables + the PNGs, readable on
+//! any git host) and a self-contained report.html (the same document, images
+//! embedded); and `compare`, the regression gate between two runs.
 //! Never measures and never recomputes a statistic differently from the run: the
 //! numbers come from `results` (headline table, efficiency) and the run itself.
 
+pub mod answer;
 pub mod axis;
 pub mod chart;
 pub mod compare;
@@ -26,6 +28,10 @@ pub use chart::Chart;
 
 /// Folder of the chart PNGs inside a run directory.
 pub const CHART_DIR: &str = "charts";
+
+/// Width of the answer's charts, pixels: two side by side on a laptop's screen
+/// (1366 px) at 1:1, so their text reads as in every other chart.
+const STORY_WIDTH: u32 = 620;
 
 /// Why a report could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -98,29 +104,23 @@ pub fn write(dir: &Path, run: &Run) -> Result<Written, ReportError> {
         path: chart_dir.clone(),
         source,
     })?;
-    let mut drawn: Vec<(Chart, Vec<u8>)> = Vec::new();
     let mut failed = Vec::new();
-    for c in plan::charts(run) {
-        match c.png() {
-            Ok(png) => drawn.push((c, png)),
-            Err(e) => {
-                tracing::warn!(error = %e, "chart not drawn");
-                failed.push(e.to_string());
-            }
-        }
-    }
+    let drawn = draw(plan::charts(run), Chart::png, &mut failed);
+    let story = draw(plan::story(run), |c| c.png_at(STORY_WIDTH), &mut failed);
     let mut charts = Vec::new();
-    for (c, png) in &drawn {
+    for (c, png) in drawn.iter().chain(&story) {
         let path = chart_dir.join(format!("{}.png", c.id));
         write_atomic(&path, png)?;
         charts.push(path);
     }
     remove_stale(&chart_dir, &charts);
     let only: Vec<&Chart> = drawn.iter().map(|(c, _)| c).collect();
-    let md = markdown::document(run, &only, &failed);
+    let told: Vec<&Chart> = story.iter().map(|(c, _)| c).collect();
+    let md = markdown::document(run, &only, &told, &failed);
     let markdown = dir.join("report.md");
     write_atomic(&markdown, md.as_bytes())?;
-    let page = html::document(&format!("protolab run {}", run.run_id), &md, &drawn);
+    let images: Vec<(Chart, Vec<u8>)> = drawn.into_iter().chain(story).collect();
+    let page = html::document(&format!("protolab run {}", run.run_id), &md, &images);
     let html = dir.join("report.html");
     write_atomic(&html, page.as_bytes())?;
     Ok(Written {
@@ -129,6 +129,25 @@ pub fn write(dir: &Path, run: &Run) -> Result<Written, ReportError> {
         charts,
         failed,
     })
+}
+
+/// Each chart drawn by `render`; one that fails is left out and listed in `failed`.
+fn draw(
+    charts: Vec<Chart>,
+    render: impl Fn(&Chart) -> Result<Vec<u8>, ReportError>,
+    failed: &mut Vec<String>,
+) -> Vec<(Chart, Vec<u8>)> {
+    let mut drawn = Vec::new();
+    for c in charts {
+        match render(&c) {
+            Ok(png) => drawn.push((c, png)),
+            Err(e) => {
+                tracing::warn!(error = %e, "chart not drawn");
+                failed.push(e.to_string());
+            }
+        }
+    }
+    drawn
 }
 
 /// Re-renders the report of the run in `path` (a run directory or its run.json).

@@ -1,7 +1,8 @@
 //! A synthetic run built from the real result structs, covering every chart the
 //! report draws (spectra, boxes, throughput, sweep, connect, bandwidth, transfer,
-//! push, hold, server usage) plus an invalid case and a noisy one. Shared by the
-//! report and compare tests.
+//! push, hold, server usage) plus a failed case, a client-bound one, a
+//! co-saturated one, a push case that lost events and a noisy one. Shared by the report, compare and dashboard
+//! tests.
 
 #![allow(dead_code)]
 
@@ -9,12 +10,13 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use loadgen::results::Run;
+use protolab_bench::selfcheck::Bottleneck;
 use protolab_bench::stats::{rep_stats, Percentiles, Summary};
 use protolab_bench::usage::ServerUsage;
 use protolab_bench::OpSpec;
 use protolab_bench::{
     CaseResult, CaseSpec, ConnectBreakdown, Direction, HoldStats, Kind, Metric, PushStats,
-    Repetition, TransferStats,
+    Repetition, Status, TransferStats,
 };
 use protolab_bench::{LoadPlan, Model};
 
@@ -175,8 +177,22 @@ fn request_cases() -> Vec<CaseResult> {
             repeated(rps, 0.03, p50),
         );
         c.server_usage = Some(usage(cpu, 14));
+        c.bottleneck = Some(Bottleneck::ServerBound);
         out.push(c);
     }
+    // The fastest figure, but the generator was the limit: it must never lead.
+    let mut c = case(
+        "framed",
+        "throughput/get_item",
+        Kind::Throughput,
+        get(),
+        repeated(30_000.0, 0.03, 500),
+    );
+    c.status = Status::Invalid;
+    c.valid = false;
+    c.bottleneck = Some(Bottleneck::ClientBound);
+    c.problems = vec!["client-bound: the generator used 97% of its 1 CPU(s)".into()];
+    out.push(c);
     // Noisy: CV well above 10%.
     out.push(case(
         "rest-h1",
@@ -190,7 +206,7 @@ fn request_cases() -> Vec<CaseResult> {
         "throughput/ping",
         Kind::Throughput,
         OpSpec::Ping,
-        repeated(30_000.0, 0.02, 480),
+        repeated(34_000.0, 0.02, 480),
     ));
     for (proto, p50) in [("rest-h1", 420), ("grpc", 610)] {
         out.push(case(
@@ -296,18 +312,19 @@ fn bandwidth_cases() -> Vec<CaseResult> {
 
 fn push_transfer_hold_cases() -> Vec<CaseResult> {
     let mut out = Vec::new();
-    for (proto, p50) in [("sse", 180), ("websocket", 140), ("grpc", 220)] {
+    // sse lost events: its delivery figures cover only what arrived.
+    for (proto, p50, lost) in [("sse", 120, 10), ("websocket", 140, 0), ("grpc", 220, 0)] {
         let mut r = rep(summary(1000.0, p50, 3.0));
         r.push = Some(PushStats {
             subscribers: 100,
             expected_per_subscriber: 100,
-            received: 9_990,
-            lost: 10,
-            lagged: 10,
+            received: 10_000 - lost,
+            lost,
+            lagged: lost,
             gaps: 1,
             reorders: 0,
-            events_per_sec: 9_990.0,
-            delivery: pct(p50, 5.0, 9_990),
+            events_per_sec: (10_000 - lost) as f64,
+            delivery: pct(p50, 5.0, 10_000 - lost),
             subscriber_p50: Some(pct(p50, 0.5, 100)),
             subscriber_p99: Some(pct(p50 * 4, 0.5, 100)),
             published: 100,
@@ -353,7 +370,11 @@ fn push_transfer_hold_cases() -> Vec<CaseResult> {
                 chunk,
                 transfers: 3,
             };
-            out.push(case(proto, &w, kind, OpSpec::Ping, vec![r]));
+            let mut c = case(proto, &w, kind, OpSpec::Ping, vec![r]);
+            // As the transfer kind records it: each repetition's MB/s.
+            c.stats
+                .insert(Metric::Mbps, rep_stats(&[950.0 * speed], 2.0));
+            out.push(c);
         }
     }
     let mut r = rep(summary(50.0, 900, 2.0));
@@ -376,6 +397,9 @@ fn push_transfer_hold_cases() -> Vec<CaseResult> {
     };
     let mut c = case("websocket", "hold/10k", hold, OpSpec::Ping, vec![r]);
     c.server_usage = Some(usage(0.2, 40));
+    // Valid with a warning: both sides saturated, the figure is a lower bound.
+    c.bottleneck = Some(Bottleneck::CoSaturated);
+    c.warnings = vec!["co-saturated: the figure is a lower bound of the server".into()];
     out.push(c);
     out
 }
@@ -389,6 +413,7 @@ fn wrong_answer() -> CaseResult {
         get(),
         Vec::new(),
     );
+    c.status = Status::Failed;
     c.valid = false;
     c.problems = vec!["verification of get_item failed: wrong answer: item 42 differs".into()];
     c.stats.clear();

@@ -97,6 +97,35 @@ pub fn charts(run: &Run) -> Vec<Chart> {
     all
 }
 
+/// The charts that tell a run's story, for the top of the report, ids prefixed
+/// `answer-`: how many requests each protocol served (req/s bars of the first
+/// workload measuring throughput), how fast it answered (latency by percentile,
+/// one request at a time first), and what a new connection or a pushed event
+/// costs (set-up stages, delivery), else what was moved (transfer, bandwidth) or
+/// where it broke (sweep). At most one of each; the last two are `charts`' own.
+pub fn story(run: &Run) -> Vec<Chart> {
+    const SLOTS: [&[&str]; 2] = [
+        &["spectrum-latency", "spectrum-rate", "spectrum-"],
+        &["connect-", "delivery-", "transfer-", "bandwidth-", "sweep-"],
+    ];
+    let all = charts(run);
+    let mut out: Vec<Chart> = Vec::new();
+    out.extend(throughput::first_workload(
+        &workloads(run),
+        &Palette::for_run(run),
+    ));
+    for slot in SLOTS {
+        let pick = slot
+            .iter()
+            .find_map(|prefix| all.iter().find(|c| c.id.starts_with(prefix)));
+        out.extend(pick.cloned());
+    }
+    for c in &mut out {
+        c.id = format!("answer-{}", c.id);
+    }
+    out
+}
+
 /// Whether a case's results have their own chart (push delivery, transfers, held
 /// connections), so the generic latency and req/s charts leave it out.
 fn has_own_chart(c: &CaseResult) -> bool {

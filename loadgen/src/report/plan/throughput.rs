@@ -5,7 +5,7 @@ use super::{family, has_own_chart, slug, Family, Workload};
 use crate::report::axis::{Axis, Scale};
 use crate::report::chart::{Bar, BarPlot, BarSeries, Chart, Plot};
 use crate::report::palette::Palette;
-use protolab_bench::{CaseResult, Kind};
+use protolab_bench::{CaseResult, Kind, Status};
 
 /// Protocols of `cases` in order of first appearance.
 pub(super) fn protocols<'a>(cases: impl Iterator<Item = &'a CaseResult>) -> Vec<&'a str> {
@@ -77,33 +77,72 @@ pub fn bars(ws: &[Workload<'_>], palette: &Palette) -> Vec<Chart> {
             sections.push(w.section);
         }
     }
-    let mut out = Vec::new();
-    for section in sections {
-        let mine: Vec<&Workload<'_>> = ws.iter().filter(|w| w.section == section).collect();
-        let (groups, series) = workload_bars(&mine, palette, rps_bar);
-        if series.is_empty() {
-            continue;
+    sections
+        .into_iter()
+        .filter_map(|section| {
+            let mine: Vec<&Workload<'_>> = ws.iter().filter(|w| w.section == section).collect();
+            let title = format!("Requests per second, {section} kind");
+            chart(
+                slug(&["throughput", section]),
+                title,
+                section,
+                &mine,
+                palette,
+            )
+        })
+        .collect()
+}
+
+/// The req/s bars of the first workload whose kind measures throughput (one
+/// workload: a chart short enough to sit beside another at the top of a report);
+/// a protocol whose case was not valid says so in the legend, as it may not lead.
+pub fn first_workload(ws: &[Workload<'_>], palette: &Palette) -> Option<Chart> {
+    let w = ws
+        .iter()
+        .find(|w| shows_throughput(&w.cases[0].spec.kind))?;
+    let title = format!("Requests per second: {}", w.name);
+    let mut chart = chart(slug(&["rps", w.name]), title, w.section, &[w], palette)?;
+    if let Plot::Bars(bars) = &mut chart.plot {
+        for s in &mut bars.series {
+            let case = w.cases.iter().find(|c| c.spec.protocol == s.label);
+            if let Some(c) = case.filter(|c| c.status != Status::Valid) {
+                s.label = format!("{} ({})", s.label, c.status.as_str());
+            }
         }
-        let repeated = mine
-            .iter()
-            .flat_map(|w| &w.cases)
-            .any(|c| c.repetitions.len() > 1);
-        let sub = if repeated {
-            "mean over repetitions; whiskers: 95% confidence interval of the mean"
-        } else {
-            "single repetition: no confidence interval (use --repeat for one)"
-        };
-        out.push(Chart {
-            id: slug(&["throughput", section]),
-            title: format!("Requests per second, {section} kind"),
-            subtitle: Some(sub.into()),
-            section: section.to_string(),
-            plot: Plot::Bars(BarPlot {
-                value: Axis::new("successful requests per second", Scale::Linear),
-                groups,
-                series,
-            }),
-        });
     }
-    out
+    Some(chart)
+}
+
+/// A req/s bar chart of `mine`; `None` when no case of it has a figure.
+fn chart(
+    id: String,
+    title: String,
+    section: &str,
+    mine: &[&Workload<'_>],
+    palette: &Palette,
+) -> Option<Chart> {
+    let (groups, series) = workload_bars(mine, palette, rps_bar);
+    if series.is_empty() {
+        return None;
+    }
+    let repeated = mine
+        .iter()
+        .flat_map(|w| &w.cases)
+        .any(|c| c.repetitions.len() > 1);
+    let sub = if repeated {
+        "mean over repetitions; whiskers: 95% confidence interval of the mean"
+    } else {
+        "single repetition: no confidence interval (use --repeat for one)"
+    };
+    Some(Chart {
+        id,
+        title,
+        subtitle: Some(sub.into()),
+        section: section.to_string(),
+        plot: Plot::Bars(BarPlot {
+            value: Axis::new("successful requests per second", Scale::Linear),
+            groups,
+            series,
+        }),
+    })
 }

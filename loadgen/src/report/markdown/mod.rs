@@ -1,9 +1,14 @@
-//! report.md: validity warnings first (invalid cases, verification failures, high
-//! CV, environment), the headline table (`results::table`, the same rows the
-//! terminal prints), the environment, then one section per kind with its detail
-//! tables and charts. Lays out strings; the numbers come from `results` and `tables`.
+//! report.md: the answer first (per workload, which protocol led and by how much,
+//! with its verdict (`answer`), and the charts that tell the story (`plan::story`)),
+//! then the details: the headline table (`results::table`, the same rows the
+//! terminal prints), the validity warnings (invalid cases, verification failures,
+//! high CV, environment), the environment, and one section per kind with its detail
+//! tables and charts. Lays out strings; the numbers come from `results`, `answer`
+//! and `tables`.
 
 use std::fmt::Write;
+
+mod answer;
 
 use super::chart::Chart;
 use super::{plan, tables, CHART_DIR};
@@ -20,12 +25,14 @@ pub const HIGH_CV: f64 = 0.10;
 pub const HIGH_ERRORS: f64 = 0.01;
 
 /// The whole document.
-pub fn document(run: &Run, charts: &[&Chart], failed: &[String]) -> String {
+/// `story`: the answer's charts (`plan::story`), drawn.
+pub fn document(run: &Run, charts: &[&Chart], story: &[&Chart], failed: &[String]) -> String {
     let mut md = String::new();
     header(&mut md, run);
-    validity(&mut md, run, failed);
-    md.push_str("## Summary\n\n");
+    answer::section(&mut md, run, story);
+    md.push_str("## All cases\n\n");
     md.push_str(&headline(run));
+    validity(&mut md, run, failed);
     environment(&mut md, run);
     for section in plan::sections(run) {
         let _ = writeln!(md, "## {section}\n");
@@ -34,10 +41,16 @@ pub fn document(run: &Run, charts: &[&Chart], failed: &[String]) -> String {
         }
         md.push_str(&tables::section(run, section));
         for c in charts.iter().filter(|c| c.section == section) {
-            let _ = writeln!(md, "![{}]({CHART_DIR}/{}.png)\n", cell(&c.title), c.id);
+            image(&mut md, c);
+            md.push('\n');
         }
     }
     md
+}
+
+/// A chart's image line.
+fn image(md: &mut String, c: &Chart) {
+    let _ = writeln!(md, "![{}]({CHART_DIR}/{}.png)", cell(&c.title), c.id);
 }
 
 fn header(md: &mut String, run: &Run) {
@@ -52,16 +65,6 @@ fn header(md: &mut String, run: &Run) {
         .unwrap_or_default();
     let e = &run.environment;
     let _ = writeln!(md, "# protolab run {}\n", cell(&run.run_id));
-    let _ = writeln!(
-        md,
-        "{started} · loadgen {} · commit `{}` · {} case(s)\n",
-        e.loadgen_version,
-        e.commit.as_deref().unwrap_or("unknown"),
-        run.cases.len()
-    );
-    if !run.command.is_empty() {
-        let _ = writeln!(md, "`{}`\n", run.command.join(" ").replace('`', "'"));
-    }
     if let Some(why) = &run.incomplete {
         let _ = writeln!(
             md,
@@ -70,9 +73,16 @@ fn header(md: &mut String, run: &Run) {
             run.cases.len()
         );
     }
+    let _ = writeln!(
+        md,
+        "{started} · loadgen {} · commit `{}` · {} case(s)\n",
+        e.loadgen_version,
+        e.commit.as_deref().unwrap_or("unknown"),
+        run.cases.len()
+    );
 }
 
-/// Warnings a reader must see before any number.
+/// Warnings a reader must see before trusting a number.
 fn validity(md: &mut String, run: &Run, failed: &[String]) {
     let mut items: Vec<String> = run.cases.iter().flat_map(case_warnings).collect();
     let single = run
@@ -177,7 +187,12 @@ fn environment(md: &mut String, run: &Run) {
     let e = &run.environment;
     let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "unknown".into());
     let num = |v: Option<u64>| v.map_or_else(|| "unknown".into(), |n| n.to_string());
+    let command = match run.command.is_empty() {
+        true => "unknown".into(),
+        false => format!("`{}`", run.command.join(" ").replace('`', "'")),
+    };
     let rows: Vec<Vec<String>> = [
+        ("command", command),
         ("host", opt(&e.hostname)),
         ("CPU", opt(&e.cpu_model)),
         (
@@ -222,18 +237,42 @@ pub fn cell(s: &str) -> String {
         .replace('\n', " ")
 }
 
-/// A Markdown table.
+/// A Markdown table of numbers: the first and last columns (names, notes) left
+/// aligned, the others right aligned.
 pub fn md_table<S: AsRef<str>>(header: &[S], rows: &[Vec<String>]) -> String {
+    let last = header.len().saturating_sub(1);
+    aligned(header, rows, |i| match i != 0 && i != last {
+        true => Align::Right,
+        false => Align::Default,
+    })
+}
+
+/// A Markdown table of words: every column left aligned, explicitly (":---"), so
+/// the page's default of numbers to the right does not apply.
+fn text_table<S: AsRef<str>>(header: &[S], rows: &[Vec<String>]) -> String {
+    aligned(header, rows, |_| Align::Left)
+}
+
+/// A column's alignment: the page's default (left, but numbers right), or either side.
+enum Align {
+    Default,
+    Left,
+    Right,
+}
+
+fn aligned<S: AsRef<str>>(
+    header: &[S],
+    rows: &[Vec<String>],
+    align: impl Fn(usize) -> Align,
+) -> String {
     let mut out = String::new();
     let head: Vec<String> = header.iter().map(|h| cell(h.as_ref())).collect();
     let _ = writeln!(out, "| {} |", head.join(" | "));
     let rule: Vec<&str> = (0..header.len())
-        .map(|i| {
-            if i == 0 || i + 1 == header.len() {
-                "---"
-            } else {
-                "---:"
-            }
+        .map(|i| match align(i) {
+            Align::Default => "---",
+            Align::Left => ":---",
+            Align::Right => "---:",
         })
         .collect();
     let _ = writeln!(out, "|{}|", rule.join("|"));
