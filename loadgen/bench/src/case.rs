@@ -511,6 +511,24 @@ impl Status {
 }
 
 impl CaseResult {
+    /// The figures a case is quoted by: every repetition's calls merged, else (a
+    /// sweep, or a run.json from before merging) its last repetition's; `None`
+    /// when it measured nothing.
+    pub fn headline(&self) -> Option<&Summary> {
+        let last = self.repetitions.last()?;
+        Some(self.merged.as_ref().unwrap_or(&last.summary))
+    }
+
+    /// The verdict as the tables write it: `valid*` when valid with warnings. (A
+    /// run.json from before cases had a status says INVALID by `valid` alone.)
+    pub fn verdict_label(&self) -> &'static str {
+        match self.status {
+            Status::Valid if !self.valid => "INVALID",
+            Status::Valid if !self.warnings.is_empty() => "valid*",
+            s => s.as_str(),
+        }
+    }
+
     /// A case that could not be run at all (its target unreachable, say): FAILED
     /// with `why`, so a suite records it and goes on.
     pub fn failed(spec: CaseSpec, why: String) -> CaseResult {

@@ -10,7 +10,7 @@
 use super::Run;
 use protolab_bench::selfcheck::Bottleneck;
 use protolab_bench::stats::Summary;
-use protolab_bench::{CaseResult, Kind, Status};
+use protolab_bench::{CaseResult, Kind};
 
 /// Column titles of the headline table; the first is the case, the last the notes.
 pub const HEADER: [&str; 12] = [
@@ -113,7 +113,7 @@ fn row(case: &CaseResult) -> Row {
     Row::Measured {
         cells: vec![
             case.spec.name.clone(),
-            verdict(case),
+            case.verdict_label().to_string(),
             case.bottleneck.map_or("-", limit).to_string(),
             format!("{:.0}", s.rps),
             ms(tail.p50_us),
@@ -173,7 +173,7 @@ fn shown(case: &CaseResult) -> Option<Shown<'_>> {
         });
     }
     Some(Shown {
-        summary: case.merged.as_ref().unwrap_or(&last.summary),
+        summary: case.headline()?,
         note: None,
         detail,
     })
@@ -197,14 +197,6 @@ fn connection_limit(case: &CaseResult) -> Option<String> {
             service_s * 1000.0
         )
     })
-}
-
-/// The verdict cell: valid (with `*` when there are warnings), INVALID or FAILED.
-fn verdict(case: &CaseResult) -> String {
-    match case.status {
-        Status::Valid if !case.warnings.is_empty() => "valid*".into(),
-        s => s.as_str().into(),
-    }
 }
 
 /// The bottleneck, short: which side was the limit.

@@ -94,7 +94,7 @@ impl Measure {
     /// The case's figure, in the unit `format` expects; `None` when it has none.
     pub fn value(self, c: &CaseResult) -> Option<f64> {
         let last = c.repetitions.last()?;
-        let shown = c.merged.as_ref().unwrap_or(&last.summary);
+        let shown = c.headline()?;
         let push = || last.push.as_ref();
         match self {
             Measure::Rps => Some(shown.rps),

@@ -10,7 +10,7 @@ use crate::report::answer::{self, Answer, Exclusion};
 use crate::report::chart::Chart;
 use crate::report::plan;
 use crate::results::Run;
-use protolab_bench::{CaseResult, Status};
+use protolab_bench::CaseResult;
 
 /// The answer: how many cases each verdict got, then per workload which protocol
 /// led, on what figure, by how much, with what verdict, and the story's charts.
@@ -18,7 +18,12 @@ pub(super) fn section(md: &mut String, run: &Run, story: &[&Chart]) {
     md.push_str("## The answer\n\n");
     let verdicts: Vec<String> = ["valid", "valid*", "INVALID", "FAILED", "skipped"]
         .iter()
-        .map(|v| (run.cases.iter().filter(|c| verdict(c) == *v).count(), v))
+        .map(|v| {
+            (
+                run.cases.iter().filter(|c| c.verdict_label() == *v).count(),
+                v,
+            )
+        })
         .filter(|(n, _)| *n > 0)
         .map(|(n, v)| format!("{n} {v}"))
         .collect();
@@ -75,16 +80,6 @@ fn deciders(answers: &[Answer<'_>]) -> String {
     out.join("; ")
 }
 
-/// A case's verdict as the headline table writes it: valid* when valid with warnings.
-/// (A run.json from before the verdict had a status says INVALID by `valid` alone.)
-fn verdict(c: &CaseResult) -> &'static str {
-    match c.status {
-        Status::Valid if !c.valid => "INVALID",
-        Status::Valid if !c.warnings.is_empty() => "valid*",
-        s => s.as_str(),
-    }
-}
-
 /// One workload's line of the answer. Figures keep their unit on their line.
 fn answer_row(a: &Answer<'_>) -> Vec<String> {
     let m = a.measure;
@@ -102,7 +97,7 @@ fn answer_row(a: &Answer<'_>) -> Vec<String> {
                     fig(m.quoted(l.value)),
                     beside.unwrap_or_default()
                 ),
-                format!("{}{}", verdict(c), limit.unwrap_or_default()),
+                format!("{}{}", c.verdict_label(), limit.unwrap_or_default()),
             )
         }
         None => ("none valid".into(), "-".into()),
