@@ -44,7 +44,7 @@ bench: ## build, start the lab, run the $(SUITE) suite in the loadgen container,
 	  target/release/loadgen bench --local --suite $(SUITE) --out $(RESULTS) $(BENCH_ARGS); \
 	fi
 
-calibrate: ## loadgen vs wrk and h2load on the same server, open-loop accuracy, stall test
+calibrate: ## loadgen vs wrk -t1 and h2load -t1 on the same pinned servers, CPU per request of each side; writes results/calibration/<date>.md
 	bash loadgen/scripts/calibrate.sh
 
 # cargo-fuzz needs nightly's -Z flags (sanitizer, coverage); without a nightly

@@ -27,6 +27,12 @@ pub struct Opts {
     /// with `bench --local` on 2+ cores: all but --server-cpus]
     #[arg(long, global = true, env = "LOADGEN_CPUS", value_parser = parse_cpus)]
     pub cpus: Option<CpuList>,
+    /// Generator threads, each one event loop (like wrk -t, h2load -t) [default: one
+    /// per CPU in --cpus, else one per CPU it may use]; 1 runs everything on one
+    /// current-thread runtime
+    #[arg(long, global = true, env = "LOADGEN_THREADS",
+          value_parser = clap::value_parser!(u16).range(1..=1024).map(usize::from))]
+    pub threads: Option<usize>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -500,6 +506,7 @@ pub fn parse_count(s: &str) -> Result<u64, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use protolab_bench::Kind;
 
     #[test]
     fn counts_accept_suffixes() {
@@ -548,6 +555,314 @@ mod tests {
         let o = Opts::try_parse_from(["loadgen", "run", "rest", "127.0.0.1:1", "--cpus", "0-1"])
             .expect("parses");
         assert_eq!(o.cpus.as_deref(), Some(&[0, 1][..]));
+    }
+
+    /// A `run` command line with `extra` appended.
+    fn run_with(extra: &[&str]) -> RunOpts {
+        let mut argv = vec!["loadgen", "run", "rest", "http://127.0.0.1:1"];
+        argv.extend_from_slice(extra);
+        match Opts::try_parse_from(&argv).map(|o| o.command) {
+            Ok(Command::Run(r)) => r,
+            other => panic!("{argv:?} did not parse as run: {other:?}"),
+        }
+    }
+
+    /// A `bench` command line with `extra` appended.
+    fn bench_with(extra: &[&str]) -> BenchOpts {
+        let mut argv = vec!["loadgen", "bench"];
+        argv.extend_from_slice(extra);
+        match Opts::try_parse_from(&argv).map(|o| o.command) {
+            Ok(Command::Bench(b)) => b,
+            other => panic!("{argv:?} did not parse as bench: {other:?}"),
+        }
+    }
+
+    type RunCheck = fn(&RunOpts) -> bool;
+
+    /// Every flag `run --help` lists: a command line using it, and what it must
+    /// have changed (against the defaults, so a flag that is ignored fails).
+    const RUN_FLAGS: &[(&str, &[&str], RunCheck)] = &[
+        ("op", &["--op", "list-items"], |o| o.op == OpName::ListItems),
+        ("kind", &["--kind", "sweep"], |o| {
+            o.kind == Some(KindName::Sweep)
+        }),
+        ("rate", &["--rate", "1.5k"], |o| o.rate == Some(1500)),
+        ("connections", &["-c", "7"], |o| o.connections == 7),
+        ("inflight", &["--inflight", "16"], |o| o.inflight == 16),
+        ("duration", &["-d", "2m"], |o| {
+            o.duration == Duration::from_secs(120)
+        }),
+        ("warmup", &["--warmup", "0s"], |o| o.warmup.is_zero()),
+        ("requests", &["-n", "10k"], |o| o.requests == Some(10_000)),
+        ("requests-each", &["--requests-each", "5"], |o| {
+            o.requests_each == 5
+        }),
+        ("timeout", &["--timeout", "250ms"], |o| {
+            o.timeout == Duration::from_millis(250)
+        }),
+        ("repeat", &["--repeat", "3"], |o| o.repeat == 3),
+        ("http2", &["--http2"], |o| o.http2),
+        ("http", &["--http", "h2"], |o| {
+            o.http == Some(HttpVersion::H2)
+        }),
+        ("ca", &["--ca", "ca.crt"], |o| {
+            o.ca.as_deref() == Some("ca.crt".as_ref())
+        }),
+        ("cert", &["--cert", "c.crt", "--key", "c.key"], |o| {
+            o.cert.as_deref() == Some("c.crt".as_ref())
+        }),
+        ("key", &["--key", "c.key", "--cert", "c.crt"], |o| {
+            o.key.as_deref() == Some("c.key".as_ref())
+        }),
+        ("size", &["--size", "64"], |o| o.size == 64),
+        ("count", &["--count", "10k"], |o| o.count == 10_000),
+        ("interval-ms", &["--interval-ms", "5"], |o| {
+            o.interval_ms == 5
+        }),
+        ("subscribers", &["--subscribers", "3"], |o| {
+            o.subscribers == 3
+        }),
+        ("sizes", &["--sizes", "1k,2k"], |o| o.sizes == [1000, 2000]),
+        ("tls", &["--tls"], |o| o.tls),
+        ("raw", &["--raw", "--out", "r"], |o| o.raw),
+        ("ids", &["--ids", "1"], |o| o.ids == 1),
+        ("limit", &["--limit", "7"], |o| o.limit == 7),
+        ("dims", &["--dims", "8"], |o| o.dims == 8),
+        ("seed", &["--seed", "7"], |o| o.seed == 7),
+        ("max-lag", &["--max-lag", "3ms"], |o| {
+            o.max_lag == Duration::from_millis(3)
+        }),
+        ("max-errors", &["--max-errors", "1%"], |o| {
+            o.max_errors == 0.01
+        }),
+        ("sweep-factor", &["--sweep-factor", "2"], |o| {
+            o.sweep_factor == 2.0
+        }),
+        ("sweep-max", &["--sweep-max", "5k"], |o| o.sweep_max == 5000),
+        ("sweep-p99-ms", &["--sweep-p99-ms", "9"], |o| {
+            o.sweep_p99_ms == 9.0
+        }),
+        ("attempts", &["--attempts", "9"], |o| o.attempts == 9),
+        ("out", &["--out", "r"], |o| {
+            o.out.as_deref() == Some("r".as_ref())
+        }),
+        ("auth", &["--auth", "u:t"], |o| {
+            o.auth.as_deref() == Some("u:t")
+        }),
+        ("depth", &["--kind", "pipeline", "--depth", "64"], |o| {
+            pipeline_of(o) == Some((64, 1000))
+        }),
+        (
+            "messages",
+            &["--kind", "pipeline", "--messages", "10k"],
+            |o| pipeline_of(o) == Some((16, 10_000)),
+        ),
+        (
+            "transfer-sizes",
+            &[
+                "--kind",
+                "transfer",
+                "--transfer-sizes",
+                "1Ki",
+                "--direction",
+                "upload",
+            ],
+            |o| transfers_of(o) == [(1024, Some(65536))],
+        ),
+        (
+            "chunk",
+            &[
+                "--kind",
+                "transfer",
+                "--transfer-sizes",
+                "1Mi",
+                "--chunk",
+                "4Ki",
+                "--direction",
+                "upload",
+            ],
+            |o| transfers_of(o) == [(1 << 20, Some(4096))],
+        ),
+        (
+            "whole",
+            &[
+                "--kind",
+                "transfer",
+                "--transfer-sizes",
+                "1Mi",
+                "--whole",
+                "--direction",
+                "upload",
+            ],
+            |o| transfers_of(o) == [(1 << 20, None)],
+        ),
+        (
+            "direction",
+            &["--kind", "transfer", "--direction", "download"],
+            |o| transfers_of(o).len() == 3 && o.direction == DirectionName::Download,
+        ),
+        ("transfers", &["--transfers", "4"], |o| o.transfers == 4),
+        ("hold", &["--kind", "hold", "--hold", "10k"], |o| {
+            matches!(
+                hold_of(o),
+                Some(Kind::Hold {
+                    connections: 10_000,
+                    ..
+                })
+            )
+        }),
+        (
+            "probe-rate",
+            &["--kind", "hold", "--probe-rate", "5"],
+            |o| matches!(hold_of(o), Some(Kind::Hold { probe_rate, .. }) if probe_rate == 5.0),
+        ),
+        (
+            "admin",
+            &["--kind", "hold", "--admin", "h:1"],
+            |o| matches!(hold_of(o), Some(Kind::Hold { admin: Some(a), .. }) if a == "h:1"),
+        ),
+    ];
+
+    fn pipeline_of(o: &RunOpts) -> Option<(usize, u64)> {
+        match crate::cases::adhoc_kinds(o, KindName::Pipeline)?.first()? {
+            Kind::Pipeline { depth, messages } => Some((*depth, *messages)),
+            _ => None,
+        }
+    }
+
+    fn transfers_of(o: &RunOpts) -> Vec<(u64, Option<u64>)> {
+        let kinds = crate::cases::adhoc_kinds(o, KindName::Transfer).unwrap_or_default();
+        kinds
+            .into_iter()
+            .filter_map(|k| match k {
+                Kind::Transfer { size, chunk, .. } => Some((size, chunk)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    fn hold_of(o: &RunOpts) -> Option<Kind> {
+        crate::cases::adhoc_kinds(o, KindName::Hold)?
+            .into_iter()
+            .next()
+    }
+
+    type BenchCheck = fn(&BenchOpts) -> bool;
+
+    /// Every flag `bench --help` lists, as for `run`.
+    const BENCH_FLAGS: &[(&str, &[&str], BenchCheck)] = &[
+        ("suite", &["--suite", "full"], |b| {
+            b.suite == "full" && crate::suite::load(&b.suite).is_ok_and(|c| !c.is_empty())
+        }),
+        ("targets", &["--targets", "rest,grpc"], |b| {
+            b.targets == ["rest", "grpc"]
+        }),
+        ("endpoints", &["--endpoints", "rest-h1"], |b| {
+            b.endpoints.as_deref() == Some(&["rest-h1".to_string()][..])
+        }),
+        ("local", &["--local"], |b| b.local),
+        ("restart", &["--restart"], |b| b.restart),
+        ("server-cpus", &["--server-cpus", "0"], |b| {
+            b.server_cpus == Some(CpuList(vec![0]))
+        }),
+        ("items", &["--items", "500"], |b| b.items == 500),
+        ("host", &["--host", "compose"], |b| b.host == "compose"),
+        ("ca", &["--ca", "x"], |b| {
+            b.ca.as_deref() == Some("x".as_ref())
+        }),
+        ("cert", &["--cert", "x"], |b| {
+            b.cert.as_deref() == Some("x".as_ref())
+        }),
+        ("key", &["--key", "x"], |b| {
+            b.key.as_deref() == Some("x".as_ref())
+        }),
+        ("repeat", &["--repeat", "2"], |b| b.repeat == Some(2)),
+        ("raw", &["--raw"], |b| b.raw),
+        ("strict", &["--strict"], |b| b.strict),
+        ("out", &["--out", "elsewhere"], |b| {
+            b.out.as_os_str() == "elsewhere"
+        }),
+    ];
+
+    /// The global flags, on either subcommand.
+    const GLOBAL_FLAGS: &[&str] = &["quiet", "json", "cpus", "threads"];
+
+    /// The long names of the flags a subcommand's `--help` lists.
+    fn listed_flags(sub: &str) -> Vec<String> {
+        use clap::CommandFactory;
+        let cmd = Opts::command();
+        let sub = cmd.find_subcommand(sub).expect("subcommand").clone();
+        sub.get_arguments()
+            .filter(|a| !a.is_positional() && !a.is_hide_set())
+            .filter_map(|a| a.get_long().map(str::to_string))
+            .chain(GLOBAL_FLAGS.iter().map(|f| f.to_string()))
+            .filter(|f| f != "help" && f != "version")
+            .collect()
+    }
+
+    #[test]
+    fn every_run_flag_parses_and_reaches_what_uses_it() {
+        for (flag, args, check) in RUN_FLAGS {
+            let o = run_with(args);
+            assert!(check(&o), "--{flag} ({args:?}) had no effect: {o:?}");
+        }
+        let defaults = run_with(&[]);
+        for (flag, _, check) in RUN_FLAGS {
+            // A check the defaults pass proves nothing.
+            assert!(!check(&defaults), "--{flag}'s check passes without it");
+        }
+        let listed = listed_flags("run");
+        for flag in &listed {
+            let tested =
+                RUN_FLAGS.iter().any(|(f, ..)| f == flag) || GLOBAL_FLAGS.contains(&flag.as_str());
+            assert!(tested, "run --{flag} has no test here");
+        }
+    }
+
+    #[test]
+    fn every_bench_flag_parses_and_reaches_what_uses_it() {
+        let defaults = bench_with(&[]);
+        for (flag, args, check) in BENCH_FLAGS {
+            let b = bench_with(args);
+            assert!(check(&b), "--{flag} ({args:?}) had no effect: {b:?}");
+            assert!(!check(&defaults), "--{flag}'s check passes without it");
+        }
+        for flag in listed_flags("bench") {
+            let tested = BENCH_FLAGS.iter().any(|(f, ..)| *f == flag)
+                || GLOBAL_FLAGS.contains(&flag.as_str());
+            assert!(tested, "bench --{flag} has no test here");
+        }
+    }
+
+    #[test]
+    fn global_flags_parse_on_every_subcommand_and_reach_the_plan() {
+        for sub in [
+            &["run", "rest", "http://127.0.0.1:1"][..],
+            &["bench", "--local"][..],
+        ] {
+            let mut argv = vec![
+                "loadgen",
+                "--quiet",
+                "--json",
+                "--threads",
+                "1",
+                "--cpus",
+                "1",
+            ];
+            argv.extend_from_slice(sub);
+            let mut o = Opts::try_parse_from(&argv).expect("parses");
+            assert!(o.quiet && o.json);
+            assert_eq!(o.threads, Some(1));
+            assert_eq!(o.cpus, Some(CpuList(vec![1])));
+            // The generator's CPUs as main.rs pins them (CPU 1 may not exist here:
+            // the plan is only decided when this machine lists its CPUs).
+            if core_affinity::get_core_ids().is_some() {
+                assert_eq!(crate::lab::local::plan_cpus(&mut o), Some(vec![1]));
+            }
+        }
+        let o = Opts::try_parse_from(["loadgen", "run", "rest", "h:1", "--threads", "4"]);
+        assert_eq!(o.map(|o| o.threads).ok(), Some(Some(4)));
+        assert!(Opts::try_parse_from(["loadgen", "--threads", "0", "run", "rest", "h:1"]).is_err());
     }
 
     #[test]

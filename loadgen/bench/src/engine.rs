@@ -30,6 +30,7 @@ use tokio::sync::mpsc;
 use tokio::time::{sleep_until, Instant};
 
 use crate::driver::{CallError, Driver, OpSpec};
+use crate::pacer::Pacer;
 use crate::selfcheck::{Meter, WindowUsage};
 use crate::sink::{Hooks, Tick};
 use crate::stats::{new_histogram, Interval, Recorder};
@@ -122,7 +123,9 @@ struct Shared<D: Driver> {
     end: Instant,
     slot: AtomicU64,
     budget: Option<AtomicU64>,
-    seq: AtomicU64,
+    /// tokio's clock is the real one (not the paused test clock): open-loop slots
+    /// are waited for on a precise timer.
+    clock_is_real: bool,
 }
 
 /// Opens connections, verifies the target, then runs `plan`.
@@ -164,13 +167,19 @@ pub async fn run<D: Driver>(
         end: warmup_end + plan.duration,
         slot: AtomicU64::new(0),
         budget: plan.requests.map(AtomicU64::new),
-        seq: AtomicU64::new(0),
+        clock_is_real: matches!(plan.model, Model::Open { .. }) && crate::pacer::clock_is_real(),
     });
     let (tx, rx) = mpsc::channel::<Vec<Sample>>(4096);
     let workers = slots.len();
     let handles: Vec<_> = slots
         .into_iter()
-        .map(|conn| tokio::spawn(worker(shared.clone(), conn, tx.clone())))
+        .enumerate()
+        .map(|(i, conn)| {
+            // Worker i makes calls i, i + workers, i + 2 * workers, ...: every call
+            // number once, without a shared counter.
+            let seqs = (i as u64, workers as u64);
+            tokio::spawn(worker(shared.clone(), conn, seqs, tx.clone()))
+        })
         .collect();
     drop(tx);
     let measured_start_unix_s = crate::unix_now() + plan.warmup.as_secs_f64();
@@ -272,11 +281,13 @@ pub async fn open_connections<D: Driver>(
 
 /// The next send time, or `None` when the run is over for this worker.
 /// Returns (due time, lateness when the worker slept for the slot).
+/// `now` is the time the previous call ended (closed loop: the next one goes now).
 async fn next_slot<D: Driver>(
     s: &Shared<D>,
     done_here: u64,
+    now: Instant,
+    pacer: &Pacer,
 ) -> Option<(Instant, Option<Duration>)> {
-    let now = Instant::now();
     match s.plan.model {
         Model::Closed => {
             let counted = now >= s.warmup_end;
@@ -297,13 +308,14 @@ async fn next_slot<D: Driver>(
             (now < s.end).then_some((now, None))
         }
         Model::Open { rate } => {
+            let now = Instant::now();
             let i = s.slot.fetch_add(1, Ordering::Relaxed);
             let due = s.start + Duration::from_secs_f64(i as f64 / rate.max(f64::MIN_POSITIVE));
             if due >= s.end {
                 return None;
             }
             if due > now {
-                sleep_until(due).await;
+                pacer.sleep_until(due).await;
                 Some((due, Some(Instant::now().saturating_duration_since(due))))
             } else {
                 Some((due, None))
@@ -324,17 +336,19 @@ impl Batch {
     const SIZE: usize = 128;
     const AGE: Duration = Duration::from_millis(100);
 
-    /// Adds a sample; false once the aggregator is gone.
-    async fn push(&mut self, sample: Sample) -> bool {
+    /// Adds a sample of a call that ended `now`; false once the aggregator is gone.
+    async fn push(&mut self, sample: Sample, now: Instant) -> bool {
         self.samples.push(sample);
-        if self.samples.len() >= Self::SIZE || self.since.elapsed() >= Self::AGE {
-            return self.flush().await;
+        if self.samples.len() >= Self::SIZE
+            || now.saturating_duration_since(self.since) >= Self::AGE
+        {
+            return self.flush(now).await;
         }
         true
     }
 
-    async fn flush(&mut self) -> bool {
-        self.since = Instant::now();
+    async fn flush(&mut self, now: Instant) -> bool {
+        self.since = now;
         if self.samples.is_empty() {
             return true;
         }
@@ -346,6 +360,7 @@ impl Batch {
 async fn worker<D: Driver>(
     s: Arc<Shared<D>>,
     conn: Option<D::Conn>,
+    seqs: (u64, u64),
     tx: mpsc::Sender<Vec<Sample>>,
 ) {
     let mut batch = Batch {
@@ -353,18 +368,29 @@ async fn worker<D: Driver>(
         since: Instant::now(),
         tx,
     };
-    calls(&s, conn, &mut batch).await;
-    batch.flush().await;
+    calls(&s, conn, seqs, &mut batch).await;
+    batch.flush(Instant::now()).await;
 }
 
-async fn calls<D: Driver>(s: &Shared<D>, mut conn: Option<D::Conn>, batch: &mut Batch) {
+/// One worker's calls until the plan ends: call `first` and then every `step`th.
+async fn calls<D: Driver>(
+    s: &Shared<D>,
+    mut conn: Option<D::Conn>,
+    (first, step): (u64, u64),
+    batch: &mut Batch,
+) {
     let open = matches!(s.plan.model, Model::Open { .. });
     let mut done_here = 0u64;
-    while let Some((due, timer_lag)) = next_slot(s, done_here).await {
+    let mut seq = first;
+    let mut deadline = Deadline::new(s.plan.timeout);
+    let pacer = Pacer::new(s.clock_is_real);
+    let mut now = Instant::now();
+    while let Some((due, timer_lag)) = next_slot(s, done_here, now, &pacer).await {
         let at = due.saturating_duration_since(s.start);
         if due >= s.warmup_end {
             done_here += 1;
         }
+        let fresh = conn.is_none();
         let c = match conn.as_mut() {
             Some(c) => c,
             None => match s.driver.connect().await {
@@ -372,20 +398,30 @@ async fn calls<D: Driver>(s: &Shared<D>, mut conn: Option<D::Conn>, batch: &mut 
                 Err(e) => {
                     let failed = Instant::now();
                     let sample = Sample::failed(s, due, failed, failed, &e);
-                    if !batch.push(sample).await {
+                    if !batch.push(sample, failed).await {
                         break;
                     }
                     tokio::time::sleep(Duration::from_millis(100)).await;
+                    now = Instant::now();
                     continue;
                 }
             },
         };
-        let seq = s.seq.fetch_add(1, Ordering::Relaxed);
-        let sent_at = Instant::now();
-        let result = tokio::time::timeout(s.plan.timeout, s.driver.call(c, &s.op, seq))
-            .await
-            .unwrap_or(Err(CallError::Timeout));
+        // Closed loop: the call goes out when the last one ended (its `due`), unless
+        // a connection had to be opened first.
+        let sent_at = if open || fresh { Instant::now() } else { due };
+        // Pinned where it is made: a call's future is large, and handing it on by
+        // value cost three copies of it per call in the h1 ping profile.
+        let result = {
+            let call = std::pin::pin!(s.driver.call(c, &s.op, seq));
+            deadline
+                .run(sent_at + s.plan.timeout, call)
+                .await
+                .unwrap_or(Err(CallError::Timeout))
+        };
+        seq += step;
         let finished = Instant::now();
+        now = finished;
         let sample = match result {
             Ok(o) => Sample {
                 at,
@@ -408,8 +444,45 @@ async fn calls<D: Driver>(s: &Shared<D>, mut conn: Option<D::Conn>, batch: &mut 
                 f
             }
         };
-        if !batch.push(sample).await {
+        if !batch.push(sample, finished).await {
             break;
+        }
+    }
+}
+
+/// A call's timeout without a timer per call: one sleep per worker, moved only when
+/// it would fire before the current call's deadline, and then a slack (1/8 of the
+/// timeout) past it, so a worker touches the timer wheel about once per slack
+/// instead of twice per call (insert and remove). A call is given up between its
+/// deadline and a slack after it, and its latency is the time it was given up.
+pub struct Deadline {
+    sleep: std::pin::Pin<Box<tokio::time::Sleep>>,
+    slack: Duration,
+}
+
+impl Deadline {
+    /// A deadline keeper for calls that time out after `timeout`.
+    pub fn new(timeout: Duration) -> Deadline {
+        let slack = timeout / 8;
+        Deadline {
+            sleep: Box::pin(sleep_until(Instant::now() + timeout + slack)),
+            slack,
+        }
+    }
+
+    /// `call`'s output, or `None` when it was still running at `due`.
+    pub async fn run<F: std::future::Future>(
+        &mut self,
+        due: Instant,
+        call: F,
+    ) -> Option<F::Output> {
+        if self.sleep.deadline() < due {
+            self.sleep.as_mut().reset(due + self.slack);
+        }
+        tokio::select! {
+            biased;
+            out = call => Some(out),
+            _ = self.sleep.as_mut() => None,
         }
     }
 }

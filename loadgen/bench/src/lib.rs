@@ -12,6 +12,7 @@ pub mod derived;
 pub mod driver;
 pub mod engine;
 mod kind;
+mod pacer;
 pub mod selfcheck;
 pub mod sink;
 pub mod stats;

@@ -1,13 +1,14 @@
 //! The gRPC driver: `arena.Arena` unary calls and reference/002's
-//! `score.ScoreService/GetScore`, over a tonic channel (HTTP/2, multiplexed: every
+//! `score.ScoreService/GetScore`, over one HTTP/2 connection (multiplexed: every
 //! in-flight caller shares it), plain or TLS 1.3 with an optional client certificate
-//! (the lab's TLS port requires one). The connector times TCP and TLS; the HTTP/2
-//! handshake is what `connect` takes beyond them.
+//! (the lab's TLS port requires one). `connect` times TCP, TLS and the HTTP/2
+//! handshake; calls go over hyper's connection directly (`GrpcConn`).
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use hyper::client::conn::http2;
+use hyper_util::rt::TokioExecutor;
 use hyper_util::rt::TokioIo;
 use prost::Message;
 use protolab_core::Item;
@@ -15,8 +16,8 @@ use protolab_proto::arena::{self as pb, arena_client::ArenaClient};
 use protolab_proto::score::{score_service_client::ScoreServiceClient, JsonVector};
 use rustls_pki_types::ServerName;
 use tokio_rustls::TlsConnector;
-use tonic::transport::{Channel, Endpoint};
 
+use crate::transport::grpcconn::GrpcConn;
 use crate::transport::http::TlsOptions;
 use crate::verify;
 use crate::CONNECT_TIMEOUT;
@@ -118,7 +119,7 @@ impl GrpcDriver {
 }
 
 impl Driver for GrpcDriver {
-    type Conn = Channel;
+    type Conn = GrpcConn;
 
     fn name(&self) -> String {
         match (&self.tls, self.mutual) {
@@ -128,69 +129,61 @@ impl Driver for GrpcDriver {
         }
     }
 
-    async fn connect(&self) -> Result<(Channel, ConnectTimings), CallError> {
-        let stages: Arc<Mutex<(Duration, Option<Duration>)>> = Arc::default();
-        let (addr, tls, record) = (self.addr, self.tls.clone(), stages.clone());
-        let start = Instant::now();
-        let connector = tower::service_fn(move |_| {
-            let (tls, record) = (tls.clone(), record.clone());
-            async move {
-                let t0 = Instant::now();
-                let tcp = tokio::net::TcpStream::connect(addr).await?;
-                tcp.set_nodelay(true)?;
-                let tcp_time = t0.elapsed();
-                let io = match tls {
-                    None => {
-                        *record
-                            .lock()
-                            .map_err(|_| std::io::Error::other("poisoned"))? = (tcp_time, None);
-                        tokio_util::either::Either::Left(tcp)
-                    }
-                    Some((connector, name)) => {
-                        let t1 = Instant::now();
-                        let s = connector.connect(name, tcp).await?;
-                        *record
-                            .lock()
-                            .map_err(|_| std::io::Error::other("poisoned"))? =
-                            (tcp_time, Some(t1.elapsed()));
-                        tokio_util::either::Either::Right(s)
-                    }
-                };
-                Ok::<_, std::io::Error>(TokioIo::new(io))
+    async fn connect(&self) -> Result<(GrpcConn, ConnectTimings), CallError> {
+        let timeout = |what: &str| CallError::Connect(format!("{what} timed out"));
+        let t0 = Instant::now();
+        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(self.addr))
+            .await
+            .map_err(|_| timeout("TCP connect"))?
+            .map_err(|e| CallError::Connect(e.to_string()))?;
+        let _ = tcp.set_nodelay(true);
+        let mut timings = ConnectTimings {
+            tcp: t0.elapsed(),
+            ..Default::default()
+        };
+        let io = match &self.tls {
+            None => tokio_util::either::Either::Left(tcp),
+            Some((connector, name)) => {
+                let t1 = Instant::now();
+                let s = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name.clone(), tcp))
+                    .await
+                    .map_err(|_| timeout("TLS handshake"))?
+                    .map_err(|e| CallError::Connect(format!("TLS: {e}")))?;
+                timings.tls = Some(t1.elapsed());
+                tokio_util::either::Either::Right(s)
             }
-        });
-        let channel = Endpoint::from_static("http://protolab")
-            .connect_timeout(CONNECT_TIMEOUT)
-            .tcp_nodelay(true)
+        };
+        let t2 = Instant::now();
+        let handshake = http2::Builder::new(TokioExecutor::new())
             .initial_stream_window_size(4 << 20)
             .initial_connection_window_size(8 << 20)
-            .connect_with_connector(connector)
+            .handshake(TokioIo::new(io));
+        let (mut send, conn) = tokio::time::timeout(CONNECT_TIMEOUT, handshake)
             .await
-            .map_err(|e| CallError::Connect(format!("{e}: {:?}", std::error::Error::source(&e))))?;
-        let total = start.elapsed();
-        let (tcp, tls) = stages.lock().map(|g| *g).unwrap_or_default();
-        let handshake = total.saturating_sub(tcp + tls.unwrap_or_default());
-        Ok((
-            channel,
-            ConnectTimings {
-                tcp,
-                tls,
-                handshake: Some(handshake),
-            },
-        ))
+            .map_err(|_| timeout("HTTP/2 handshake"))?
+            .map_err(|e| CallError::Connect(e.to_string()))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        send.ready()
+            .await
+            .map_err(|e| CallError::Connect(e.to_string()))?;
+        timings.handshake = Some(t2.elapsed());
+        Ok((GrpcConn::new(send), timings))
     }
 
-    fn share(&self, conn: &Channel) -> Option<Channel> {
+    fn share(&self, conn: &GrpcConn) -> Option<GrpcConn> {
         Some(conn.clone())
     }
 
     async fn call(
         &self,
-        conn: &mut Channel,
+        conn: &mut GrpcConn,
         op: &OpSpec,
         seq: u64,
     ) -> Result<CallOutcome, CallError> {
-        let mut arena = ArenaClient::new(conn.clone()).max_decoding_message_size(64 << 20);
+        let mut arena = ArenaClient::with_origin(conn.clone(), GrpcConn::origin())
+            .max_decoding_message_size(64 << 20);
         let (sent, received) = match op {
             OpSpec::Ping => {
                 let req = pb::PingRequest {
@@ -247,7 +240,7 @@ impl Driver for GrpcDriver {
                     json: self.score_doc.clone(),
                 };
                 let len = req.encoded_len();
-                let r = ScoreServiceClient::new(conn.clone())
+                let r = ScoreServiceClient::with_origin(conn.clone(), GrpcConn::origin())
                     .get_score(req)
                     .await
                     .map_err(status)?
@@ -262,8 +255,9 @@ impl Driver for GrpcDriver {
         })
     }
 
-    async fn verify(&self, conn: &mut Channel, op: &OpSpec) -> Result<(), CallError> {
-        let mut arena = ArenaClient::new(conn.clone()).max_decoding_message_size(64 << 20);
+    async fn verify(&self, conn: &mut GrpcConn, op: &OpSpec) -> Result<(), CallError> {
+        let mut arena = ArenaClient::with_origin(conn.clone(), GrpcConn::origin())
+            .max_decoding_message_size(64 << 20);
         match op {
             OpSpec::Ping => {
                 let r = arena
@@ -320,7 +314,7 @@ impl Driver for GrpcDriver {
             OpSpec::Score { .. } => {
                 let want = protolab_core::contract::score(&self.score_doc)
                     .map_err(|e| CallError::Verify(e.to_string()))?;
-                let r = ScoreServiceClient::new(conn.clone())
+                let r = ScoreServiceClient::with_origin(conn.clone(), GrpcConn::origin())
                     .get_score(JsonVector {
                         json: self.score_doc.clone(),
                     })
@@ -338,22 +332,27 @@ impl Driver for GrpcDriver {
         Ok(())
     }
 
-    async fn upload(&self, conn: &mut Channel, blob: Blob) -> Result<TransferOutcome, CallError> {
+    async fn upload(&self, conn: &mut GrpcConn, blob: Blob) -> Result<TransferOutcome, CallError> {
         crate::transport::blob::grpc_upload(conn, blob).await
     }
 
-    async fn download(&self, conn: &mut Channel, blob: Blob) -> Result<TransferOutcome, CallError> {
+    async fn download(
+        &self,
+        conn: &mut GrpcConn,
+        blob: Blob,
+    ) -> Result<TransferOutcome, CallError> {
         crate::transport::blob::grpc_download(conn, blob).await
     }
 
-    async fn stream(&self, conn: &mut Channel, p: &StreamParams) -> Result<PushStream, CallError> {
+    async fn stream(&self, conn: &mut GrpcConn, p: &StreamParams) -> Result<PushStream, CallError> {
         use futures::StreamExt;
         let req = pb::StreamRequest {
             count: p.count,
             interval_ms: p.interval_ms,
             size: u32::try_from(p.size).unwrap_or(u32::MAX),
         };
-        let mut arena = ArenaClient::new(conn.clone()).max_decoding_message_size(64 << 20);
+        let mut arena = ArenaClient::with_origin(conn.clone(), GrpcConn::origin())
+            .max_decoding_message_size(64 << 20);
         let events = arena.stream(req).await.map_err(status)?.into_inner();
         Ok(events
             .map(|e| {

@@ -5,6 +5,7 @@ use bytes::Bytes;
 use http::Method;
 use protolab_core::Item;
 
+use crate::transport::h1::decimal;
 use crate::transport::http::{HttpConn, HttpTarget, HttpVersion};
 use crate::verify;
 use protolab_bench::driver::{
@@ -19,6 +20,53 @@ pub struct RestDriver {
     seed: u64,
     echo: Bytes,
     score_doc: Bytes,
+    /// The op's HTTP/1.1 request bytes, built once (`H1Template`).
+    h1: H1Template,
+}
+
+/// An op's HTTP/1.1 request as bytes written as they are: the whole request, or
+/// for get_item the bytes before and after the id.
+enum H1Template {
+    Whole(Bytes),
+    Item { before: Bytes, after: Bytes },
+}
+
+impl H1Template {
+    fn new(op: &OpSpec, authority: &str, echo: &Bytes, score_doc: &Bytes) -> H1Template {
+        let head = |method: &str, path: &str, body: &Bytes| {
+            let mut out = format!("{method} {path} HTTP/1.1\r\nhost: {authority}\r\n");
+            if !body.is_empty() {
+                out.push_str("content-type: application/octet-stream\r\n");
+                out.push_str(&format!("content-length: {}\r\n", body.len()));
+            }
+            out.push_str("\r\n");
+            let mut bytes = out.into_bytes();
+            bytes.extend_from_slice(body);
+            Bytes::from(bytes)
+        };
+        match op {
+            OpSpec::Ping => H1Template::Whole(head("GET", "/ping", &Bytes::new())),
+            OpSpec::GetItem { .. } => H1Template::Item {
+                before: Bytes::from_static(b"GET /items/"),
+                after: Bytes::from(format!(" HTTP/1.1\r\nhost: {authority}\r\n\r\n")),
+            },
+            OpSpec::ListItems { limit, category } => H1Template::Whole(head(
+                "GET",
+                &list_path(*limit, category.as_deref()),
+                &Bytes::new(),
+            )),
+            OpSpec::Echo { .. } => H1Template::Whole(head("POST", "/echo", echo)),
+            OpSpec::Score { .. } => H1Template::Whole(head("POST", "/score", score_doc)),
+        }
+    }
+}
+
+/// `/items?limit=..[&category=..]`.
+fn list_path(limit: u32, category: Option<&str>) -> String {
+    let cat = category
+        .map(|c| format!("&category={c}"))
+        .unwrap_or_default();
+    format!("/items?limit={limit}{cat}")
 }
 
 impl RestDriver {
@@ -31,11 +79,13 @@ impl RestDriver {
             OpSpec::Score { dims } => Bytes::from(OpSpec::score_doc(*dims)),
             _ => Bytes::new(),
         };
+        let h1 = H1Template::new(op, &target.authority, &echo, &score_doc);
         RestDriver {
             target,
             seed,
             echo,
             score_doc,
+            h1,
         }
     }
 
@@ -48,17 +98,11 @@ impl RestDriver {
                 &format!("/items/{}", OpSpec::item_id(*ids, seq)),
                 Bytes::new(),
             ),
-            OpSpec::ListItems { limit, category } => {
-                let cat = category
-                    .as_deref()
-                    .map(|c| format!("&category={c}"))
-                    .unwrap_or_default();
-                t.request(
-                    Method::GET,
-                    &format!("/items?limit={limit}{cat}"),
-                    Bytes::new(),
-                )
-            }
+            OpSpec::ListItems { limit, category } => t.request(
+                Method::GET,
+                &list_path(*limit, category.as_deref()),
+                Bytes::new(),
+            ),
             OpSpec::Echo { .. } => t.request(Method::POST, "/echo", self.echo.clone()),
             OpSpec::Score { .. } => t.request(Method::POST, "/score", self.score_doc.clone()),
         }
@@ -100,7 +144,24 @@ impl Driver for RestDriver {
         op: &OpSpec,
         seq: u64,
     ) -> Result<CallOutcome, CallError> {
-        let answer = conn.send(self.request(op, seq), false).await?.ok()?;
+        let sent = match op {
+            OpSpec::Echo { .. } => self.echo.len(),
+            OpSpec::Score { .. } => self.score_doc.len(),
+            _ => 0,
+        } as u64;
+        let mut digits = [0u8; 20];
+        let (pieces, n): ([&[u8]; 3], usize) = match (&self.h1, op) {
+            (H1Template::Whole(bytes), _) => ([bytes, b"", b""], 1),
+            (H1Template::Item { before, after }, OpSpec::GetItem { ids }) => {
+                let id = decimal(OpSpec::item_id(*ids, seq).unsigned_abs(), &mut digits);
+                ([before, id, after], 3)
+            }
+            (H1Template::Item { .. }, _) => return Err(CallError::Unsupported("this op")),
+        };
+        let answer = conn
+            .send_with(&pieces[..n], sent, false, || self.request(op, seq))
+            .await?
+            .ok()?;
         if let OpSpec::Echo { size } = op {
             if answer.outcome.received != *size as u64 {
                 return Err(CallError::Verify(format!(

@@ -149,6 +149,43 @@ fn unsupported(spec: &CaseSpec) -> EngineError {
     }
 }
 
+/// A client's answers on their way to the case's recorder: recorded under its lock
+/// once per `SIZE` answers, not once per answer.
+struct Answers<'a> {
+    recorder: &'a Mutex<Recorder>,
+    pending: Vec<(Duration, Result<CallOutcome, CallError>)>,
+}
+
+impl<'a> Answers<'a> {
+    const SIZE: usize = 1024;
+
+    fn new(recorder: &'a Mutex<Recorder>) -> Self {
+        Answers {
+            recorder,
+            pending: Vec::with_capacity(Self::SIZE),
+        }
+    }
+
+    fn push(&mut self, latency: Duration, r: Result<CallOutcome, CallError>) {
+        self.pending.push((latency, r));
+        if self.pending.len() >= Self::SIZE {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let Ok(mut rec) = self.recorder.lock() else {
+            return;
+        };
+        for (latency, r) in self.pending.drain(..) {
+            match r {
+                Ok(o) => rec.record_ok(latency, latency, o.ttfb, o.sent, o.received),
+                Err(e) => rec.record_error(&e.kind(), latency),
+            }
+        }
+    }
+}
+
 fn join_error(e: &tokio::task::JoinError) -> EngineError {
     EngineError::NoConnection(CallError::Protocol(format!("client task failed: {e}")))
 }
@@ -163,32 +200,26 @@ async fn one_client<D: Driver>(
     start: Instant,
     recorder: &Mutex<Recorder>,
 ) -> ClientRun {
-    let tally = Mutex::new((0u64, 0u64, Duration::ZERO));
+    let (mut answered, mut errors, mut sum) = (0u64, 0u64, Duration::ZERO);
+    let mut batch = Answers::new(recorder);
     let outcome = match conn {
         Err(e) => Err(e),
         Ok(mut conn) => {
-            let on_answer = |latency: Duration, r: Result<_, CallError>| {
-                let (Ok(mut rec), Ok(mut t)) = (recorder.lock(), tally.lock()) else {
-                    return;
-                };
-                match r {
-                    Ok(o) => {
-                        let o: CallOutcome = o;
-                        rec.record_ok(latency, latency, o.ttfb, o.sent, o.received);
-                        t.0 += 1;
-                        t.2 += latency;
+            let on_answer = |latency: Duration, r: Result<CallOutcome, CallError>| {
+                match &r {
+                    Ok(_) => {
+                        answered += 1;
+                        sum += latency;
                     }
-                    Err(e) => {
-                        rec.record_error(&e.kind(), latency);
-                        t.1 += 1;
-                    }
+                    Err(_) => errors += 1,
                 }
+                batch.push(latency, r);
             };
             driver.pipeline(&mut conn, op, window, on_answer).await
         }
     };
+    batch.flush();
     let total = start.elapsed();
-    let (answered, mut errors, sum) = tally.into_inner().unwrap_or_default();
     let unsupported = matches!(outcome, Err(CallError::Unsupported(_)));
     if let (Err(e), Ok(mut rec)) = (outcome, recorder.lock()) {
         // Calls never answered: each one a failure of the connection's kind, after

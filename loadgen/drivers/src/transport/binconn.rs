@@ -7,6 +7,7 @@
 //! and never uses a second codec. Frames the server pushes unasked (NET-001
 //! BROADCAST) are skipped by the `Wire`, so they never count as answers.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -15,7 +16,6 @@ use futures::{SinkExt, StreamExt};
 use protolab_wire::{CodecError, WireError};
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
@@ -25,6 +25,7 @@ use tokio_util::either::Either;
 use crate::transport::http::TlsOptions;
 use crate::CONNECT_TIMEOUT;
 use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings, OpSpec, Window};
+use protolab_bench::engine::Deadline;
 
 /// A plain or TLS byte stream.
 pub type Io = Either<TcpStream, TlsStream<TcpStream>>;
@@ -256,10 +257,11 @@ pub async fn exchange<W: Wire>(
     Ok((pending.outcome(ttfb), pending.kept.freeze()))
 }
 
-/// `window.count` calls with up to `window.depth` unanswered: a sender and a
-/// receiver on the two halves of the connection, in this task. The sender writes
-/// while the window has room (flushing when it fills); the receiver matches answers
-/// to sends in order and reopens the window.
+/// `window.count` calls with up to `window.depth` unanswered, in this task on the
+/// unsplit connection: the window is topped up in batches (when a quarter of it has
+/// been answered), each batch written with one flush and stamped with one send time,
+/// then answers are matched to sends in order. No channel, semaphore or timer per
+/// call: the timeout is one lazily moved sleep (`Deadline`).
 pub async fn pipeline<W, F>(
     wire: &W,
     conn: &mut BinConn<W::Codec>,
@@ -272,47 +274,43 @@ where
     F: FnMut(Duration, Result<CallOutcome, CallError>) + Send,
 {
     let depth = window.depth.max(1);
-    let room = &Semaphore::new(depth);
-    // Send times and pending answers, in request order; at most `depth` queued.
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<(Instant, Pending)>();
-    let (mut sink, mut stream) = StreamExt::split(conn);
-    let send = async move {
-        for i in 0..window.count {
-            let permit = match room.try_acquire() {
-                Ok(p) => p,
-                Err(_) => {
-                    sink.flush().await.map_err(codec_error)?;
-                    room.acquire().await.map_err(|_| CallError::Closed)?
-                }
-            };
-            permit.forget();
-            let (frame, pending) = wire.request(op, window.first_seq + i)?;
-            tx.send((Instant::now(), pending))
-                .map_err(|_| CallError::Closed)?;
-            sink.feed(frame).await.map_err(codec_error)?;
+    let refill_at = depth - (depth / 4).max(1);
+    let mut queue: VecDeque<(Instant, Pending)> = VecDeque::with_capacity(depth.min(1 << 16));
+    let mut next = 0u64;
+    let mut deadline = Deadline::new(window.timeout);
+    let mut now = Instant::now();
+    while next < window.count || !queue.is_empty() {
+        if queue.len() <= refill_at && next < window.count {
+            let sent_at = Instant::now();
+            while queue.len() < depth && next < window.count {
+                let (frame, pending) = wire.request(op, window.first_seq + next)?;
+                next += 1;
+                queue.push_back((sent_at, pending));
+                conn.feed(frame).await.map_err(codec_error)?;
+            }
+            conn.flush().await.map_err(codec_error)?;
         }
-        sink.flush().await.map_err(codec_error)
-    };
-    let receive = async {
-        for _ in 0..window.count {
-            let Some((sent_at, mut pending)) = rx.recv().await else {
-                return Err(CallError::Closed);
-            };
-            let answer = tokio::time::timeout(
-                window.timeout,
-                read_answer(wire, op, &mut stream, &mut pending, sent_at),
+        let Some((sent_at, pending)) = queue.front_mut() else {
+            break;
+        };
+        let sent_at = *sent_at;
+        let answer = deadline
+            .run(
+                now + window.timeout,
+                read_answer(wire, op, conn, pending, sent_at),
             )
             .await
-            .map_err(|_| CallError::Timeout)?;
-            let latency = sent_at.elapsed();
-            match answer {
-                Ok(ttfb) => on_answer(latency, Ok(pending.outcome(ttfb))),
-                Err(e) if e.breaks_connection() => return Err(e),
-                Err(e) => on_answer(latency, Err(e)),
-            }
-            room.add_permits(1);
+            .ok_or(CallError::Timeout)?;
+        now = Instant::now();
+        let latency = now.saturating_duration_since(sent_at);
+        let Some((_, pending)) = queue.pop_front() else {
+            break;
+        };
+        match answer {
+            Ok(ttfb) => on_answer(latency, Ok(pending.outcome(ttfb))),
+            Err(e) if e.breaks_connection() => return Err(e),
+            Err(e) => on_answer(latency, Err(e)),
         }
-        Ok(())
-    };
-    futures::try_join!(send, receive).map(|_| ())
+    }
+    Ok(())
 }

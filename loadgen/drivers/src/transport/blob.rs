@@ -11,8 +11,8 @@ use http::Method;
 use http_body_util::{BodyExt, Either, StreamBody};
 use protolab_core::contract::{UploadSummary, MAX_CHUNK};
 use protolab_proto::arena::{self as pb, arena_client::ArenaClient};
-use tonic::transport::Channel;
 
+use crate::transport::grpcconn::GrpcConn;
 use crate::transport::http::{HttpConn, HttpTarget};
 use protolab_bench::driver::{Blob, CallError, TransferOutcome};
 
@@ -135,9 +135,10 @@ fn grpc_blob(blob: Blob) -> Result<Blob, CallError> {
 }
 
 /// gRPC download: `Arena.Download`'s messages CRC'd as they arrive.
-pub async fn grpc_download(channel: &Channel, blob: Blob) -> Result<TransferOutcome, CallError> {
+pub async fn grpc_download(channel: &GrpcConn, blob: Blob) -> Result<TransferOutcome, CallError> {
     let blob = grpc_blob(blob)?;
-    let mut client = ArenaClient::new(channel.clone()).max_decoding_message_size(64 << 20);
+    let mut client = ArenaClient::with_origin(channel.clone(), GrpcConn::origin())
+        .max_decoding_message_size(64 << 20);
     let start = Instant::now();
     let req = pb::DownloadRequest {
         size: blob.size,
@@ -157,10 +158,10 @@ pub async fn grpc_download(channel: &Channel, blob: Blob) -> Result<TransferOutc
 }
 
 /// gRPC upload: `Arena.Upload` fed one message per piece as tonic takes them.
-pub async fn grpc_upload(channel: &Channel, blob: Blob) -> Result<TransferOutcome, CallError> {
+pub async fn grpc_upload(channel: &GrpcConn, blob: Blob) -> Result<TransferOutcome, CallError> {
     let blob = grpc_blob(blob)?;
     let largest = blob.piece().min(blob.size as usize) as u64;
-    let mut client = ArenaClient::new(channel.clone());
+    let mut client = ArenaClient::with_origin(channel.clone(), GrpcConn::origin());
     let messages = futures::stream::iter(blob.pieces().map(|p| pb::Chunk { data: p.to_vec() }));
     let start = Instant::now();
     let reply = client.upload(messages).await.map_err(status)?.into_inner();

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use http::{Request, Response, StatusCode, Uri};
 use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Either, Full};
@@ -19,6 +19,7 @@ use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
+use crate::transport::h1::{self, RawH1};
 use crate::CONNECT_TIMEOUT;
 use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings};
 
@@ -143,9 +144,13 @@ impl HttpTarget {
     }
 
     /// Opens one connection: TCP, then TLS, then the HTTP handshake.
+    /// HTTP/1.1 is spoken directly (`RawH1`) until a call needs hyper.
     pub async fn connect(&self) -> Result<(HttpConn, ConnectTimings), CallError> {
         let (io, negotiated, mut timings) = self.connect_io().await?;
-        let conn = handshake(TokioIo::new(io), negotiated, &mut timings).await?;
+        let conn = match negotiated {
+            HttpVersion::H1 => HttpConn::Raw1(Box::new(RawH1::new(io)), self.authority.clone()),
+            HttpVersion::H2 => h2_handshake(TokioIo::new(io), &mut timings).await?,
+        };
         Ok((conn, timings))
     }
 
@@ -183,43 +188,30 @@ impl HttpTarget {
 /// A connected transport: plain TCP or TLS over TCP.
 pub type Io = tokio_util::either::Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
 
-async fn handshake<T>(
+/// The HTTP/2 handshake (preface and settings), timed; the connection task is
+/// spawned.
+async fn h2_handshake<T>(
     io: TokioIo<T>,
-    version: HttpVersion,
     timings: &mut ConnectTimings,
 ) -> Result<HttpConn, CallError>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let t = Instant::now();
-    let conn = match version {
-        HttpVersion::H1 => {
-            let (send, conn) = http1::handshake(io)
-                .await
-                .map_err(|e| CallError::Connect(e.to_string()))?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            HttpConn::H1(send)
-        }
-        HttpVersion::H2 => {
-            let (mut send, conn) = http2::Builder::new(TokioExecutor::new())
-                .initial_stream_window_size(4 << 20)
-                .initial_connection_window_size(8 << 20)
-                .handshake(io)
-                .await
-                .map_err(|e| CallError::Connect(e.to_string()))?;
-            tokio::spawn(async move {
-                let _ = conn.await;
-            });
-            send.ready()
-                .await
-                .map_err(|e| CallError::Connect(e.to_string()))?;
-            timings.handshake = Some(t.elapsed());
-            HttpConn::H2(send)
-        }
-    };
-    Ok(conn)
+    let (mut send, conn) = http2::Builder::new(TokioExecutor::new())
+        .initial_stream_window_size(4 << 20)
+        .initial_connection_window_size(8 << 20)
+        .handshake(io)
+        .await
+        .map_err(|e| CallError::Connect(e.to_string()))?;
+    tokio::spawn(async move {
+        let _ = conn.await;
+    });
+    send.ready()
+        .await
+        .map_err(|e| CallError::Connect(e.to_string()))?;
+    timings.handshake = Some(t.elapsed());
+    Ok(HttpConn::H2(send))
 }
 
 /// A request body: one buffer, or pieces produced as the connection takes them
@@ -228,16 +220,38 @@ pub type ReqBody = Either<Full<Bytes>, UnsyncBoxBody<Bytes, std::convert::Infall
 
 /// One HTTP connection; HTTP/2 handles are cheap clones multiplexed on one socket.
 pub enum HttpConn {
+    /// HTTP/1.1 through hyper (after a call that streams a body).
     H1(http1::SendRequest<ReqBody>),
     H2(http2::SendRequest<ReqBody>),
+    /// HTTP/1.1 spoken directly, with the `Host` its requests carry.
+    Raw1(Box<RawH1>, String),
+    /// A connection lost while it was handed to hyper.
+    Gone,
 }
 
 impl HttpConn {
     /// A second handle for a concurrent caller (HTTP/2 only).
     pub fn share(&self) -> Option<HttpConn> {
         match self {
-            HttpConn::H1(_) => None,
             HttpConn::H2(s) => Some(HttpConn::H2(s.clone())),
+            _ => None,
+        }
+    }
+
+    /// Sends a request and reads the whole answer, keeping the body only when
+    /// `keep`. On a directly spoken HTTP/1.1 connection the request is `h1`'s pieces
+    /// written as they are (a template: no request is built), with `sent` payload
+    /// bytes; otherwise it is the one `req` builds.
+    pub async fn send_with(
+        &mut self,
+        h1: &[&[u8]],
+        sent: u64,
+        keep: bool,
+        req: impl FnOnce() -> Request<Full<Bytes>>,
+    ) -> Result<Answer, CallError> {
+        match self {
+            HttpConn::Raw1(raw, _) => raw.call(h1, sent, keep).await,
+            _ => self.send(req(), keep).await,
         }
     }
 
@@ -248,6 +262,20 @@ impl HttpConn {
         keep: bool,
     ) -> Result<Answer, CallError> {
         let sent = http_body::Body::size_hint(req.body()).exact().unwrap_or(0);
+        if let HttpConn::Raw1(raw, authority) = self {
+            let (parts, body) = req.into_parts();
+            let body = full_bytes(body);
+            let mut bytes = BytesMut::new();
+            h1::encode_request(
+                &parts.method,
+                &parts.uri,
+                &parts.headers,
+                &body,
+                authority,
+                &mut bytes,
+            );
+            return raw.call(&[&bytes], sent, keep).await;
+        }
         let (resp, ttfb) = self.open(req).await?;
         let status = resp.status();
         let mut body = resp.into_body();
@@ -290,6 +318,7 @@ impl HttpConn {
         req: Request<ReqBody>,
     ) -> Result<(Response<Incoming>, Duration), CallError> {
         let start = Instant::now();
+        self.hand_to_hyper().await?;
         let resp: Response<Incoming> = match self {
             HttpConn::H1(s) => {
                 s.ready().await.map_err(|_| CallError::Closed)?;
@@ -299,6 +328,7 @@ impl HttpConn {
                 s.ready().await.map_err(|_| CallError::Closed)?;
                 s.send_request(req).await
             }
+            HttpConn::Raw1(..) | HttpConn::Gone => return Err(CallError::Closed),
         }
         .map_err(|e| {
             if e.is_closed() || e.is_canceled() {
@@ -308,6 +338,38 @@ impl HttpConn {
             }
         })?;
         Ok((resp, start.elapsed()))
+    }
+}
+
+impl HttpConn {
+    /// Hands a directly spoken HTTP/1.1 connection to hyper (for a body read or
+    /// written as a stream); it stays with hyper from then on.
+    async fn hand_to_hyper(&mut self) -> Result<(), CallError> {
+        if !matches!(self, HttpConn::Raw1(..)) {
+            return Ok(());
+        }
+        let HttpConn::Raw1(raw, _) = std::mem::replace(self, HttpConn::Gone) else {
+            return Ok(());
+        };
+        let io = raw.into_io().ok_or(CallError::Closed)?;
+        let (send, conn) = http1::handshake(TokioIo::new(io))
+            .await
+            .map_err(|e| CallError::Connect(e.to_string()))?;
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        *self = HttpConn::H1(send);
+        Ok(())
+    }
+}
+
+/// The bytes of a buffered body (`Full` yields its one frame at once).
+fn full_bytes(body: Full<Bytes>) -> Bytes {
+    use futures::FutureExt;
+    let mut body = body;
+    match body.frame().now_or_never() {
+        Some(Some(Ok(frame))) => frame.into_data().unwrap_or_default(),
+        _ => Bytes::new(),
     }
 }
 
