@@ -9,6 +9,7 @@ use clap::{Args, ValueEnum};
 
 use crate::contract::DEFAULT_MAX_BODY;
 use crate::dataset::{DEFAULT_ITEMS, DEFAULT_SEED};
+use crate::serve::{DEFAULT_MAX_HEADER_BYTES, MIN_MAX_HEADER_BYTES};
 
 /// Tokio runtime flavour: the Rust counterpart of reference/001's threaded vs forking
 /// server modes. `current` runs everything on one thread.
@@ -75,6 +76,11 @@ pub struct ServerArgs {
     /// Largest request body (echo, score, GraphQL document), in bytes
     #[arg(long, env = "MAX_BODY", default_value_t = DEFAULT_MAX_BODY)]
     pub max_body: usize,
+    /// Largest HTTP request header block, in bytes (at least 8192); larger ones get
+    /// 431 (HTTP/1.1 closes the connection, HTTP/2 resets the stream)
+    #[arg(long, env = "MAX_HEADER_BYTES", default_value_t = DEFAULT_MAX_HEADER_BYTES,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(MIN_MAX_HEADER_BYTES as u64..))]
+    pub max_header_bytes: usize,
     /// Per-request timeout for unary operations, in seconds
     #[arg(long, env = "REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -154,5 +160,13 @@ mod tests {
         );
         assert_eq!(cli.args.runtime, RuntimeKind::Current);
         assert!(Cli::try_parse_from(["x", "--tls-cert", "a.pem"]).is_err());
+        assert_eq!(cli.args.max_header_bytes, DEFAULT_MAX_HEADER_BYTES);
+    }
+
+    #[test]
+    fn header_cap_has_a_floor() {
+        let cli = Cli::parse_from(["x", "--max-header-bytes", "32768"]);
+        assert_eq!(cli.args.max_header_bytes, 32 * 1024);
+        assert!(Cli::try_parse_from(["x", "--max-header-bytes", "4096"]).is_err());
     }
 }

@@ -21,6 +21,7 @@ pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 pub mod tls;
+pub mod websocket;
 
 pub use config::{Ports, RuntimeKind, ServerArgs};
 pub use contract::{ContractError, Op};

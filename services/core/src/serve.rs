@@ -37,6 +37,15 @@ pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// An HTTP/1 client must finish sending request headers within this.
 pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Largest request header block, in bytes (`--max-header-bytes`): 16 KiB, as Node.js
+/// and hyper's HTTP/2 default, twice nginx's 8 KiB per header line. Every request of
+/// the contract and every client we know of sends under 1 KiB; an 80 KB header is an
+/// attack or a bug, and hyper's own HTTP/1 default (~400 KB) would buffer it.
+pub const DEFAULT_MAX_HEADER_BYTES: usize = 16 * 1024;
+
+/// The smallest header cap hyper accepts: its HTTP/1 read buffer starts at 8 KiB.
+pub const MIN_MAX_HEADER_BYTES: usize = 8 * 1024;
+
 /// An accepted connection, plain or TLS.
 pub type Conn = Either<TcpStream, TlsStream<TcpStream>>;
 
@@ -143,6 +152,43 @@ async fn overloaded(err: BoxError) -> Response {
     (status, Json(serde_json::json!({ "error": msg }))).into_response()
 }
 
+/// How hyper serves each connection.
+#[derive(Debug, Clone, Copy)]
+pub struct HttpConfig {
+    /// Serve HTTP/2 only (gRPC).
+    pub http2_only: bool,
+    /// Largest request header block (HTTP/1: request line and headers as sent;
+    /// HTTP/2: the header list as RFC 9113 counts it, 32 bytes per field on top).
+    /// At least `MIN_MAX_HEADER_BYTES`.
+    pub max_header_bytes: usize,
+}
+
+/// A hyper connection builder with every limit of `config` applied.
+fn builder(config: HttpConfig) -> auto::Builder<TokioExecutor> {
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    if config.http2_only {
+        builder = builder.http2_only();
+    }
+    // HTTP/1: a request head that does not fit the read buffer is answered 431 by
+    // hyper itself, and the connection closed. Body reads and queued writes use the
+    // same buffer a piece at a time, so this bounds them too, without limiting
+    // their total size. Slowloris guard: headers must arrive within
+    // HEADER_READ_TIMEOUT.
+    builder
+        .http1()
+        .max_buf_size(config.max_header_bytes.max(MIN_MAX_HEADER_BYTES))
+        .timer(TokioTimer::new())
+        .header_read_timeout(HEADER_READ_TIMEOUT);
+    // HTTP/2: advertised in SETTINGS; a larger header block gets a 431 response
+    // and the stream reset, and the connection serves on.
+    builder
+        .http2()
+        .max_header_list_size(u32::try_from(config.max_header_bytes).unwrap_or(u32::MAX))
+        .timer(TokioTimer::new())
+        .max_concurrent_streams(1024);
+    builder
+}
+
 /// Serves `router` on every connection `accept_loop` yields, until shutdown, then
 /// lets each connection finish its in-flight requests.
 pub async fn serve_http(
@@ -150,26 +196,14 @@ pub async fn serve_http(
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     ctx: AcceptCtx,
-    http2_only: bool,
+    config: HttpConfig,
 ) {
     let shutdown = ctx.shutdown.clone();
     accept_loop(listener, tls, ctx, move |conn, _peer| {
         let svc = TowerToHyperService::new(router.clone());
         let shutdown = shutdown.clone();
         async move {
-            let mut builder = auto::Builder::new(TokioExecutor::new());
-            if http2_only {
-                builder = builder.http2_only();
-            }
-            // Slowloris guard: headers must arrive within HEADER_READ_TIMEOUT.
-            builder
-                .http1()
-                .timer(TokioTimer::new())
-                .header_read_timeout(HEADER_READ_TIMEOUT);
-            builder
-                .http2()
-                .timer(TokioTimer::new())
-                .max_concurrent_streams(1024);
+            let builder = builder(config);
             let conn = builder.serve_connection_with_upgrades(TokioIo::new(conn), svc);
             tokio::pin!(conn);
             tokio::select! {

@@ -24,7 +24,7 @@ use crate::admin::{self, Readiness};
 use crate::config::{Ports, ServerArgs};
 use crate::dataset::{Dataset, DatasetError};
 use crate::metrics::Metrics;
-use crate::serve::{self, AcceptCtx};
+use crate::serve::{self, AcceptCtx, HttpConfig};
 use crate::tls::{self, TlsError};
 
 /// What distinguishes one server binary from another, outside its handlers.
@@ -68,6 +68,7 @@ pub struct ServerState {
     pub shutdown: CancellationToken,
     pub delay: Duration,
     pub max_body: usize,
+    pub max_header_bytes: usize,
     pub request_timeout: Duration,
     pub max_connections: usize,
     pub shutdown_grace: Duration,
@@ -86,6 +87,7 @@ impl ServerState {
             shutdown: CancellationToken::new(),
             delay: args.delay(),
             max_body: args.max_body,
+            max_header_bytes: args.max_header_bytes,
             request_timeout: args.request_timeout(),
             max_connections: args.max_connections.max(1),
             shutdown_grace: args.shutdown_grace(),
@@ -199,12 +201,16 @@ pub async fn run_http(router: Router, listeners: Listeners, state: ServerState, 
     let admin = spawn_admin(&state, listeners.admin, admin_done.clone());
     let limit = Arc::new(Semaphore::new(state.max_connections));
     let tracker = TaskTracker::new();
+    let config = HttpConfig {
+        http2_only,
+        max_header_bytes: state.max_header_bytes,
+    };
     let mut loops = vec![tokio::spawn(serve::serve_http(
         router.clone(),
         listeners.plain,
         None,
         state.accept_ctx(&limit, &tracker),
-        http2_only,
+        config,
     ))];
     if let Some((listener, acceptor)) = listeners.tls {
         loops.push(tokio::spawn(serve::serve_http(
@@ -212,7 +218,7 @@ pub async fn run_http(router: Router, listeners: Listeners, state: ServerState, 
             listener,
             Some(acceptor),
             state.accept_ctx(&limit, &tracker),
-            http2_only,
+            config,
         )));
     }
     state.ready.set(true);
@@ -325,6 +331,7 @@ pub fn ephemeral_args(db: PathBuf, items: u32) -> ServerArgs {
         workers: None,
         max_connections: 1000,
         max_body: crate::contract::DEFAULT_MAX_BODY,
+        max_header_bytes: crate::serve::DEFAULT_MAX_HEADER_BYTES,
         request_timeout_secs: 30,
         shutdown_grace_secs: 5,
     }

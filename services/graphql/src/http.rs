@@ -86,9 +86,7 @@ async fn upgrade(s: HttpState, parts: &mut Parts) -> Response {
         Ok(u) => u,
         Err(e) => return e.into_response(),
     };
-    upgrade
+    protolab_core::websocket::limits(upgrade, s.body_limit)
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .max_message_size(s.body_limit)
-        .max_frame_size(s.body_limit)
         .on_upgrade(move |socket| GraphQLWebSocket::new(socket, s.schema, protocol).serve())
 }

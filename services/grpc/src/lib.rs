@@ -1,8 +1,8 @@
 //! The gRPC server: `arena.Arena` (the lab contract: unary, server streaming and
 //! client streaming), reference/002's `score.ScoreService`, `grpc.health.v1` and
-//! reflection — tonic services turned into one axum router and served by core's
-//! accept loop (HTTP/2 only; the TLS port requires a client certificate when TLS_CA
-//! is set, which the compose lab always does).
+//! reflection (v1 and v1alpha) — tonic services turned into one axum router and
+//! served by core's accept loop (HTTP/2 only; the TLS port requires a client
+//! certificate when TLS_CA is set, which the compose lab always does).
 
 mod arena;
 mod status;
@@ -50,13 +50,15 @@ pub fn app(state: ServerState) -> Router {
     let mut routes = Routes::new(arena)
         .add_service(score)
         .add_service(health_service());
-    match tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(pb::DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()
-    {
-        Ok(reflection) => routes = routes.add_service(reflection),
-        Err(e) => tracing::error!(error = %e, "reflection unavailable"),
+    // Both reflection versions, as grpc-go serves them: grpcurl and current tools
+    // ask v1; Python's grpcio-reflection, older grpcurl and Evans ask v1alpha.
+    match reflection().build_v1() {
+        Ok(v1) => routes = routes.add_service(v1),
+        Err(e) => tracing::error!(error = %e, "reflection v1 unavailable"),
+    }
+    match reflection().build_v1alpha() {
+        Ok(v1alpha) => routes = routes.add_service(v1alpha),
+        Err(e) => tracing::error!(error = %e, "reflection v1alpha unavailable"),
     }
     routes
         .prepare()
@@ -64,6 +66,13 @@ pub fn app(state: ServerState) -> Router {
         .layer(axum::middleware::map_response(
             status::oversize_is_resource_exhausted,
         ))
+}
+
+/// Server reflection over every service this server offers.
+fn reflection() -> tonic_reflection::server::Builder<'static> {
+    tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(pb::DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
 }
 
 /// `grpc.health.v1.Health`, reporting Arena and ScoreService (and the server as a

@@ -4,11 +4,13 @@
 //! every stream. `IDLE_STREAMS=10000 cargo test -p protolab-sse --test idle_streams
 //! -- --ignored --nocapture` (raise `ulimit -n` first: client and server each hold N).
 
-use std::io::{BufRead, BufReader};
+#[path = "../../core/tests/support/child.rs"]
+mod child;
+
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use child::ServerProcess;
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -17,57 +19,6 @@ const DEFAULT_STREAMS: usize = 1_000;
 /// Connections opened at once (stays under the listen backlog).
 const CONNECT_BATCH: usize = 200;
 const STEP: Duration = Duration::from_secs(20);
-
-/// Kills the server when the test ends, however it ends.
-struct Server(Child);
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn rss_kib(pid: u32) -> anyhow::Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("no VmRSS"))
-}
-
-/// Starts the binary on OS-chosen ports and reads its plain address from the log.
-fn start(dir: &std::path::Path, streams: usize) -> anyhow::Result<(Server, SocketAddr)> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_protolab-sse"))
-        .args(["--bind", "127.0.0.1", "--port", "0", "--admin-port", "0"])
-        .arg("--db")
-        .arg(dir.join("items.db"))
-        .args(["--items", "1000", "--max-connections"])
-        .arg((streams + 100).to_string())
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()?;
-    let stderr = child
-        .stderr
-        .take()
-        .ok_or_else(|| anyhow::anyhow!("no stderr"))?;
-    let server = Server(child);
-    let mut lines = BufReader::new(stderr).lines();
-    for line in lines.by_ref().take(50) {
-        let line = line?;
-        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_default();
-        if v["fields"]["message"] == "listening" {
-            let plain = v["fields"]["plain"].as_str().unwrap_or_default();
-            // Keep draining the log so the server never writes into a closed pipe.
-            std::thread::spawn(move || lines.for_each(drop));
-            return Ok((server, plain.parse()?));
-        }
-        eprintln!("server: {line}");
-    }
-    anyhow::bail!("server never logged its address")
-}
 
 /// Opens one `/subscribe` stream and reads up to the end of the response head.
 async fn subscribe(addr: SocketAddr) -> anyhow::Result<TcpStream> {
@@ -104,12 +55,13 @@ async fn hold_idle_subscribe_streams() -> anyhow::Result<()> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(DEFAULT_STREAMS);
     let dir = tempfile::tempdir()?;
-    let (server, addr) = start(dir.path(), n)?;
-    let pid = server.0.id();
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_protolab-sse"));
+    let server = ServerProcess::start(bin, dir.path(), n, &[])?;
+    let addr = server.addr;
     // Warm up: one stream and one request, so lazy start-up costs are not counted.
     drop(subscribe(addr).await?);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let before = rss_kib(pid)?;
+    let before = server.rss_kib()?;
     let mut streams = Vec::with_capacity(n);
     for batch in 0..n.div_ceil(CONNECT_BATCH) {
         let size = CONNECT_BATCH.min(n - batch * CONNECT_BATCH);
@@ -121,7 +73,7 @@ async fn hold_idle_subscribe_streams() -> anyhow::Result<()> {
         }
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let after = rss_kib(pid)?;
+    let after = server.rss_kib()?;
     let per_stream = (after.saturating_sub(before) as f64 * 1024.0) / n as f64;
     println!(
         "idle /subscribe streams: {n}; server RSS {before} KiB -> {after} KiB; \

@@ -28,7 +28,7 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use protolab_core::hub::Hub;
-use protolab_core::{tls, Ports, ServerSpec, ServerState};
+use protolab_core::{tls, websocket, Ports, ServerSpec, ServerState};
 
 /// The WebSocket server's identity and default ports (DESIGN.md).
 pub const SPEC: ServerSpec = ServerSpec {
@@ -84,10 +84,8 @@ pub fn app_with(state: ServerState, hub: Hub, config: WsConfig) -> Router {
         .with_state(Shared { state, hub, config })
 }
 
-/// Accepts the upgrade with the message size capped at MAX_BODY.
+/// Accepts the upgrade with core's WebSocket buffers, messages capped at MAX_BODY.
 async fn upgrade(State(shared): State<Shared>, ws: WebSocketUpgrade) -> Response {
     let max = shared.state.max_body;
-    ws.max_message_size(max)
-        .max_frame_size(max)
-        .on_upgrade(move |socket| session::run(socket, shared))
+    websocket::limits(ws, max).on_upgrade(move |socket| session::run(socket, shared))
 }
