@@ -22,7 +22,7 @@ mod verdict;
 pub use case::{
     CaseResult, CaseSpec, ConnectBreakdown, Kind, KindName, Metric, Repetition, Status,
 };
-pub use driver::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec};
+pub use driver::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec, Refusal};
 pub use engine::{EngineError, LoadPlan, Model};
 pub use kind::hold::{raise_nofile_limit, HoldStats};
 pub use kind::pipeline::ClientLine;

@@ -11,7 +11,9 @@ use protolab_wire::framed::{
 
 use crate::transport::binconn::{self, BinConn, Pending, Step, Target, Wire};
 use crate::verify;
-use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec, Window};
+use protolab_bench::driver::{
+    CallError, CallOutcome, ConnectTimings, Driver, OpSpec, Refusal, Window,
+};
 
 /// Largest answer the driver accepts: a 1 MiB echo is up to ~2.6 MB of JSON.
 const MAX_ANSWER: usize = 8 << 20;
@@ -128,10 +130,13 @@ impl Wire for FramedDriver {
                 resp.req, pending.tag
             ))));
         }
-        Step::Done(match resp.into_result() {
-            Ok(result) => self.check(op, &result),
-            Err(error) => Err(CallError::refused(error)),
-        })
+        if !resp.ok {
+            return Step::Done(Err(CallError::Refused {
+                reason: Refusal::from_code(resp.code.as_deref()),
+                message: resp.error.unwrap_or_default(),
+            }));
+        }
+        Step::Done(self.check(op, &resp.result.unwrap_or_default()))
     }
 }
 

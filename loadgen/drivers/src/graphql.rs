@@ -15,7 +15,7 @@ use crate::transport::gqlws::{self, u64_of};
 use crate::transport::http::{HttpConn, HttpTarget, HttpVersion, TlsOptions};
 use crate::transport::ws::WsTarget;
 use crate::verify;
-use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec};
+use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec, Refusal};
 use protolab_bench::driver::{PushEvent, PushStream, StreamParams};
 
 /// Where queries go, and where subscriptions live.
@@ -54,6 +54,18 @@ pub struct GraphqlDriver {
     score_doc: String,
     score_body: Bytes,
     item_query: String,
+}
+
+/// The refusal a GraphQL error's `extensions.code` names (the server's codes, as
+/// Apollo spells them).
+fn refusal(code: Option<&str>) -> Refusal {
+    match code {
+        Some("NOT_FOUND") => Refusal::NotFound,
+        Some("BAD_USER_INPUT") => Refusal::BadRequest,
+        Some("PAYLOAD_TOO_LARGE") => Refusal::TooLarge,
+        Some("INTERNAL_SERVER_ERROR") => Refusal::Internal,
+        _ => Refusal::Other,
+    }
 }
 
 /// A GraphQL response; under load only whether it carries `errors` is read.
@@ -132,7 +144,15 @@ impl GraphqlDriver {
         let r: Response = serde_json::from_slice(&answer.body)
             .map_err(|e| CallError::Verify(format!("answer is not a GraphQL response: {e}")))?;
         if let Some(errors) = r.errors.filter(|e| !e.is_empty()) {
-            return Err(CallError::refused(Value::from(errors).to_string()));
+            let reason = refusal(
+                errors[0]
+                    .pointer("/extensions/code")
+                    .and_then(Value::as_str),
+            );
+            return Err(CallError::Refused {
+                reason,
+                message: Value::from(errors).to_string(),
+            });
         }
         Ok((r.data.unwrap_or(Value::Null), answer.outcome))
     }

@@ -21,7 +21,7 @@ use crate::transport::binconn::{
 use crate::verify;
 use crate::CONNECT_TIMEOUT;
 use protolab_bench::driver::{
-    Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, TransferOutcome, Window,
+    Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, Refusal, TransferOutcome, Window,
 };
 use protolab_bench::driver::{PushEvent, PushStream, Pushed};
 
@@ -35,40 +35,18 @@ pub struct Net001Driver {
     score: Option<f64>,
 }
 
-/// The short reason of an ERROR frame's code.
-pub fn error_reason(code: ErrorCode) -> &'static str {
-    match code {
-        ErrorCode::BadMagic => "bad_magic",
-        ErrorCode::BadVersion => "bad_version",
-        ErrorCode::BadCrc => "bad_crc",
-        ErrorCode::TooLarge => "frame_too_large",
-        ErrorCode::UnknownType => "unknown_type",
-        ErrorCode::NotAuthenticated => "not_authenticated",
-        ErrorCode::AuthFailed => "auth_failed",
-        ErrorCode::RateLimited => "rate_limited",
-        ErrorCode::ServerBusy => "busy",
-        ErrorCode::BadRequest => "bad_request",
-        ErrorCode::NotFound => "not_found",
-        ErrorCode::Internal => "internal",
-        ErrorCode::Other(_) => "error",
-    }
-}
-
 fn refused(code: ErrorCode, message: String) -> CallError {
     CallError::Refused {
-        reason: error_reason(code),
+        reason: Refusal::from_code(Some(code.name())),
         message,
     }
 }
 
 fn failed(status: FailStatus, message: String) -> CallError {
-    let reason = match status {
-        FailStatus::BadRequest => "bad_request",
-        FailStatus::NotFound => "not_found",
-        FailStatus::TooLarge => "too_large",
-        FailStatus::Internal => "internal",
-    };
-    CallError::Refused { reason, message }
+    CallError::Refused {
+        reason: Refusal::from_code(Some(status.name())),
+        message,
+    }
 }
 
 impl Net001Driver {
@@ -124,7 +102,7 @@ impl Net001Driver {
                 Frame::AuthReply { success: true, .. } => return Ok(()),
                 Frame::AuthReply { success: false, .. } => {
                     return Err(CallError::Refused {
-                        reason: "auth_failed",
+                        reason: Refusal::AuthFailed,
                         message: format!("AUTH as {username} refused"),
                     })
                 }

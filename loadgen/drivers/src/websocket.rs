@@ -16,7 +16,7 @@ use crate::transport::ws::{ws_error, Ws, WsTarget};
 use crate::transport::wsmux::{Answer, MuxSocket};
 use crate::verify;
 use crate::CONNECT_TIMEOUT;
-use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec};
+use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec, Refusal};
 use protolab_bench::driver::{PushEvent, PushStream, Pushed, StreamParams};
 
 /// The server's WebSocket path.
@@ -82,7 +82,10 @@ fn ok(answer: Answer) -> Result<Answer, CallError> {
     if answer.ok {
         Ok(answer)
     } else {
-        Err(CallError::refused(answer.error.unwrap_or_default()))
+        Err(CallError::Refused {
+            reason: Refusal::from_code(answer.code.as_deref()),
+            message: answer.error.unwrap_or_default(),
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::{all_ops, binary, named, plan, unlimited};
 use protolab_bench::{run_case, Hooks, Kind};
-use protolab_bench::{CallError, Driver, OpSpec};
+use protolab_bench::{CallError, Driver, OpSpec, Refusal};
 use protolab_binary::auth::AuthTokens;
 use protolab_binary::BinaryConfig;
 use protolab_drivers::Net001Driver;
@@ -99,7 +99,7 @@ async fn connect_breakdown_has_tls_and_the_auth_round_trip() -> anyhow::Result<(
         matches!(
             &e,
             CallError::Refused {
-                reason: "not_authenticated",
+                reason: Refusal::NotAuthenticated,
                 ..
             }
         ),

@@ -55,7 +55,7 @@ fn req_of(payload: &[u8]) -> u64 {
 fn respond(req: u64, r: Result<Value, ContractError>) -> Response {
     match r {
         Ok(v) => Response::success(req, v),
-        Err(e) => Response::failure(req, e.to_string()),
+        Err(e) => Response::failure(req, e.code(), e.to_string()),
     }
 }
 
@@ -134,7 +134,8 @@ impl Protocol for Framed {
                 Err(e) => {
                     self.counts[1] += 1;
                     let req = req_of(&frame.payload);
-                    replies.now(|o| Response::failure(req, e.to_string()).encode(o));
+                    replies
+                        .now(|o| Response::failure(req, e.code().name(), e.to_string()).encode(o));
                 }
             },
             FrameKind::Close => {
@@ -144,7 +145,10 @@ impl Protocol for Framed {
             }
             FrameKind::Response => {
                 self.counts[1] += 1;
-                replies.now(|o| Response::failure(0, "responses are server-to-client").encode(o));
+                replies.now(|o| {
+                    let code = ErrorCode::BadRequest.name();
+                    Response::failure(0, code, "responses are server-to-client").encode(o)
+                });
             }
         }
         Flow::Continue
@@ -156,7 +160,7 @@ impl Protocol for Framed {
             ErrorCode::ServerBusy => "server busy".to_owned(),
             _ => message.to_owned(),
         };
-        Response::failure(0, text).encode(out)
+        Response::failure(0, code.name(), text).encode(out)
     }
 
     fn pushed<'a>(&'a mut self, _out: &'a mut BytesMut) -> impl Future<Output = ()> + Send + 'a {

@@ -78,10 +78,12 @@ async fn bad_json_and_unknown_type_are_answered_and_bad_magic_closes() -> anyhow
     c.send_raw(&out).await?;
     let r = c.response().await?;
     assert_eq!((r.req, r.ok), (3, false));
+    assert_eq!(r.code.as_deref(), Some("bad_request"));
     // Unknown type word 9: answered, stream continues.
     let mut raw = vec![0x12, 0x34, 0x56, 0x78, 0, 0, 0, 9, 0, 0, 0, 0];
     c.send_raw(&raw).await?;
-    assert!(!c.response().await?.ok);
+    let r = c.response().await?;
+    assert_eq!((r.ok, r.code.as_deref()), (false, Some("unknown_type")));
     let mut ok = BytesMut::new();
     Request {
         op: RequestOp::GetItem { id: 999_999 },
@@ -91,6 +93,7 @@ async fn bad_json_and_unknown_type_are_answered_and_bad_magic_closes() -> anyhow
     c.send_raw(&ok).await?;
     let r = c.response().await?;
     assert_eq!((r.req, r.ok), (4, false), "not found is a failure response");
+    assert_eq!(r.code.as_deref(), Some("not_found"));
     raw.clear();
     raw.extend_from_slice(b"GET / HTTP/1.1\r\n\r\n");
     c.send_raw(&raw).await?;
@@ -110,7 +113,8 @@ async fn oversized_length_is_refused_before_the_payload() -> anyhow::Result<()> 
     let mut c = FramedClient::connect(t.srv.framed).await?;
     c.send_raw(&[0x12, 0x34, 0x56, 0x78, 0, 0, 0, 1, 0x7F, 0xFF, 0xFF, 0xFF])
         .await?;
-    assert!(!c.response().await?.ok);
+    let r = c.response().await?;
+    assert_eq!((r.ok, r.code.as_deref()), (false, Some("frame_too_large")));
     assert!(c.frame().await?.is_none());
     t.srv.stop().await;
     Ok(())

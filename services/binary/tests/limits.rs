@@ -103,6 +103,7 @@ async fn connection_over_the_cap_is_told_busy_and_closed() -> anyhow::Result<()>
     // The framed port shares the cap.
     let mut framed = common::FramedClient::connect(t.srv.framed).await?;
     let busy = framed.response().await?;
+    assert_eq!(busy.code.as_deref(), Some(ErrorCode::ServerBusy.name()));
     assert_eq!(busy.into_result(), Err("server busy".to_owned()));
     assert!(framed.frame().await?.is_none());
     drop(held.pop());

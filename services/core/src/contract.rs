@@ -85,6 +85,20 @@ pub enum ContractError {
 }
 
 impl ContractError {
+    /// The error's kind for programs, in JSON error envelopes (`"code"`): the names
+    /// NET-001's statuses and the framed protocol's refusals use.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ContractError::NotFound(_) => "not_found",
+            ContractError::InvalidArgument(_) => ContractError::BAD_REQUEST,
+            ContractError::TooLarge { .. } => "too_large",
+            ContractError::Internal => "internal",
+        }
+    }
+
+    /// The code of an invalid argument, and of a request that could not be read.
+    pub const BAD_REQUEST: &'static str = "bad_request";
+
     fn invalid(msg: impl Into<String>) -> Self {
         ContractError::InvalidArgument(msg.into())
     }

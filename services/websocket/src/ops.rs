@@ -125,16 +125,22 @@ pub(crate) fn ok(req: &Option<Value>, result: Value) -> Message {
     frame(req, json!({ "ok": true, "result": result }))
 }
 
-/// `{"req","ok":false,"error"}`.
-pub(crate) fn error(req: &Option<Value>, error: &str) -> Message {
-    frame(req, json!({ "ok": false, "error": error }))
+/// `{"req","ok":false,"code","error"}`: `code` for programs (`ContractError::code`),
+/// `error` for people.
+pub(crate) fn error(req: &Option<Value>, code: &str, error: &str) -> Message {
+    frame(req, json!({ "ok": false, "code": code, "error": error }))
+}
+
+/// The answer to a frame that is not a request.
+pub(crate) fn rejected(r: &Rejected) -> Message {
+    error(&r.req, ContractError::BAD_REQUEST, &r.error)
 }
 
 /// The answer to a unary request, from its outcome.
 pub(crate) fn answer(req: &Option<Value>, outcome: Result<Value, ContractError>) -> Message {
     match outcome {
         Ok(result) => ok(req, result),
-        Err(e) => error(req, &e.to_string()),
+        Err(e) => error(req, e.code(), &e.to_string()),
     }
 }
 
@@ -256,9 +262,12 @@ mod tests {
 
     #[test]
     fn frames_omit_an_unknown_req() {
-        let Message::Text(t) = error(&None, "bad") else {
+        let Message::Text(t) = error(&None, "bad_request", "bad") else {
             panic!("text frame")
         };
-        assert_eq!(t.as_str(), r#"{"error":"bad","ok":false}"#);
+        assert_eq!(
+            t.as_str(),
+            r#"{"code":"bad_request","error":"bad","ok":false}"#
+        );
     }
 }

@@ -115,7 +115,7 @@ impl Session {
         match msg {
             Message::Text(text) => match ops::parse(text.as_str()) {
                 Ok(envelope) => self.dispatch(envelope).await,
-                Err(r) => self.send(ops::error(&r.req, &r.error)).await,
+                Err(r) => self.send(ops::rejected(&r)).await,
             },
             Message::Binary(bytes) => {
                 let start = std::time::Instant::now();
@@ -149,7 +149,7 @@ impl Session {
                     let fut = ops::stream(self.shared.clone(), params, req, self.out.clone());
                     self.work.push(fut.boxed());
                 }
-                Err(e) => self.send(ops::error(&req, &e.to_string())).await,
+                Err(e) => self.send(ops::answer(&req, Err(e))).await,
             },
             request => {
                 let (shared, out) = (self.shared.clone(), self.out.clone());

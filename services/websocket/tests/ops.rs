@@ -24,6 +24,7 @@ async fn unary_ops_answer_per_the_contract() -> anyhow::Result<()> {
     let missing = call(&mut ws, json!({"op": "get_item", "id": 999_999, "req": 3})).await?;
     assert_eq!(missing["ok"], false);
     assert_eq!(missing["error"], "item 999999 not found");
+    assert_eq!(missing["code"], "not_found");
     let page = call(
         &mut ws,
         json!({"op": "list_items", "offset": 10, "limit": 5, "req": 4}),

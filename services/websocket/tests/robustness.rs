@@ -25,6 +25,7 @@ async fn malformed_envelopes_and_unknown_ops_get_errors_and_the_socket_stays_ope
     let v = call(&mut ws, json!({"op": "teleport", "req": 5})).await?;
     assert_eq!(v["req"], 5);
     assert_eq!(v["error"], "unknown op \"teleport\"");
+    assert_eq!(v["code"], "bad_request");
     let v = call(&mut ws, json!({"req": 6})).await?;
     assert_eq!(
         (v["req"].clone(), v["ok"].clone()),

@@ -91,6 +91,26 @@ impl ErrorCode {
         }
     }
 
+    /// The code's name in JSON error envelopes and error counts (snake case):
+    /// the one vocabulary of refusals across protolab's protocols.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ErrorCode::BadMagic => "bad_magic",
+            ErrorCode::BadVersion => "bad_version",
+            ErrorCode::BadCrc => "bad_crc",
+            ErrorCode::TooLarge => "frame_too_large",
+            ErrorCode::UnknownType => "unknown_type",
+            ErrorCode::NotAuthenticated => "not_authenticated",
+            ErrorCode::AuthFailed => "auth_failed",
+            ErrorCode::RateLimited => "rate_limited",
+            ErrorCode::ServerBusy => "busy",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::Internal => "internal",
+            ErrorCode::Other(_) => "error",
+        }
+    }
+
     /// The code for a wire value; unnamed values become `Other`.
     pub const fn from_u16(v: u16) -> ErrorCode {
         match v {

@@ -55,17 +55,95 @@ pub enum CallError {
     #[error("{0} is not offered by this protocol")]
     Unsupported(&'static str),
     /// The server refused the call with a protocol-level error (NET-001 ERROR frame,
-    /// a DATA failure status, a framed `"ok":false`): `reason` is a short label
-    /// (`rate_limited`, `busy`, `not_authenticated`, `not_found`, ...).
+    /// a DATA failure status, a framed or WebSocket `"ok":false` with its `code`, a
+    /// GraphQL error's `extensions.code`).
     #[error("refused ({reason}): {message}")]
-    Refused {
-        reason: &'static str,
-        message: String,
-    },
+    Refused { reason: Refusal, message: String },
 }
 
-/// Refusals after which the server closes the connection (busy, or framing lost).
-const FATAL_REFUSALS: [&str; 4] = ["busy", "bad_magic", "bad_version", "frame_too_large"];
+/// Why a server refused a call, as its protocol named it: errors are counted under
+/// `label()`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Refusal {
+    RateLimited,
+    Busy,
+    NotAuthenticated,
+    AuthFailed,
+    BadRequest,
+    NotFound,
+    /// The operation's payload is over the server's limit (the connection goes on).
+    TooLarge,
+    /// A frame over the receive limit: framing is lost, the connection closes.
+    FrameTooLarge,
+    BadMagic,
+    BadVersion,
+    BadCrc,
+    UnknownType,
+    Internal,
+    /// A code this generator does not know, or none at all.
+    Other,
+}
+
+impl Refusal {
+    /// Every refusal with a code of its own.
+    const NAMED: [Refusal; 13] = [
+        Refusal::RateLimited,
+        Refusal::Busy,
+        Refusal::NotAuthenticated,
+        Refusal::AuthFailed,
+        Refusal::BadRequest,
+        Refusal::NotFound,
+        Refusal::TooLarge,
+        Refusal::FrameTooLarge,
+        Refusal::BadMagic,
+        Refusal::BadVersion,
+        Refusal::BadCrc,
+        Refusal::UnknownType,
+        Refusal::Internal,
+    ];
+
+    /// The short label errors are counted under, which is also the code the
+    /// servers' JSON error envelopes carry (`protolab_core::ContractError::code`,
+    /// the framed server's refusals).
+    pub fn label(self) -> &'static str {
+        match self {
+            Refusal::RateLimited => "rate_limited",
+            Refusal::Busy => "busy",
+            Refusal::NotAuthenticated => "not_authenticated",
+            Refusal::AuthFailed => "auth_failed",
+            Refusal::BadRequest => "bad_request",
+            Refusal::NotFound => "not_found",
+            Refusal::TooLarge => "too_large",
+            Refusal::FrameTooLarge => "frame_too_large",
+            Refusal::BadMagic => "bad_magic",
+            Refusal::BadVersion => "bad_version",
+            Refusal::BadCrc => "bad_crc",
+            Refusal::UnknownType => "unknown_type",
+            Refusal::Internal => "internal",
+            Refusal::Other => "rejected",
+        }
+    }
+
+    /// The refusal an envelope's `code` names; `Other` for an unknown or absent one.
+    pub fn from_code(code: Option<&str>) -> Refusal {
+        code.and_then(|c| Refusal::NAMED.into_iter().find(|r| r.label() == c))
+            .unwrap_or(Refusal::Other)
+    }
+
+    /// The server closes the connection after it (busy, or framing lost).
+    pub fn closes_connection(self) -> bool {
+        matches!(
+            self,
+            Refusal::Busy | Refusal::BadMagic | Refusal::BadVersion | Refusal::FrameTooLarge
+        )
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.label())
+    }
+}
 
 impl CallError {
     /// Short, bounded label for error counts.
@@ -78,31 +156,14 @@ impl CallError {
             CallError::Verify(_) => "verify".into(),
             CallError::Closed => "closed".into(),
             CallError::Unsupported(_) => "unsupported".into(),
-            CallError::Refused { reason, .. } => (*reason).into(),
+            CallError::Refused { reason, .. } => reason.label().into(),
         }
-    }
-
-    /// A protocol-level error answer whose only detail is its message (a framed or
-    /// WebSocket `"ok":false`, GraphQL `errors`), classified by what it says;
-    /// `rejected` when it names no known reason.
-    pub fn refused(message: String) -> CallError {
-        let lower = message.to_ascii_lowercase();
-        let reason = if lower.contains("rate limited") {
-            "rate_limited"
-        } else if lower.contains("busy") {
-            "busy"
-        } else if lower.contains("not found") {
-            "not_found"
-        } else {
-            "rejected"
-        };
-        CallError::Refused { reason, message }
     }
 
     /// True when the connection should be replaced after this error.
     pub fn breaks_connection(&self) -> bool {
         match self {
-            CallError::Refused { reason, .. } => FATAL_REFUSALS.contains(reason),
+            CallError::Refused { reason, .. } => reason.closes_connection(),
             _ => matches!(
                 self,
                 CallError::Connect(_)

@@ -34,6 +34,8 @@ pub struct Answer {
     pub text: String,
     pub ok: bool,
     pub error: Option<String>,
+    /// The failure's code (`"ok":false`), for programs.
+    pub code: Option<String>,
 }
 
 /// The fields routing needs; everything else in the frame is skipped unparsed.
@@ -42,6 +44,7 @@ struct Head {
     req: Option<u64>,
     ok: Option<bool>,
     error: Option<String>,
+    code: Option<String>,
     event: Option<serde_json::Value>,
     #[serde(default)]
     done: bool,
@@ -190,6 +193,7 @@ async fn route_text(pending: &Mutex<Pending>, text: &str) {
                         text: text.to_string(),
                         ok: head.ok == Some(true),
                         error: head.error,
+                        code: head.code,
                     });
                 }
                 return;

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! request  {"op":"get_item","id":42,"req":7}
-//! response {"req":7,"ok":true,"result":{...}}  |  {"req":7,"ok":false,"error":"..."}
+//! response {"req":7,"ok":true,"result":{...}}  |  {"req":7,"ok":false,"error":"...","code":"not_found"}
 //! ```
 //!
 //! `req` is the client's correlation id (responses may be matched out of order).
@@ -21,7 +21,10 @@
 //! | echo | `{"op":"echo","data":"hello","req":9}` | the same string |
 //! | score | `{"op":"score","json":"{\"vector\":[1,2]}","req":10}` | number |
 //!
-//! Responses are `{"req":7,"ok":true,"result":...}` or `{"req":7,"ok":false,"error":"..."}`.
+//! Responses are `{"req":7,"ok":true,"result":...}` or
+//! `{"req":7,"ok":false,"error":"...","code":"..."}`: `error` for people, `code` for
+//! programs (`ErrorCode::name` of a refusal, `ContractError::code` of a failed
+//! operation).
 //! Echo bytes are a JSON string with one character per byte (U+0000..=U+00FF); ASCII
 //! is unchanged, other bytes take 2 to 6 JSON bytes, so an echo of N arbitrary bytes
 //! needs a payload limit of up to 6N plus the envelope. A close frame (type 4) may be
@@ -121,6 +124,10 @@ pub struct Response {
     /// Why it failed, safe to show the client.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// What kind of failure, for programs: `ErrorCode::name` of a refusal,
+    /// `ContractError::code` of a failed operation (`not_found`, `bad_request`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
 }
 
 impl Response {
@@ -131,16 +138,18 @@ impl Response {
             ok: true,
             result: Some(result),
             error: None,
+            code: None,
         }
     }
 
-    /// A failure carrying `error`.
-    pub fn failure(req: u64, error: impl Into<String>) -> Response {
+    /// A failure of kind `code` carrying `error`.
+    pub fn failure(req: u64, code: &str, error: impl Into<String>) -> Response {
         Response {
             req,
             ok: false,
             result: None,
             error: Some(error.into()),
+            code: Some(code.to_owned()),
         }
     }
 
@@ -285,10 +294,10 @@ mod tests {
             serde_json::to_string(&ok).expect("serialises"),
             r#"{"req":7,"ok":true,"result":1.5}"#
         );
-        let err = Response::failure(7, "item 9 not found");
+        let err = Response::failure(7, "not_found", "item 9 not found");
         assert_eq!(
             serde_json::to_string(&err).expect("serialises"),
-            r#"{"req":7,"ok":false,"error":"item 9 not found"}"#
+            r#"{"req":7,"ok":false,"error":"item 9 not found","code":"not_found"}"#
         );
         assert_eq!(err.into_result(), Err("item 9 not found".to_owned()));
     }

@@ -91,6 +91,17 @@ impl FailStatus {
         FailStatus::Internal,
     ];
 
+    /// The status's name in error counts, as `ErrorCode::name` and
+    /// `protolab_core::ContractError::code` name the same failures.
+    pub const fn name(self) -> &'static str {
+        match self {
+            FailStatus::BadRequest => "bad_request",
+            FailStatus::NotFound => "not_found",
+            FailStatus::TooLarge => "too_large",
+            FailStatus::Internal => "internal",
+        }
+    }
+
     pub(crate) fn from_u8(v: u8) -> Result<FailStatus, WireError> {
         match v {
             0x01 => Ok(FailStatus::BadRequest),

@@ -157,7 +157,8 @@ pub fn response() -> impl Strategy<Value = Response> {
             json_value().prop_filter("null is absent", |v| !v.is_null())
         )
             .prop_map(|(req, v)| Response::success(req, v)),
-        (any::<u64>(), "\\PC{0,60}").prop_map(|(req, e)| Response::failure(req, e)),
+        (any::<u64>(), "[a-z_]{1,20}", "\\PC{0,60}")
+            .prop_map(|(req, code, e)| Response::failure(req, &code, e)),
     ]
 }
 
