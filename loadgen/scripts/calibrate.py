@@ -169,8 +169,11 @@ def parse_loadgen(out, err, code):
     return rep["summary"]["rps"], problems, extra
 
 
-def loadgen(args):
-    return [os.path.join(BIN, "loadgen"), "--quiet", "--json", "--threads", "1"] + args
+def loadgen(args, server):
+    """loadgen with one thread, reading `server`'s CPU over its measured windows (so
+    its case names the bottleneck)."""
+    return [os.path.join(BIN, "loadgen"), "--quiet", "--json", "--threads", "1"] + args + [
+        "--server-pid", str(server.proc.pid)]
 
 
 def best(runs):
@@ -208,7 +211,7 @@ def open_loop_checks(rest, url, d, w):
     1,000 req/s: the corrected latency must show it, the service time must not."""
     lines = ["", "Open loop (loadgen alone):", ""]
     case = loadgen_case(loadgen(["run", "rest", url, "--op", "ping", "--rate", "20k", "-c", "64",
-                                 "-d", d, "--warmup", w]))
+                                 "-d", d, "--warmup", w], rest))
     if case:
         r = case["repetitions"][0]
         sps = r.get("sends_per_second") or {}
@@ -224,7 +227,7 @@ def open_loop_checks(rest, url, d, w):
         os.kill(rest.proc.pid, 18)  # SIGCONT
 
     case = loadgen_case(loadgen(["run", "rest", url, "--op", "ping", "--rate", "1000", "-c", "16",
-                                 "-d", d, "--warmup", w]), stall)
+                                 "-d", d, "--warmup", w], rest), stall)
     if case:
         s = case["repetitions"][0]["summary"]
         lines.append(f"- 1 s server stall at 1,000 req/s: corrected p99 "
@@ -256,12 +259,12 @@ def main():
             pairs.append((f"HTTP/1.1 {path} -c{conns}",
                           ("wrk -t1", ["wrk", "-t1", f"-c{conns}", f"-d{total:g}s", url + path], parse_wrk),
                           loadgen(["run", "rest", url, "--op", op, "--ids", "1", "-c", str(conns),
-                                   "-d", d, "--warmup", w])))
+                                   "-d", d, "--warmup", w], rest)))
         pairs.append(("h2c /ping -c4 -m16",
                       ("h2load -t1", ["h2load", "-t1", "-c4", "-m16", f"-D{DURATION:g}",
                                       f"--warm-up-time={WARMUP:g}", url + "/ping"], parse_h2load),
                       loadgen(["run", "rest", url, "--op", "ping", "--http2", "-c", "4",
-                               "--inflight", "16", "-d", d, "--warmup", w])))
+                               "--inflight", "16", "-d", d, "--warmup", w], rest)))
         results = {name: {"ref": [], "lg": []} for name, _, _ in pairs}
         for rnd in range(REPEAT):
             for name, (tool, argv, parse), lg_argv in pairs:
@@ -290,7 +293,8 @@ def main():
     grpc = Server("grpc", work)
     try:
         runs = [measure("loadgen", loadgen(["run", "grpc", f"127.0.0.1:{grpc.port}", "--op", "score",
-                                             "-c", "4", "--inflight", "16", "-d", d, "--warmup", w]),
+                                             "-c", "4", "--inflight", "16", "-d", d, "--warmup", w],
+                                    grpc),
                         grpc, parse_loadgen, total) for _ in range(REPEAT)]
         m = best(runs)
         rows.append(row("gRPC score -c4 x16", None, m))
@@ -311,15 +315,23 @@ def main():
         for _ in range(REPEAT):
             argv = loadgen(["run", "net001", f"127.0.0.1:{binary.port}", "--kind", "pipeline",
                             "--op", "echo", "--size", "64", "-c", "2", "--depth", "4096",
-                            "--messages", str(ECHO_MESSAGES // 2)])
+                            "--messages", str(ECHO_MESSAGES // 2)], binary)
             runs.append(measure("loadgen", argv, binary, parse_loadgen, 1.5 + WARMUP))
         m = best(runs)
         rows.append(row("NET-001 pipelined ECHO 64 B -c2 d4096", None, m))
         lines.append(f"NET-001 pipelined 64-byte ECHO (loadgen pipeline kind, "
                      f"{ECHO_MESSAGES:,} messages): {m.rps:,.0f} msg/s "
                      f"({'meets' if m.rps >= 1e6 else 'below'} the 1,000,000 msg/s target).")
+        # A 64-byte echo costs the NET-001 server less than any client spends making
+        # it: a generator-bound pipeline is the expected outcome, stated, not refused.
         for r in runs:
-            refused += [f"NET-001 pipeline: {x}" for x in r.problems]
+            for x in r.problems:
+                if "client-bound" in x:
+                    lines.append(f"NET-001 pipeline is generator-bound (the server is cheaper per "
+                                 f"message than the client; the figure is a lower bound of the "
+                                 f"server): {x}")
+                else:
+                    refused.append(f"NET-001 pipeline: {x}")
     finally:
         binary.close()
 

@@ -358,6 +358,11 @@ pub struct RunOpts {
     /// the larger of this and 10% of its service-time P50 did not send on time
     #[arg(long, value_parser = humantime::parse_duration, default_value = "1ms")]
     pub max_lag: Duration,
+    /// The server's process id, when it runs on this host: its CPU is read from /proc
+    /// over each measured window (judged against the CPUs it may use), so the case
+    /// says which side was the bottleneck, as `bench --local` does
+    #[arg(long, env = "LOADGEN_SERVER_PID")]
+    pub server_pid: Option<u32>,
     /// Error budget: failed calls as a share of all (0.1%, 1%, 0.001) beyond which the
     /// case is FAILED and the run exits non-zero
     #[arg(long, env = "LOADGEN_MAX_ERRORS", default_value = "0.1%",
@@ -629,6 +634,9 @@ mod tests {
         ("limit", &["--limit", "7"], |o| o.limit == 7),
         ("dims", &["--dims", "8"], |o| o.dims == 8),
         ("seed", &["--seed", "7"], |o| o.seed == 7),
+        ("server-pid", &["--server-pid", "42"], |o| {
+            o.server_pid == Some(42)
+        }),
         ("max-lag", &["--max-lag", "3ms"], |o| {
             o.max_lag == Duration::from_millis(3)
         }),

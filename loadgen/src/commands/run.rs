@@ -28,6 +28,7 @@ pub async fn run(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
         seed: o.seed,
     };
     let mut raw = open_raw(o.out.as_deref(), o.raw, started)?;
+    let server = o.server_pid.map(crate::lab::local::process_probe);
     let mut cases = Vec::new();
     for (op, kind) in variants(o) {
         let shown = format!("{} {}", o.protocol.name(), o.target);
@@ -37,7 +38,7 @@ pub async fn run(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
             progress: &progress,
             raw: raw.as_mut().map(|w| w as &mut dyn protolab_bench::RawSink),
             admin,
-            server: None,
+            server: server.clone(),
             same_clock: on_this_host(&config.target),
         };
         let user = RunCase {

@@ -323,6 +323,26 @@ pub fn proc_usage(pid: u32) -> Option<(f64, u64)> {
     Some((cpu, kb * 1024))
 }
 
+/// The CPU counters of a process on this host (`loadgen run --server-pid`), judged
+/// against the CPUs it may run on.
+pub fn process_probe(pid: u32) -> protolab_bench::usage::ServerProbe {
+    let probe = process_sampler(pid);
+    protolab_bench::usage::ServerProbe {
+        start: probe.clone(),
+        end: probe,
+        cpus: allowed_cpus(pid).map_or(1.0, |n| n.max(1) as f64),
+    }
+}
+
+/// How many CPUs a process may run on (`Cpus_allowed_list` in /proc/PID/status).
+fn allowed_cpus(pid: u32) -> Option<usize> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let list = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Cpus_allowed_list:"))?;
+    crate::cli::parse_cpus(list).ok().map(|c| c.len())
+}
+
 /// A 1 Hz sampler of a local process, from /proc.
 pub fn process_sampler(pid: u32) -> protolab_bench::usage::Probe {
     std::sync::Arc::new(move || {

@@ -226,7 +226,7 @@ pub async fn start_in_process(
     tune(&mut args);
     let state = ServerState::open(&SPEC, &args).await?;
     let listeners = Listeners::bind(&SPEC, &args).await?;
-    let framed = TcpListener::bind(args.addr(0)).await?;
+    let framed = protolab_core::server::bind(args.addr(0))?;
     let (plain, tls, admin) = listeners.addrs();
     let framed_addr = framed.local_addr()?;
     let task = tokio::spawn(run(state.clone(), listeners, framed, config));

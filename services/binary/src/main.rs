@@ -31,9 +31,7 @@ fn serve(cli: Cli<BinaryArgs>) -> anyhow::Result<()> {
         let state = ServerState::open(&SPEC, &cli.server).await?;
         let listeners = Listeners::bind(&SPEC, &cli.server).await?;
         let framed_addr = cli.server.addr(cli.extra.framed_port);
-        let framed = tokio::net::TcpListener::bind(framed_addr)
-            .await
-            .with_context(|| format!("binding {framed_addr}"))?;
+        let framed = protolab_core::server::bind(framed_addr)?;
         let (plain, tls, admin) = listeners.addrs();
         tracing::info!(server = SPEC.name, %plain, ?tls, framed = %framed_addr, %admin, "listening");
         tokio::spawn(protolab_core::shutdown::cancel_on_signal(

@@ -126,12 +126,17 @@ impl Metrics {
 
     /// Records one finished request.
     pub fn observe(&self, op: impl Into<Cow<'static, str>>, status: u16, elapsed: Duration) {
-        let op = op.into();
+        // One label value for both families, moved rather than cloned (a matched
+        // route's label is an owned string).
+        let labels = OpLabels { op: op.into() };
         self.latency
-            .get_or_create(&OpLabels { op: op.clone() })
+            .get_or_create(&labels)
             .observe(elapsed.as_secs_f64());
         self.requests
-            .get_or_create(&RequestLabels { op, status })
+            .get_or_create(&RequestLabels {
+                op: labels.op,
+                status,
+            })
             .inc();
         self.add_totals(1, status, elapsed);
     }

@@ -152,6 +152,15 @@ async fn overloaded(err: BoxError) -> Response {
     (status, Json(serde_json::json!({ "error": msg }))).into_response()
 }
 
+/// `GET /ping` of the HTTP servers: `{"pong":true}`, a constant (the lab's floor:
+/// no JSON value built and serialised per call).
+pub async fn ping() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        r#"{"pong":true}"#,
+    )
+}
+
 /// How hyper serves each connection.
 #[derive(Debug, Clone, Copy)]
 pub struct HttpConfig {

@@ -112,10 +112,26 @@ pub struct Listeners {
     pub admin: TcpListener,
 }
 
-async fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
-    TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServerError::Bind { addr, source })
+/// Connections the kernel completes and queues for `accept` (the kernel caps it at
+/// `net.core.somaxconn`, 4096 on current kernels). std's and mio's 128 overflowed
+/// when a client opened connections faster than a busy server accepted them: the
+/// dropped handshakes were retried after TCP's 1 s timeout, and 1,000 connections
+/// took a second to set up instead of 50 ms.
+pub const LISTEN_BACKLOG: u32 = 4096;
+
+/// A listener on `addr` with `LISTEN_BACKLOG` (address reuse on, as tokio's `bind`).
+pub fn bind(addr: SocketAddr) -> Result<TcpListener, ServerError> {
+    let listen = || {
+        let socket = if addr.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()?
+        } else {
+            tokio::net::TcpSocket::new_v6()?
+        };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(LISTEN_BACKLOG)
+    };
+    listen().map_err(|source| ServerError::Bind { addr, source })
 }
 
 impl Listeners {
@@ -125,14 +141,14 @@ impl Listeners {
         let tls = match (&args.tls_cert, &args.tls_key) {
             (Some(cert), Some(key)) => {
                 let config = tls::server_config(cert, key, args.tls_ca.as_deref(), spec.alpn)?;
-                Some((bind(args.addr(ports.tls)).await?, TlsAcceptor::from(config)))
+                Some((bind(args.addr(ports.tls))?, TlsAcceptor::from(config)))
             }
             _ => None,
         };
         Ok(Listeners {
-            plain: bind(args.addr(ports.plain)).await?,
+            plain: bind(args.addr(ports.plain))?,
             tls,
-            admin: bind(args.addr(ports.admin)).await?,
+            admin: bind(args.addr(ports.admin))?,
         })
     }
 

@@ -36,7 +36,7 @@ pub const SPEC: ServerSpec = ServerSpec {
 /// The REST routes over `state`.
 pub fn app(state: ServerState) -> Router {
     Router::new()
-        .route("/ping", get(routes::ping))
+        .route("/ping", get(protolab_core::serve::ping))
         .route("/items", get(routes::list_items))
         .route("/items/{id}", get(routes::get_item))
         .route("/echo", post(routes::echo))

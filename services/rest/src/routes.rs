@@ -37,10 +37,6 @@ fn body(b: Result<Bytes, BytesRejection>, limit: usize) -> ApiResult<Bytes> {
     })
 }
 
-pub async fn ping() -> Json<Value> {
-    Json(json!({ "pong": true }))
-}
-
 pub async fn get_item(
     State(s): State<ServerState>,
     Path(id): Path<String>,

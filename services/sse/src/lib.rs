@@ -74,7 +74,7 @@ pub fn app(state: ServerState, hub: Hub) -> Router {
 /// `app` with explicit tunables (tests use a short keep-alive).
 pub fn app_with(state: ServerState, hub: Hub, config: SseConfig) -> Router {
     Router::new()
-        .route("/ping", get(routes::ping))
+        .route("/ping", get(protolab_core::serve::ping))
         .route("/items/{id}", get(routes::get_item))
         .route("/events", get(routes::events))
         .route("/subscribe", get(routes::subscribe))

@@ -42,10 +42,6 @@ where
         .into_response()
 }
 
-pub async fn ping() -> Json<Value> {
-    Json(json!({ "pong": true }))
-}
-
 pub async fn get_item(
     State(app): State<AppState>,
     Path(id): Path<String>,

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use crate::case::{CaseResult, CaseSpec, Kind, Metric, Repetition};
 use crate::driver::{CallError, Driver};
 use crate::engine::{open_connections, verify_target, EngineError};
+use crate::pacer::Pacer;
 use crate::selfcheck::Meter;
 use crate::sink::Hooks;
 use crate::stats::{Percentiles, Recorder};
@@ -167,9 +168,10 @@ async fn probe<D: Driver>(driver: &Arc<D>, spec: &CaseSpec, rate: f64, rec: &mut
     let start = Instant::now();
     let calls = (spec.plan.duration.as_secs_f64() * rate).ceil().max(1.0) as u64;
     let mut conn = None;
+    let pacer = Pacer::new(crate::pacer::clock_is_real());
     for i in 0..calls {
         let due = start + period * i as u32;
-        tokio::time::sleep_until(due).await;
+        pacer.sleep_until(due).await;
         let sent = Instant::now();
         let attempt = async {
             let c = match &mut conn {
