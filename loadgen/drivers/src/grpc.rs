@@ -5,11 +5,7 @@
 //! handshake; calls go over hyper's connection directly (`GrpcConn`).
 
 use std::net::SocketAddr;
-use std::time::Instant;
 
-use hyper::client::conn::http2;
-use hyper_util::rt::TokioExecutor;
-use hyper_util::rt::TokioIo;
 use prost::Message;
 use protolab_core::Item;
 use protolab_proto::arena::{self as pb, arena_client::ArenaClient};
@@ -19,8 +15,8 @@ use tokio_rustls::TlsConnector;
 
 use crate::transport::grpcconn::GrpcConn;
 use crate::transport::http::TlsOptions;
+use crate::transport::{dial, h2_handshake, TlsTo};
 use crate::verify;
-use crate::CONNECT_TIMEOUT;
 use protolab_bench::driver::{
     Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, TransferOutcome,
 };
@@ -29,7 +25,7 @@ use protolab_bench::driver::{PushEvent, PushStream, Pushed, StreamParams};
 /// gRPC, plain or TLS.
 pub struct GrpcDriver {
     addr: SocketAddr,
-    tls: Option<(TlsConnector, ServerName<'static>)>,
+    tls: Option<TlsTo>,
     /// A client certificate is presented (mutual TLS).
     mutual: bool,
     seed: u64,
@@ -130,45 +126,8 @@ impl Driver for GrpcDriver {
     }
 
     async fn connect(&self) -> Result<(GrpcConn, ConnectTimings), CallError> {
-        let timeout = |what: &str| CallError::Connect(format!("{what} timed out"));
-        let t0 = Instant::now();
-        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, tokio::net::TcpStream::connect(self.addr))
-            .await
-            .map_err(|_| timeout("TCP connect"))?
-            .map_err(|e| CallError::Connect(e.to_string()))?;
-        let _ = tcp.set_nodelay(true);
-        let mut timings = ConnectTimings {
-            tcp: t0.elapsed(),
-            ..Default::default()
-        };
-        let io = match &self.tls {
-            None => tokio_util::either::Either::Left(tcp),
-            Some((connector, name)) => {
-                let t1 = Instant::now();
-                let s = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name.clone(), tcp))
-                    .await
-                    .map_err(|_| timeout("TLS handshake"))?
-                    .map_err(|e| CallError::Connect(format!("TLS: {e}")))?;
-                timings.tls = Some(t1.elapsed());
-                tokio_util::either::Either::Right(s)
-            }
-        };
-        let t2 = Instant::now();
-        let handshake = http2::Builder::new(TokioExecutor::new())
-            .initial_stream_window_size(4 << 20)
-            .initial_connection_window_size(8 << 20)
-            .handshake(TokioIo::new(io));
-        let (mut send, conn) = tokio::time::timeout(CONNECT_TIMEOUT, handshake)
-            .await
-            .map_err(|_| timeout("HTTP/2 handshake"))?
-            .map_err(|e| CallError::Connect(e.to_string()))?;
-        tokio::spawn(async move {
-            let _ = conn.await;
-        });
-        send.ready()
-            .await
-            .map_err(|e| CallError::Connect(e.to_string()))?;
-        timings.handshake = Some(t2.elapsed());
+        let (io, mut timings) = dial(self.addr, self.tls.as_ref()).await?;
+        let send = h2_handshake(io, &mut timings).await?;
         Ok((GrpcConn::new(send), timings))
     }
 

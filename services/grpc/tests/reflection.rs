@@ -25,63 +25,43 @@ fn assert_lists_services(names: &[String]) {
     }
 }
 
-#[tokio::test]
-async fn reflection_v1_lists_the_services() -> anyhow::Result<()> {
-    use tonic_reflection::pb::v1::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1::ServerReflectionRequest;
+/// Asks the server's reflection service of version `$v` (tonic-reflection's own
+/// client for it) to list the services, and checks the answer names every one.
+macro_rules! lists_the_services {
+    ($name:ident, $v:ident) => {
+        #[tokio::test]
+        async fn $name() -> anyhow::Result<()> {
+            use tonic_reflection::pb::$v::server_reflection_client::ServerReflectionClient;
+            use tonic_reflection::pb::$v::server_reflection_request::MessageRequest;
+            use tonic_reflection::pb::$v::server_reflection_response::MessageResponse;
+            use tonic_reflection::pb::$v::ServerReflectionRequest;
 
-    let srv = TestServer::start().await?;
-    let mut reflection = ServerReflectionClient::new(srv.channel().await?);
-    let req = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
+            let srv = TestServer::start().await?;
+            let mut reflection = ServerReflectionClient::new(srv.channel().await?);
+            let req = ServerReflectionRequest {
+                host: String::new(),
+                message_request: Some(MessageRequest::ListServices(String::new())),
+            };
+            let mut answers = reflection
+                .server_reflection_info(futures::stream::iter([req]))
+                .await?
+                .into_inner();
+            let answer = answers
+                .message()
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no reflection answer"))?;
+            let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
+                anyhow::bail!("unexpected reflection answer");
+            };
+            let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
+            assert_lists_services(&names);
+            Ok(())
+        }
     };
-    let mut answers = reflection
-        .server_reflection_info(futures::stream::iter([req]))
-        .await?
-        .into_inner();
-    let answer = answers
-        .message()
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no reflection answer"))?;
-    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
-        anyhow::bail!("unexpected reflection answer");
-    };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert_lists_services(&names);
-    Ok(())
 }
 
-#[tokio::test]
-async fn reflection_v1alpha_lists_the_services() -> anyhow::Result<()> {
-    use tonic_reflection::pb::v1alpha::server_reflection_client::ServerReflectionClient;
-    use tonic_reflection::pb::v1alpha::server_reflection_request::MessageRequest;
-    use tonic_reflection::pb::v1alpha::server_reflection_response::MessageResponse;
-    use tonic_reflection::pb::v1alpha::ServerReflectionRequest;
-
-    let srv = TestServer::start().await?;
-    let mut reflection = ServerReflectionClient::new(srv.channel().await?);
-    let req = ServerReflectionRequest {
-        host: String::new(),
-        message_request: Some(MessageRequest::ListServices(String::new())),
-    };
-    let mut answers = reflection
-        .server_reflection_info(futures::stream::iter([req]))
-        .await?
-        .into_inner();
-    let answer = answers
-        .message()
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no reflection answer"))?;
-    let Some(MessageResponse::ListServicesResponse(list)) = answer.message_response else {
-        anyhow::bail!("unexpected reflection answer");
-    };
-    let names: Vec<String> = list.service.into_iter().map(|s| s.name).collect();
-    assert_lists_services(&names);
-    Ok(())
-}
+lists_the_services!(reflection_v1_lists_the_services, v1);
+lists_the_services!(reflection_v1alpha_lists_the_services, v1alpha);
 
 /// Whether Python's grpcio-reflection can be imported. Without it the Python test
 /// is skipped on a developer's machine, and fails under CI (`CI` set), where

@@ -15,20 +15,16 @@ use bytes::{Bytes, BytesMut};
 use futures::{SinkExt, StreamExt};
 use protolab_wire::{CodecError, WireError};
 use rustls_pki_types::ServerName;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
-use tokio_rustls::client::TlsStream;
 use tokio_rustls::TlsConnector;
 use tokio_util::codec::{Decoder, Encoder, Framed};
-use tokio_util::either::Either;
 
 use crate::transport::http::TlsOptions;
-use crate::CONNECT_TIMEOUT;
 use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings, OpSpec, Window};
 use protolab_bench::engine::Deadline;
 
-/// A plain or TLS byte stream.
-pub type Io = Either<TcpStream, TlsStream<TcpStream>>;
+pub use crate::transport::Io;
+use crate::transport::{dial, TlsTo};
 
 /// One framed connection.
 pub type BinConn<C> = Framed<Io, C>;
@@ -41,7 +37,7 @@ const READ_BUFFER: usize = 4096;
 #[derive(Clone)]
 pub struct Target {
     pub addr: SocketAddr,
-    tls: Option<(TlsConnector, ServerName<'static>)>,
+    tls: Option<TlsTo>,
 }
 
 impl Target {
@@ -84,28 +80,7 @@ impl Target {
 
     /// TCP, then TLS when configured, framed by `codec`.
     pub async fn connect<C>(&self, codec: C) -> Result<(BinConn<C>, ConnectTimings), CallError> {
-        let t0 = Instant::now();
-        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(self.addr))
-            .await
-            .map_err(|_| CallError::Connect("TCP connect timed out".into()))?
-            .map_err(|e| CallError::Connect(e.to_string()))?;
-        let _ = tcp.set_nodelay(true);
-        let mut timings = ConnectTimings {
-            tcp: t0.elapsed(),
-            ..Default::default()
-        };
-        let io = match &self.tls {
-            None => Either::Left(tcp),
-            Some((connector, name)) => {
-                let t1 = Instant::now();
-                let s = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name.clone(), tcp))
-                    .await
-                    .map_err(|_| CallError::Connect("TLS handshake timed out".into()))?
-                    .map_err(|e| CallError::Connect(format!("TLS: {e}")))?;
-                timings.tls = Some(t1.elapsed());
-                Either::Right(s)
-            }
-        };
+        let (io, timings) = dial(self.addr, self.tls.as_ref()).await?;
         Ok((Framed::with_capacity(io, codec, READ_BUFFER), timings))
     }
 }

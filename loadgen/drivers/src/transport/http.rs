@@ -14,13 +14,13 @@ use http_body_util::combinators::UnsyncBoxBody;
 use http_body_util::{BodyExt, Either, Full};
 use hyper::body::Incoming;
 use hyper::client::conn::{http1, http2};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::rt::TokioIo;
 use rustls_pki_types::ServerName;
-use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
 use crate::transport::h1::{self, RawH1};
-use crate::CONNECT_TIMEOUT;
+pub use crate::transport::Io;
+use crate::transport::{dial, h2_handshake, TlsTo};
 use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings};
 
 /// Which HTTP version to speak. Over TLS this is the preference offered by ALPN;
@@ -59,7 +59,7 @@ pub struct HttpTarget {
     pub authority: String,
     pub scheme: &'static str,
     pub version: HttpVersion,
-    tls: Option<(TlsConnector, ServerName<'static>)>,
+    tls: Option<TlsTo>,
 }
 
 /// One plain HTTP/1.1 GET of `path` on `host:port` (a server's admin endpoint):
@@ -149,7 +149,7 @@ impl HttpTarget {
         let (io, negotiated, mut timings) = self.connect_io().await?;
         let conn = match negotiated {
             HttpVersion::H1 => HttpConn::Raw1(Box::new(RawH1::new(io)), self.authority.clone()),
-            HttpVersion::H2 => h2_handshake(TokioIo::new(io), &mut timings).await?,
+            HttpVersion::H2 => HttpConn::H2(h2_handshake(io, &mut timings).await?),
         };
         Ok((conn, timings))
     }
@@ -158,60 +158,16 @@ impl HttpTarget {
     /// TLS when the target is https, each timed; with the HTTP version to speak on it
     /// (over TLS, what ALPN chose).
     pub async fn connect_io(&self) -> Result<(Io, HttpVersion, ConnectTimings), CallError> {
-        let t0 = Instant::now();
-        let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(self.addr))
-            .await
-            .map_err(|_| CallError::Connect("TCP connect timed out".into()))?
-            .map_err(|e| CallError::Connect(e.to_string()))?;
-        let _ = tcp.set_nodelay(true);
-        let mut timings = ConnectTimings {
-            tcp: t0.elapsed(),
-            ..Default::default()
+        let (io, timings) = dial(self.addr, self.tls.as_ref()).await?;
+        let negotiated = match &io {
+            Io::Right(tls) => match tls.get_ref().1.alpn_protocol() {
+                Some(b"h2") => HttpVersion::H2,
+                _ => HttpVersion::H1,
+            },
+            Io::Left(_) => self.version,
         };
-        let Some((connector, name)) = &self.tls else {
-            return Ok((Io::Left(tcp), self.version, timings));
-        };
-        let t1 = Instant::now();
-        let tls = tokio::time::timeout(CONNECT_TIMEOUT, connector.connect(name.clone(), tcp))
-            .await
-            .map_err(|_| CallError::Connect("TLS handshake timed out".into()))?
-            .map_err(|e| CallError::Connect(format!("TLS: {e}")))?;
-        timings.tls = Some(t1.elapsed());
-        let negotiated = match tls.get_ref().1.alpn_protocol() {
-            Some(b"h2") => HttpVersion::H2,
-            _ => HttpVersion::H1,
-        };
-        Ok((Io::Right(tls), negotiated, timings))
+        Ok((io, negotiated, timings))
     }
-}
-
-/// A connected transport: plain TCP or TLS over TCP.
-pub type Io = tokio_util::either::Either<TcpStream, tokio_rustls::client::TlsStream<TcpStream>>;
-
-/// The HTTP/2 handshake (preface and settings), timed; the connection task is
-/// spawned.
-async fn h2_handshake<T>(
-    io: TokioIo<T>,
-    timings: &mut ConnectTimings,
-) -> Result<HttpConn, CallError>
-where
-    T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let t = Instant::now();
-    let (mut send, conn) = http2::Builder::new(TokioExecutor::new())
-        .initial_stream_window_size(4 << 20)
-        .initial_connection_window_size(8 << 20)
-        .handshake(io)
-        .await
-        .map_err(|e| CallError::Connect(e.to_string()))?;
-    tokio::spawn(async move {
-        let _ = conn.await;
-    });
-    send.ready()
-        .await
-        .map_err(|e| CallError::Connect(e.to_string()))?;
-    timings.handshake = Some(t.elapsed());
-    Ok(HttpConn::H2(send))
 }
 
 /// A request body: one buffer, or pieces produced as the connection takes them
