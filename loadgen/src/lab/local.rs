@@ -22,6 +22,8 @@ pub enum LocalError {
     },
     #[error("{0} did not become ready within {1:?}")]
     NotReady(String, Duration),
+    #[error("{0} exited before it was ready ({1}); its error is printed above")]
+    Exited(String, std::process::ExitStatus),
     #[error("preparing the lab: {0}")]
     Prepare(String),
 }
@@ -63,19 +65,23 @@ pub struct LocalLab {
     dir: tempfile::TempDir,
 }
 
-fn free_port() -> Result<u16, LocalError> {
-    // The port is released before the child binds it: a tiny window, acceptable for a
-    // local run (tests in this repo bind port 0 in-process instead).
-    let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(|source| LocalError::Io {
+/// `N` distinct free ports: all held until each is chosen (a port released at once
+/// can be handed out again by the next bind), then released for the child to bind.
+/// Another process may still take one in between: a tiny window, acceptable for a
+/// local run (tests in this repo bind port 0 in-process instead).
+fn free_ports<const N: usize>() -> Result<[u16; N], LocalError> {
+    let io = |source| LocalError::Io {
         what: "finding a free port".into(),
         source,
-    })?;
-    l.local_addr()
-        .map(|a| a.port())
-        .map_err(|source| LocalError::Io {
-            what: "finding a free port".into(),
-            source,
-        })
+    };
+    let mut held = Vec::with_capacity(N);
+    let mut ports = [0; N];
+    for port in &mut ports {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").map_err(io)?;
+        *port = l.local_addr().map_err(io)?.port();
+        held.push(l);
+    }
+    Ok(ports)
 }
 
 /// Folder of the running executable, where cargo puts the server binaries too.
@@ -96,11 +102,9 @@ impl LocalLab {
         cpus: Option<&[usize]>,
     ) -> Result<LocalLab, LocalError> {
         let mut lab = LocalLab::prepare(bin_dir, items, cpus).await?;
+        // One at a time: a server's ports are bound before the next one's are chosen.
         for name in names {
-            lab.spawn(name)?;
-        }
-        for s in &lab.servers {
-            wait_ready(&s.name, s.admin, Duration::from_secs(60)).await?;
+            lab.start_server(name).await?;
         }
         Ok(lab)
     }
@@ -138,7 +142,7 @@ impl LocalLab {
             return Err(LocalError::Missing(bin));
         }
         let (certs, db) = (&self.certs, &self.db);
-        let (plain, tls, admin) = (free_port()?, free_port()?, free_port()?);
+        let [plain, tls, admin, framed_port] = free_ports()?;
         let mut cmd = match &self.cpus {
             Some(c) => {
                 let list: Vec<String> = c.iter().map(usize::to_string).collect();
@@ -168,7 +172,7 @@ impl LocalLab {
             config.push(("TLS_CA", path(&certs.join("ca.crt"))));
         }
         let framed = if name == "binary" {
-            let port = free_port()?;
+            let port = framed_port;
             // Benchmarks measure the protocol, not NET-001's per-client (1000
             // msg/s) and global (50,000 msg/s) rate limits: both off.
             config.push(("FRAMED_PORT", port.to_string()));
@@ -227,8 +231,10 @@ impl LocalLab {
             return Ok(());
         }
         self.spawn(name)?;
-        let admin = self.server(name).map(|s| s.admin).unwrap_or_default();
-        let ready = wait_ready(name, admin, Duration::from_secs(60)).await;
+        let ready = match self.servers.iter_mut().find(|s| s.name == name) {
+            Some(s) => wait_ready(s, Duration::from_secs(60)).await,
+            None => Err(LocalError::NotReady(name.into(), Duration::ZERO)),
+        };
         if ready.is_err() {
             self.stop_server(name).await;
         }
@@ -289,9 +295,14 @@ async fn seed(db: &Path, items: u32) -> Result<(), LocalError> {
         .map_err(|e| LocalError::Prepare(e.to_string()))
 }
 
-async fn wait_ready(name: &str, admin: u16, limit: Duration) -> Result<(), LocalError> {
+/// Waits until `server` answers its readiness check; fails at once when it exits.
+async fn wait_ready(server: &mut LocalServer, limit: Duration) -> Result<(), LocalError> {
+    let (name, admin) = (server.name.as_str(), server.admin);
     let deadline = tokio::time::Instant::now() + limit;
     while tokio::time::Instant::now() < deadline {
+        if let Ok(Some(status)) = server.child.try_wait() {
+            return Err(LocalError::Exited(name.into(), status));
+        }
         let ok = tokio::task::spawn_blocking(move || {
             protolab_core::healthcheck::check(admin, Duration::from_millis(500)).is_ok()
         })
