@@ -28,7 +28,11 @@ pub async fn run(o: &RunOpts, quiet: bool, json: bool) -> anyhow::Result<()> {
         seed: o.seed,
     };
     let mut raw = open_raw(o.out.as_deref(), o.raw, started)?;
-    let server = o.server_pid.map(crate::lab::local::process_probe);
+    // A server on this host, judged against the CPUs it may run on.
+    let server = o.server_pid.map(|pid| {
+        let cpus = crate::lab::local::allowed_cpus(pid).map_or(1.0, |n| n.max(1) as f64);
+        crate::lab::local::process_probe(pid, cpus)
+    });
     let mut cases = Vec::new();
     for (op, kind) in variants(o) {
         let shown = format!("{} {}", o.protocol.name(), o.target);

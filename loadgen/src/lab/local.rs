@@ -136,7 +136,7 @@ impl LocalLab {
     }
 
     /// Starts server `name` as a child process (not waiting for it to be ready).
-    fn spawn(&mut self, name: &str) -> Result<(), LocalError> {
+    fn spawn(&self, name: &str) -> Result<LocalServer, LocalError> {
         let bin = self.bin_dir.join(format!("protolab-{name}"));
         if !bin.exists() {
             return Err(LocalError::Missing(bin));
@@ -190,7 +190,7 @@ impl LocalLab {
             what: format!("starting {}", bin.display()),
             source,
         })?;
-        self.servers.push(LocalServer {
+        Ok(LocalServer {
             name: name.to_string(),
             plain,
             tls,
@@ -198,8 +198,7 @@ impl LocalLab {
             framed,
             config,
             child,
-        });
-        Ok(())
+        })
     }
 
     pub fn server(&self, name: &str) -> Option<&LocalServer> {
@@ -230,15 +229,14 @@ impl LocalLab {
         if self.server(name).is_some() {
             return Ok(());
         }
-        self.spawn(name)?;
-        let ready = match self.servers.iter_mut().find(|s| s.name == name) {
-            Some(s) => wait_ready(s, Duration::from_secs(60)).await,
-            None => Err(LocalError::NotReady(name.into(), Duration::ZERO)),
-        };
-        if ready.is_err() {
-            self.stop_server(name).await;
+        let mut server = self.spawn(name)?;
+        if let Err(e) = wait_ready(&mut server, Duration::from_secs(60)).await {
+            let _ = server.child.start_kill();
+            let _ = server.child.wait().await;
+            return Err(e);
         }
-        ready
+        self.servers.push(server);
+        Ok(())
     }
 
     /// Kills server `name` and reaps it; false when it was not running.
@@ -334,19 +332,18 @@ pub fn proc_usage(pid: u32) -> Option<(f64, u64)> {
     Some((cpu, kb * 1024))
 }
 
-/// The CPU counters of a process on this host (`loadgen run --server-pid`), judged
-/// against the CPUs it may run on.
-pub fn process_probe(pid: u32) -> protolab_bench::usage::ServerProbe {
+/// The CPU counters of a process on this host, judged against `cpus` cores.
+pub fn process_probe(pid: u32, cpus: f64) -> protolab_bench::usage::ServerProbe {
     let probe = process_sampler(pid);
     protolab_bench::usage::ServerProbe {
         start: probe.clone(),
         end: probe,
-        cpus: allowed_cpus(pid).map_or(1.0, |n| n.max(1) as f64),
+        cpus,
     }
 }
 
 /// How many CPUs a process may run on (`Cpus_allowed_list` in /proc/PID/status).
-fn allowed_cpus(pid: u32) -> Option<usize> {
+pub fn allowed_cpus(pid: u32) -> Option<usize> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let list = status
         .lines()

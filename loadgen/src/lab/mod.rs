@@ -98,12 +98,7 @@ impl Lab {
     pub async fn server_probe(&self, server: &str) -> Option<ServerProbe> {
         if let Some(lab) = &self.local {
             let pid = lab.server(server)?.pid()?;
-            let probe = local::process_sampler(pid);
-            return Some(ServerProbe {
-                start: probe.clone(),
-                end: probe,
-                cpus: lab.server_cpus(),
-            });
+            return Some(local::process_probe(pid, lab.server_cpus()));
         }
         let docker = self.docker.as_ref()?;
         let stream = docker.probe(server).await.ok()?;

@@ -23,8 +23,7 @@ use crate::transport::http::TlsOptions;
 use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings, OpSpec, Window};
 use protolab_bench::engine::Deadline;
 
-pub use crate::transport::Io;
-use crate::transport::{dial, TlsTo};
+use crate::transport::{dial, Io, TlsTo};
 
 /// One framed connection.
 pub type BinConn<C> = Framed<Io, C>;

@@ -17,7 +17,8 @@ use http::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::Instant;
 
-use crate::transport::http::{Answer, Io};
+use crate::transport::http::Answer;
+use crate::transport::Io;
 use protolab_bench::driver::{CallError, CallOutcome};
 
 /// Headers an answer may have; more is a protocol error (the lab's servers send ~5).

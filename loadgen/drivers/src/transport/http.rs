@@ -19,8 +19,7 @@ use rustls_pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
 use crate::transport::h1::{self, RawH1};
-pub use crate::transport::Io;
-use crate::transport::{dial, h2_handshake, TlsTo};
+use crate::transport::{dial, h2_handshake, Io, TlsTo};
 use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings};
 
 /// Which HTTP version to speak. Over TLS this is the preference offered by ALPN;

@@ -11,7 +11,8 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::WebSocketStream;
 
-use crate::transport::http::{HttpTarget, HttpVersion, Io, TlsOptions};
+use crate::transport::http::{HttpTarget, HttpVersion, TlsOptions};
+use crate::transport::Io;
 use crate::CONNECT_TIMEOUT;
 use protolab_bench::driver::{CallError, ConnectTimings};
 
