@@ -53,6 +53,7 @@ pub const SPEC: ServerSpec = ServerSpec {
     },
     alpn: &[],
     http2_only: false,
+    constants: &[],
 };
 
 /// Default port of the framed protocol.

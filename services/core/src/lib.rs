@@ -11,6 +11,7 @@ pub mod certs;
 pub mod config;
 pub mod contract;
 pub mod dataset;
+pub mod guard;
 pub mod healthcheck;
 pub mod http_error;
 pub mod hub;

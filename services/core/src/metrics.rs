@@ -6,11 +6,8 @@
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use axum::extract::{MatchedPath, Request, State};
-use axum::middleware::Next;
-use axum::response::Response;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -229,37 +226,4 @@ impl Drop for ConnectionGuard {
     fn drop(&mut self) {
         self.0.open_connections.dec();
     }
-}
-
-/// axum middleware recording every request. The op label is the matched route
-/// (bounded), or for gRPC the method path of a registered service.
-pub async fn track(State(metrics): State<Arc<Metrics>>, req: Request, next: Next) -> Response {
-    let grpc = req
-        .headers()
-        .get(http::header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(b"application/grpc"));
-    let op: Cow<'static, str> = match req.extensions().get::<MatchedPath>() {
-        Some(_) if grpc => Cow::Owned(req.uri().path().to_string()),
-        Some(p) => Cow::Owned(p.as_str().to_string()),
-        None => Cow::Borrowed("unmatched"),
-    };
-    let start = Instant::now();
-    let resp = next.run(req).await;
-    let status = if grpc {
-        resp.headers()
-            .get("grpc-status")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    } else {
-        resp.status().as_u16()
-    };
-    // An unknown gRPC method must not mint a new label per name.
-    let op = if grpc && status == 12 {
-        Cow::Borrowed("unimplemented")
-    } else {
-        op
-    };
-    metrics.observe(op, status, start.elapsed());
-    resp
 }

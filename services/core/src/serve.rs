@@ -7,19 +7,18 @@
 //! hyper's auto builder: HTTP/1.1 and HTTP/2 (prior knowledge, h2c) on one plain
 //! socket, and by ALPN on TLS — upgrades (WebSocket) included.
 
-use std::future::Future;
+use std::convert::Infallible;
+use std::future::{ready, Future, Ready};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::error_handling::HandleErrorLayer;
 use axum::extract::DefaultBodyLimit;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
-use axum::{BoxError, Json, Router};
+use axum::response::Response;
+use axum::Router;
+use hyper::body::Incoming;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::service::TowerToHyperService;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio_rustls::server::TlsStream;
@@ -27,9 +26,11 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::either::Either;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower::ServiceBuilder;
+use tower::util::Oneshot;
+use tower::ServiceExt;
 
-use crate::metrics::{track, Metrics};
+use crate::guard::{Constant, GuardLayer, RequestLimits, PING};
+use crate::metrics::Metrics;
 
 /// A TLS handshake that has not finished by then is abandoned (slowloris guard).
 pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
@@ -117,48 +118,52 @@ pub async fn accept_loop<H, F>(
     }
 }
 
-/// Limits every HTTP server applies: body size, request timeout, a global
-/// concurrency cap with load shedding (503), and per-request metrics.
-pub fn http_layers(
-    router: Router,
-    metrics: Arc<Metrics>,
-    max_body: usize,
-    timeout: Duration,
-    max_in_flight: usize,
-) -> Router {
+/// Puts every route of `router` behind the request guard (in-flight cap, timeout,
+/// metrics) and caps request bodies at `max_body`.
+pub fn http_layers(router: Router, limits: &Arc<RequestLimits>, max_body: usize) -> Router {
     router
-        .layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(overloaded))
-                .load_shed()
-                .layer(tower::limit::GlobalConcurrencyLimitLayer::new(
-                    max_in_flight,
-                ))
-                .timeout(timeout),
-        )
-        .layer(axum::middleware::from_fn_with_state(metrics, track))
+        .layer(GuardLayer(limits.clone()))
         .layer(DefaultBodyLimit::max(max_body))
 }
 
-async fn overloaded(err: BoxError) -> Response {
-    let (status, msg) = if err.is::<tower::timeout::error::Elapsed>() {
-        (StatusCode::REQUEST_TIMEOUT, "request timed out")
-    } else if err.is::<tower::load_shed::error::Overloaded>() {
-        (StatusCode::SERVICE_UNAVAILABLE, "server overloaded")
-    } else {
-        tracing::error!(error = %err, "unhandled service error");
-        (StatusCode::INTERNAL_SERVER_ERROR, "internal error")
-    };
-    (status, Json(serde_json::json!({ "error": msg }))).into_response()
+/// `GET /ping` of the HTTP servers, for the router (`HEAD`, a router served on its
+/// own); a connection answers `GET` before routing (`guard::PING`).
+pub async fn ping() -> Response {
+    PING.response()
 }
 
-/// `GET /ping` of the HTTP servers: `{"pong":true}`, a constant (the lab's floor:
-/// no JSON value built and serialised per call).
-pub async fn ping() -> ([(axum::http::HeaderName, &'static str); 1], &'static str) {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        r#"{"pong":true}"#,
-    )
+/// What a connection answers before routing, and the limits those answers pass.
+#[derive(Clone)]
+pub struct Constants {
+    pub routes: &'static [Constant],
+    pub limits: Arc<RequestLimits>,
+}
+
+/// The service of one HTTP connection: a constant route's answer at once, every
+/// other request through the router.
+#[derive(Clone)]
+struct Entry {
+    router: Router,
+    constants: Constants,
+}
+
+impl hyper::service::Service<http::Request<Incoming>> for Entry {
+    type Response = Response;
+    type Error = Infallible;
+    type Future = futures::future::Either<
+        Ready<Result<Response, Infallible>>,
+        Oneshot<Router, http::Request<Incoming>>,
+    >;
+
+    fn call(&self, req: http::Request<Incoming>) -> Self::Future {
+        if req.method() == http::Method::GET {
+            let path = req.uri().path();
+            if let Some(c) = self.constants.routes.iter().find(|c| c.path == path) {
+                return futures::future::Either::Left(ready(Ok(self.constants.limits.answer(c))));
+            }
+        }
+        futures::future::Either::Right(self.router.clone().oneshot(req))
+    }
 }
 
 /// How hyper serves each connection.
@@ -202,6 +207,7 @@ fn builder(config: HttpConfig) -> auto::Builder<TokioExecutor> {
 /// lets each connection finish its in-flight requests.
 pub async fn serve_http(
     router: Router,
+    constants: Constants,
     listener: TcpListener,
     tls: Option<TlsAcceptor>,
     ctx: AcceptCtx,
@@ -209,7 +215,10 @@ pub async fn serve_http(
 ) {
     let shutdown = ctx.shutdown.clone();
     accept_loop(listener, tls, ctx, move |conn, _peer| {
-        let svc = TowerToHyperService::new(router.clone());
+        let svc = Entry {
+            router: router.clone(),
+            constants: constants.clone(),
+        };
         let shutdown = shutdown.clone();
         async move {
             let builder = builder(config);

@@ -23,8 +23,9 @@ use tokio_util::task::TaskTracker;
 use crate::admin::{self, Readiness};
 use crate::config::{Ports, ServerArgs};
 use crate::dataset::{Dataset, DatasetError};
+use crate::guard::{Constant, RequestLimits};
 use crate::metrics::Metrics;
-use crate::serve::{self, AcceptCtx, HttpConfig};
+use crate::serve::{self, AcceptCtx, Constants, HttpConfig};
 use crate::tls::{self, TlsError};
 
 /// What distinguishes one server binary from another, outside its handlers.
@@ -38,6 +39,8 @@ pub struct ServerSpec {
     pub alpn: &'static [&'static [u8]],
     /// Serve HTTP/2 only (gRPC).
     pub http2_only: bool,
+    /// `GET` routes answered before routing, through the same limits (`guard::PING`).
+    pub constants: &'static [Constant],
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -58,9 +61,14 @@ pub enum ServerError {
     Certs(#[from] crate::certs::CertError),
 }
 
-/// What every handler of a server shares.
+/// What every handler of a server shares. Cloning it is one reference count: axum
+/// clones a router's state for every request it routes.
 #[derive(Clone, Debug)]
-pub struct ServerState {
+pub struct ServerState(Arc<ServerStateInner>);
+
+/// The fields of a `ServerState`, read through it.
+#[derive(Debug)]
+pub struct ServerStateInner {
     pub name: &'static str,
     pub dataset: Dataset,
     pub metrics: Arc<Metrics>,
@@ -74,12 +82,20 @@ pub struct ServerState {
     pub shutdown_grace: Duration,
 }
 
+impl std::ops::Deref for ServerState {
+    type Target = ServerStateInner;
+
+    fn deref(&self) -> &ServerStateInner {
+        &self.0
+    }
+}
+
 impl ServerState {
     /// Opens (seeding if missing) the dataset and sets up metrics.
     pub async fn open(spec: &ServerSpec, args: &ServerArgs) -> Result<ServerState, ServerError> {
         let dataset = Dataset::open_or_seed(&args.db, args.items, args.seed).await?;
         tracing::info!(server = spec.name, db = %args.db.display(), items = dataset.len(), "dataset open");
-        Ok(ServerState {
+        Ok(ServerState(Arc::new(ServerStateInner {
             name: spec.name,
             dataset,
             metrics: Metrics::new(spec.name),
@@ -91,7 +107,7 @@ impl ServerState {
             request_timeout: args.request_timeout(),
             max_connections: args.max_connections.max(1),
             shutdown_grace: args.shutdown_grace(),
-        })
+        })))
     }
 
     /// A fresh accept context sharing this server's connection cap.
@@ -205,24 +221,28 @@ pub async fn drain(state: &ServerState, tracker: TaskTracker) {
 
 /// Serves `router` (wrapped in `serve::http_layers`) on the plain and TLS listeners
 /// and the admin endpoints, until `state.shutdown` is cancelled; then drains.
-pub async fn run_http(router: Router, listeners: Listeners, state: ServerState, http2_only: bool) {
-    let router = serve::http_layers(
-        router,
+pub async fn run_http(router: Router, listeners: Listeners, state: ServerState, spec: ServerSpec) {
+    let limits = RequestLimits::new(
         state.metrics.clone(),
-        state.max_body,
-        state.request_timeout,
         state.max_connections * 64,
+        state.request_timeout,
     );
+    let router = serve::http_layers(router, &limits, state.max_body);
+    let constants = Constants {
+        routes: spec.constants,
+        limits,
+    };
     let admin_done = CancellationToken::new();
     let admin = spawn_admin(&state, listeners.admin, admin_done.clone());
     let limit = Arc::new(Semaphore::new(state.max_connections));
     let tracker = TaskTracker::new();
     let config = HttpConfig {
-        http2_only,
+        http2_only: spec.http2_only,
         max_header_bytes: state.max_header_bytes,
     };
     let mut loops = vec![tokio::spawn(serve::serve_http(
         router.clone(),
+        constants.clone(),
         listeners.plain,
         None,
         state.accept_ctx(&limit, &tracker),
@@ -231,6 +251,7 @@ pub async fn run_http(router: Router, listeners: Listeners, state: ServerState, 
     if let Some((listener, acceptor)) = listeners.tls {
         loops.push(tokio::spawn(serve::serve_http(
             router,
+            constants,
             listener,
             Some(acceptor),
             state.accept_ctx(&limit, &tracker),
@@ -314,7 +335,7 @@ where
             tracing::info!(server = spec.name, %plain, ?tls, %admin, runtime = ?cli.server.runtime, "listening");
             tokio::spawn(crate::shutdown::cancel_on_signal(state.shutdown.clone()));
             let router = app(state.clone(), cli.extra);
-            run_http(router, listeners, state, spec.http2_only).await;
+            run_http(router, listeners, state, spec).await;
             Ok(())
         })
     });
@@ -394,7 +415,7 @@ pub async fn start_in_process(
         app(state.clone()),
         listeners,
         state.clone(),
-        spec.http2_only,
+        *spec,
     ));
     Ok(InProcess {
         plain,

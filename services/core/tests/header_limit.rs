@@ -26,6 +26,7 @@ const SPEC: ServerSpec = ServerSpec {
     },
     alpn: protolab_core::tls::ALPN_H2_H1,
     http2_only: false,
+    constants: &[],
 };
 
 async fn start(

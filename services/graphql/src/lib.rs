@@ -42,6 +42,7 @@ pub const SPEC: ServerSpec = ServerSpec {
     },
     alpn: tls::ALPN_H2_H1,
     http2_only: false,
+    constants: &[],
 };
 
 /// Queries, mutations and GET-upgraded subscriptions.

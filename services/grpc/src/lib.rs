@@ -31,6 +31,7 @@ pub const SPEC: ServerSpec = ServerSpec {
     },
     alpn: tls::ALPN_H2,
     http2_only: true,
+    constants: &[],
 };
 
 /// What protobuf adds around a payload-sized field: one tag byte and a length varint

@@ -31,6 +31,7 @@ pub const SPEC: ServerSpec = ServerSpec {
     },
     alpn: tls::ALPN_H2_H1,
     http2_only: false,
+    constants: &[protolab_core::guard::PING],
 };
 
 /// The REST routes over `state`.

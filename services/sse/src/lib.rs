@@ -34,6 +34,7 @@ pub const SPEC: ServerSpec = ServerSpec {
     },
     alpn: tls::ALPN_H2_H1,
     http2_only: false,
+    constants: &[protolab_core::guard::PING],
 };
 
 /// Keep-alive comment interval on idle streams: under the 30–60 s idle timeouts

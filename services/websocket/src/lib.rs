@@ -40,6 +40,7 @@ pub const SPEC: ServerSpec = ServerSpec {
     },
     alpn: tls::ALPN_H2_H1,
     http2_only: false,
+    constants: &[],
 };
 
 /// The one WebSocket endpoint.

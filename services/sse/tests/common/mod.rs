@@ -42,7 +42,7 @@ impl TestServer {
         let (plain, tls, _) = listeners.addrs();
         let hub = Hub::new(capacity, &state.metrics);
         let app = protolab_sse::app_with(state.clone(), hub.clone(), config);
-        let task = tokio::spawn(run_http(app, listeners, state.clone(), false));
+        let task = tokio::spawn(run_http(app, listeners, state.clone(), protolab_sse::SPEC));
         Ok(TestServer {
             plain,
             tls: tls.ok_or_else(|| anyhow::anyhow!("no TLS port"))?,

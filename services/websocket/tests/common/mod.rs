@@ -48,7 +48,12 @@ impl TestServer {
         let (plain, tls, _) = listeners.addrs();
         let hub = Hub::new(DEFAULT_CAPACITY, &state.metrics);
         let app = protolab_websocket::app_with(state.clone(), hub.clone(), config);
-        let task = tokio::spawn(run_http(app, listeners, state.clone(), false));
+        let task = tokio::spawn(run_http(
+            app,
+            listeners,
+            state.clone(),
+            protolab_websocket::SPEC,
+        ));
         Ok(TestServer {
             plain,
             tls: tls.ok_or_else(|| anyhow::anyhow!("no TLS port"))?,
