@@ -177,3 +177,47 @@ async fn stream_sends_ndjson_events_in_order() -> anyhow::Result<()> {
     srv.stop().await;
     Ok(())
 }
+
+#[tokio::test]
+async fn ping_is_answered_before_routing_on_every_transport_and_counted() -> anyhow::Result<()> {
+    let srv = TestServer::start().await?;
+    let tls = srv.tls_client(&[b"h2"])?;
+    for (client, url) in [
+        (h1(), srv.url("/ping")),
+        (h2c(), srv.url("/ping?any=query")),
+        (tls, srv.tls_url("/ping")),
+    ] {
+        let resp = client.get(url).send().await?;
+        assert_eq!(resp.status(), 200);
+        assert_eq!(resp.headers()["content-type"], "application/json");
+        assert_eq!(resp.text().await?, r#"{"pong":true}"#);
+    }
+    // HEAD and other methods go through the router, as before.
+    assert_eq!(h1().head(srv.url("/ping")).send().await?.status(), 200);
+    assert_eq!(h1().post(srv.url("/ping")).send().await?.status(), 405);
+    assert_eq!(srv.state.metrics.requests("/ping", 200), 4);
+    assert_eq!(srv.state.metrics.requests("/ping", 405), 1);
+    srv.stop().await;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_request_over_the_time_limit_gets_408_and_the_server_serves_on() -> anyhow::Result<()> {
+    let srv = TestServer::start_with(|a| {
+        a.delay_ms = 1500;
+        a.request_timeout_secs = 1;
+    })
+    .await?;
+    let (status, msg) = error_of(
+        h1().post(srv.url("/score"))
+            .body(r#"{"vector":[1.0]}"#)
+            .send()
+            .await?,
+    )
+    .await?;
+    assert_eq!((status, msg.as_str()), (408, "request timed out"));
+    assert_eq!(srv.state.metrics.requests("/score", 408), 1);
+    assert_eq!(h1().get(srv.url("/ping")).send().await?.status(), 200);
+    srv.stop().await;
+    Ok(())
+}
