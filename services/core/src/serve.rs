@@ -5,7 +5,9 @@
 //! handler task; it stops accepting on shutdown and `TaskTracker` lets the caller
 //! wait for the handlers to drain. `serve_http` runs an axum `Router` over it with
 //! hyper's auto builder: HTTP/1.1 and HTTP/2 (prior knowledge, h2c) on one plain
-//! socket, and by ALPN on TLS — upgrades (WebSocket) included.
+//! socket, and by ALPN on TLS — upgrades (WebSocket) included. Each connection
+//! answers the server's constant routes (`GET /ping`) itself and hands every other
+//! request to the router; both pass the request guard (`crate::guard`).
 
 use std::convert::Infallible;
 use std::future::{ready, Future, Ready};
