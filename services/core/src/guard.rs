@@ -22,11 +22,11 @@ use std::time::{Duration, Instant};
 use axum::extract::{MatchedPath, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use pin_project_lite::pin_project;
 use tokio::time::Timeout;
 use tower::{Layer, Service};
 
+use crate::http_error::json_error;
 use crate::metrics::Metrics;
 
 /// A `GET` route whose answer never changes: served before routing, with no handler.
@@ -99,7 +99,7 @@ impl RequestLimits {
     pub fn answer(&self, constant: &Constant) -> Response {
         let start = Instant::now();
         let response = if self.in_flight() >= self.max_in_flight {
-            refusal(StatusCode::SERVICE_UNAVAILABLE, "server overloaded")
+            overloaded()
         } else {
             constant.response()
         };
@@ -133,8 +133,9 @@ impl Drop for Admission {
     }
 }
 
-fn refusal(status: StatusCode, msg: &'static str) -> Response {
-    (status, Json(serde_json::json!({ "error": msg }))).into_response()
+/// The answer to a request over the in-flight cap.
+fn overloaded() -> Response {
+    json_error(StatusCode::SERVICE_UNAVAILABLE, "server overloaded")
 }
 
 /// The `Router::layer` that puts every route behind the guard.
@@ -255,11 +256,11 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let response = match this.inner.as_pin_mut() {
-            None => refusal(StatusCode::SERVICE_UNAVAILABLE, "server overloaded"),
+            None => overloaded(),
             Some(inner) => match ready!(inner.poll(cx)) {
                 Ok(Ok(response)) => response,
                 Ok(Err(never)) => match never {},
-                Err(_elapsed) => refusal(StatusCode::REQUEST_TIMEOUT, "request timed out"),
+                Err(_elapsed) => json_error(StatusCode::REQUEST_TIMEOUT, "request timed out"),
             },
         };
         this.admission.release();

@@ -31,10 +31,16 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
-            self.status(),
-            Json(serde_json::json!({ "error": self.0.to_string() })),
-        )
-            .into_response()
+        json_error(self.status(), &self.0.to_string())
     }
+}
+
+/// `status` with `{"error": message}`: the one error body of every HTTP server.
+pub fn json_error(status: StatusCode, message: &str) -> Response {
+    (status, Json(serde_json::json!({ "error": message }))).into_response()
+}
+
+/// The fallback of a server's router: 404 `{"error": "no such route"}`.
+pub async fn not_found() -> Response {
+    json_error(StatusCode::NOT_FOUND, "no such route")
 }

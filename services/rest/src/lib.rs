@@ -45,6 +45,6 @@ pub fn app(state: ServerState) -> Router {
         .route("/stream", get(routes::stream))
         .route("/download", get(routes::download))
         .route("/upload", post(routes::upload))
-        .fallback(routes::not_found)
+        .fallback(protolab_core::http_error::not_found)
         .with_state(state)
 }

@@ -121,11 +121,3 @@ pub async fn upload(req: Request) -> ApiResult<Json<contract::UploadSummary>> {
     }
     Ok(Json(hasher.finish()))
 }
-
-pub async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({ "error": "no such route" })),
-    )
-        .into_response()
-}

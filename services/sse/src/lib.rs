@@ -80,7 +80,7 @@ pub fn app_with(state: ServerState, hub: Hub, config: SseConfig) -> Router {
         .route("/events", get(routes::events))
         .route("/subscribe", get(routes::subscribe))
         .route("/broadcast", post(routes::broadcast))
-        .fallback(routes::not_found)
+        .fallback(protolab_core::http_error::not_found)
         .with_state(AppState {
             server: state,
             hub,

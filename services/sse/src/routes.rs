@@ -117,11 +117,3 @@ pub async fn broadcast(
     let (msg, subscribers) = app.hub.publish(text);
     Ok(Json(json!({ "seq": msg.seq, "subscribers": subscribers })))
 }
-
-pub async fn not_found() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        Json(json!({ "error": "no such route" })),
-    )
-        .into_response()
-}
