@@ -54,7 +54,7 @@ mkdir -p "$OUT"
 log "bench --suite $SUITE through the loadgen container"
 $COMPOSE run --rm -e LOADGEN_OUT="/$OUT" loadgen --quiet bench --suite "$SUITE" --host compose
 log "checking the run"
-$COMPOSE run --rm loadgen check latest --out "/$OUT" --require-usage docker
+$COMPOSE run --rm loadgen check latest --out "/$OUT" --require-usage admin
 latest=$(ls -1d "$OUT"/*/ | sort | tail -n1)
 for f in run.json report.md report.html summary.csv; do
   [[ -s $latest/$f ]] || { echo "e2e: $latest$f is missing or empty" >&2; exit 1; }

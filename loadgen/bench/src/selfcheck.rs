@@ -180,7 +180,7 @@ impl<'a> Meter<'a> {
     /// Starts a window now (reading the server through `server` when given).
     pub async fn start(server: Option<&'a ServerProbe>) -> Meter<'a> {
         let server = match server {
-            Some(s) => (s.start)().await.map(|r| (s, r)),
+            Some(s) => (s.probe)().await.map(|r| (s, r)),
             None => None,
         };
         Meter {
@@ -197,16 +197,11 @@ impl<'a> Meter<'a> {
         let (process, threads) = (process_cpu_seconds(), thread_cpu_seconds());
         let started = self.wall;
         let server = match self.server {
-            Some((s, before)) => (s.end)().await.map(|r| {
+            Some((s, before)) => (s.probe)().await.map(|r| {
                 let net = r.net.zip(before.net).map(|((rx1, tx1), (rx0, tx0))| {
                     rx1.saturating_sub(rx0) + tx1.saturating_sub(tx0)
                 });
-                // The readings' own times when they have them: a rate over the
-                // span they cover, not over the generator's window.
-                let span = match (before.at, r.at) {
-                    (Some(a), Some(b)) if b > a => b.duration_since(a).as_secs_f64(),
-                    _ => started.elapsed().as_secs_f64(),
-                };
+                let span = started.elapsed().as_secs_f64();
                 let cpu = (r.cpu_seconds - before.cpu_seconds).max(0.0);
                 (cpu, s.cpus, net, span)
             }),

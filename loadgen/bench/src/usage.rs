@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 /// A server's resource use over one case. Every source fills this one shape.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ServerUsage {
-    /// `proc` or `docker`.
+    /// `proc` (a local process) or `admin` (the server's admin summary, in the compose lab).
     pub source: String,
     pub cpu_seconds: f64,
     pub peak_rss_bytes: u64,
@@ -35,25 +35,20 @@ pub struct Reading {
     pub cpu_seconds: f64,
     /// Resident memory (process RSS, or the container's usage minus its page cache).
     pub memory_bytes: u64,
-    /// Network bytes (received, sent) since the server started, when known.
+    /// Network bytes (received, sent) since some fixed point, when known.
     pub net: Option<(u64, u64)>,
-    /// When the counters were read, when that was not just now (a stream's reading
-    /// can be up to its interval old): rates over a window divide by these times.
-    pub at: Option<std::time::Instant>,
 }
 
 /// Takes one reading; `None` when the server cannot be seen (it exited, say).
 pub type Probe =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<Reading>> + Send>> + Send + Sync>;
 
-/// A server's counters at a measured window's start and end, and the CPU quota they
-/// are judged against (cores: a container's `cpus`, or the CPUs a local process is
-/// pinned to). For a source on its own clock (Docker's stats stream) `start` is its
-/// latest reading and `end` the first one after the window.
+/// What reads a server's counters at a measured window's start and end, and the CPU
+/// quota they are judged against (cores: a container's `cpus`, or the CPUs a local
+/// process is pinned to). Every reading is of the moment it is taken.
 #[derive(Clone)]
 pub struct ServerProbe {
-    pub start: Probe,
-    pub end: Probe,
+    pub probe: Probe,
     pub cpus: f64,
 }
 
@@ -68,20 +63,9 @@ pub struct AdminReading {
 pub type AdminView =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = Option<AdminReading>> + Send>> + Send + Sync>;
 
-/// The probes of a source whose readings come on its own clock, like Docker's stats
-/// stream (one reading a second, even for a one-shot request): `latest` answers at
-/// once with the newest reading, `next` waits for the first one taken after the call.
-/// A case starts from the latest reading (the server was idle since, so its counters
-/// barely moved) and ends on the next one, so the end counts all of the case's work.
-pub struct Streamed {
-    pub latest: Probe,
-    pub next: Probe,
-}
-
 /// Samples a server at 1 Hz until `finish` is called.
 pub struct Sampler {
     source: &'static str,
-    /// Takes the final reading.
     probe: Probe,
     start: Reading,
     began: Instant,
@@ -92,21 +76,10 @@ pub struct Sampler {
 impl Sampler {
     /// Starts sampling; `None` when the first reading fails.
     pub async fn start(source: &'static str, probe: Probe) -> Option<Sampler> {
-        Sampler::start_with(source, probe.clone(), probe).await
-    }
-
-    /// Starts sampling a [`Streamed`] source: no wait at the start or on the ticks,
-    /// one for the final reading.
-    pub async fn start_streamed(source: &'static str, probes: Streamed) -> Option<Sampler> {
-        Sampler::start_with(source, probes.latest, probes.next).await
-    }
-
-    /// `probe` for the first reading and the ticks, `last` for the final one.
-    async fn start_with(source: &'static str, probe: Probe, last: Probe) -> Option<Sampler> {
         let start = probe().await?;
         let began = Instant::now();
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let tick_probe = probe;
+        let tick_probe = probe.clone();
         let task = tokio::spawn(async move {
             let mut samples = Vec::new();
             let mut tick = tokio::time::interval(Duration::from_secs(1));
@@ -125,7 +98,7 @@ impl Sampler {
         });
         Some(Sampler {
             source,
-            probe: last,
+            probe,
             start,
             began,
             task,
@@ -177,7 +150,6 @@ mod tests {
             cpu_seconds: cpu,
             memory_bytes: mem,
             net,
-            at: None,
         }
     }
 
@@ -188,7 +160,7 @@ mod tests {
             (1.0, reading(10.5, 300, Some((1_500, 2_100)))),
             (2.0, reading(11.25, 200, Some((4_000, 9_000)))),
         ];
-        let u = usage_of("docker", start, &samples);
+        let u = usage_of("admin", start, &samples);
         assert_eq!(u.cpu_seconds, 1.25);
         assert_eq!(u.peak_rss_bytes, 300);
         assert_eq!((u.rss_start_bytes, u.rss_end_bytes), (100, 200));
@@ -205,23 +177,6 @@ mod tests {
             &[(1.0, reading(1.0, 6, None))],
         );
         assert_eq!((u.net_rx_bytes, u.net_tx_bytes), (None, None));
-    }
-
-    #[tokio::test]
-    async fn a_streamed_sampler_ends_on_its_next_reading() {
-        let probe = |cpu: f64| -> Probe {
-            Arc::new(move || Box::pin(async move { Some(reading(cpu, 1, None)) }))
-        };
-        let probes = Streamed {
-            latest: probe(1.0),
-            next: probe(3.5),
-        };
-        let s = Sampler::start_streamed("docker", probes)
-            .await
-            .expect("first");
-        let u = s.finish().await;
-        assert_eq!(u.cpu_seconds, 2.5);
-        assert_eq!(u.samples.last().map(|s| s.1), Some(2.5));
     }
 
     #[tokio::test]

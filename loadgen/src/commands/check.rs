@@ -146,11 +146,11 @@ mod tests {
     #[test]
     fn usage_must_come_from_the_asked_source() {
         let r = run(vec![
-            case("rest-h1", true, Some("docker")),
+            case("rest-h1", true, Some("admin")),
             case("rest-h2c", true, Some("proc")),
             case("net001", true, None),
         ]);
-        let p = problems(&r, &["rest".into(), "binary".into()], Some("docker"));
+        let p = problems(&r, &["rest".into(), "binary".into()], Some("admin"));
         assert_eq!(p.len(), 2, "{p:?}");
         assert!(
             p[0].contains("rest-h2c") && p[0].contains("\"proc\""),

@@ -4,7 +4,6 @@
 //! outside, over the local one (DOCKER_HOST is honoured).
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bollard::exec::{StartExecOptions, StartExecResults};
@@ -18,14 +17,10 @@ use bollard::Docker;
 use futures::StreamExt;
 use serde::Serialize;
 
-use protolab_bench::usage::{Probe, Reading, Streamed};
-
 const PROJECT_LABEL: &str = "com.docker.compose.project";
 const SERVICE_LABEL: &str = "com.docker.compose.service";
 /// How long the engine gets to answer the first ping before Docker counts as absent.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
-/// Longest wait for a stats reading (the engine sends one a second).
-const READING_TIMEOUT: Duration = Duration::from_secs(5);
 /// Seconds a server gets to drain on stop/restart (compose.yaml's stop_grace_period).
 const STOP_GRACE_SECS: i32 = 15;
 
@@ -148,20 +143,11 @@ impl StatsSample {
     }
 }
 
-/// A container's stats stream, kept open: its newest reading, numbered.
-/// A container's stats stream: each reading numbered, and when it arrived.
-type Feed = tokio::sync::watch::Receiver<Option<(u64, StatsSample, std::time::Instant)>>;
-
 /// The compose project's containers.
 #[derive(Clone)]
 pub struct Controller {
     docker: Docker,
     project: String,
-    /// Open stats streams by container id, shared by the controller's clones. The
-    /// engine hands out readings on its collector's one-second tick: a one-shot
-    /// request waits up to a second for it (two without one-shot), a stream kept
-    /// open has the newest one at hand.
-    feeds: Arc<Mutex<HashMap<String, Feed>>>,
 }
 
 impl Controller {
@@ -179,11 +165,7 @@ impl Controller {
         let docker = Docker::connect_with_local_defaults()
             .map_err(|e| ControlError::Unreachable(e.to_string()))?;
         match tokio::time::timeout(PING_TIMEOUT, docker.ping()).await {
-            Ok(Ok(_)) => Ok(Controller {
-                docker,
-                project,
-                feeds: Arc::default(),
-            }),
+            Ok(Ok(_)) => Ok(Controller { docker, project }),
             Ok(Err(e)) => Err(ControlError::Unreachable(e.to_string())),
             Err(_) => Err(ControlError::Unreachable(format!(
                 "no answer within {PING_TIMEOUT:?}"
@@ -502,76 +484,6 @@ impl Controller {
             .into_iter()
             .flatten()
             .fold(host_cpus, f64::min))
-    }
-
-    /// The probes of the 1 Hz usage sampler: the service's container counters from
-    /// its stats stream (opened on first use, kept while the controller lives). The
-    /// first reading of a new stream takes up to a second; later cases start at once
-    /// and wait for one reading at their end (half a second on average).
-    pub async fn probe(&self, service: &str) -> Result<Streamed, ControlError> {
-        let id = Arc::new(self.container(service).await?);
-        let (this, last) = (self.clone(), id.clone());
-        let latest: Probe = Arc::new(move || {
-            let (this, id) = (this.clone(), id.clone());
-            Box::pin(async move { this.reading(&id, false).await })
-        });
-        let this = self.clone();
-        let next: Probe = Arc::new(move || {
-            let (this, id) = (this.clone(), last.clone());
-            Box::pin(async move { this.reading(&id, true).await })
-        });
-        Ok(Streamed { latest, next })
-    }
-
-    /// The container's newest stats reading, or with `fresh` the first one after the
-    /// call; `None` when its stream ends (the container stopped) or stalls.
-    async fn reading(&self, id: &str, fresh: bool) -> Option<Reading> {
-        let mut feed = self.feed(id);
-        let seen = feed.borrow_and_update().as_ref().map(|(n, ..)| *n);
-        let wait = async {
-            loop {
-                if let Some((n, s, at)) = *feed.borrow_and_update() {
-                    if !fresh || Some(n) > seen {
-                        return Some((s, at));
-                    }
-                }
-                feed.changed().await.ok()?;
-            }
-        };
-        let (s, at) = tokio::time::timeout(READING_TIMEOUT, wait).await.ok()??;
-        Some(Reading {
-            cpu_seconds: s.cpu_seconds,
-            memory_bytes: s.memory_bytes,
-            net: Some((s.rx_bytes, s.tx_bytes)),
-            at: Some(at),
-        })
-    }
-
-    /// The open stats stream of a container, opened when there is none (or the last
-    /// one ended: a restarted container's stream does).
-    fn feed(&self, id: &str) -> Feed {
-        let mut feeds = self.feeds.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(feed) = feeds.get(id).filter(|f| f.has_changed().is_ok()) {
-            return feed.clone();
-        }
-        let (tx, rx) = tokio::sync::watch::channel(None);
-        let options = StatsOptions {
-            stream: true,
-            one_shot: false,
-        };
-        let mut stream = self.docker.stats(id, Some(options));
-        tokio::spawn(async move {
-            let mut n = 0;
-            while let Some(Ok(s)) = stream.next().await {
-                n += 1;
-                let reading = (n, StatsSample::from_response(&s), std::time::Instant::now());
-                if tx.send(Some(reading)).is_err() {
-                    break;
-                }
-            }
-        });
-        feeds.insert(id.to_string(), rx.clone());
-        rx
     }
 }
 

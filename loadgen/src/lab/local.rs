@@ -334,10 +334,8 @@ pub fn proc_usage(pid: u32) -> Option<(f64, u64)> {
 
 /// The CPU counters of a process on this host, judged against `cpus` cores.
 pub fn process_probe(pid: u32, cpus: f64) -> protolab_bench::usage::ServerProbe {
-    let probe = process_sampler(pid);
     protolab_bench::usage::ServerProbe {
-        start: probe.clone(),
-        end: probe,
+        probe: process_sampler(pid),
         cpus,
     }
 }
@@ -360,7 +358,6 @@ pub fn process_sampler(pid: u32) -> protolab_bench::usage::Probe {
                     cpu_seconds,
                     memory_bytes,
                     net: None,
-                    at: None,
                 },
             )
         })

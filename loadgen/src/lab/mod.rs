@@ -9,8 +9,10 @@ pub mod local;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use protolab_bench::usage::{Sampler, ServerProbe};
-use protolab_drivers::{ServerAddr, TlsOptions};
+use std::sync::Arc;
+
+use protolab_bench::usage::{Probe, Reading, Sampler, ServerProbe};
+use protolab_drivers::{admin_summary, ServerAddr, TlsOptions};
 
 use controller::Controller;
 use local::LocalLab;
@@ -77,20 +79,15 @@ impl Lab {
         }
     }
 
-    /// A 1 Hz sampler of the server's CPU, memory (and, in Docker, network bytes).
+    /// A 1 Hz sampler of the server's CPU, memory (and, in the compose lab, network
+    /// bytes).
     pub async fn sampler(&self, server: &str) -> Option<Sampler> {
         if let Some(lab) = &self.local {
             let pid = lab.server(server)?.pid()?;
             return Sampler::start("proc", local::process_sampler(pid)).await;
         }
-        let probe = match self.docker.as_ref()?.probe(server).await {
-            Ok(p) => p,
-            Err(e) => {
-                tracing::warn!("{server}: no container stats: {e}");
-                return None;
-            }
-        };
-        Sampler::start_streamed("docker", probe).await
+        self.docker.as_ref()?;
+        Sampler::start("admin", self.admin_probe(server)?).await
     }
 
     /// The server's CPU counters and quota, read at each measured window's start
@@ -100,14 +97,33 @@ impl Lab {
             let pid = lab.server(server)?.pid()?;
             return Some(local::process_probe(pid, lab.server_cpus()));
         }
-        let docker = self.docker.as_ref()?;
-        let stream = docker.probe(server).await.ok()?;
-        let cpus = docker.cpus(server).await.ok()?;
+        let cpus = self.docker.as_ref()?.cpus(server).await.ok()?;
         Some(ServerProbe {
-            start: stream.latest,
-            end: stream.next,
+            probe: self.admin_probe(server)?,
             cpus,
         })
+    }
+
+    /// The compose lab's reading of a server, all of it of the moment it is asked:
+    /// CPU seconds and RSS from the server's own admin summary (its process CPU
+    /// clock, so neither the healthcheck's execs nor Docker's one-second stats tick
+    /// blur a window), and network bytes from the generator's own interfaces when it
+    /// runs inside the lab's network (`--host compose`), where they carry nothing but
+    /// the traffic with the server under test.
+    fn admin_probe(&self, server: &str) -> Option<Probe> {
+        let admin = self.addr(server)?.admin();
+        let in_lab = self.host == "compose";
+        Some(Arc::new(move || {
+            let admin = admin.clone();
+            Box::pin(async move {
+                let s = admin_summary(&admin).await?;
+                Some(Reading {
+                    cpu_seconds: s.cpu_seconds?,
+                    memory_bytes: s.rss_bytes?,
+                    net: if in_lab { own_net_bytes() } else { None },
+                })
+            })
+        }))
     }
 
     /// Whether the servers share the generator's clock (this host: child processes,
@@ -131,6 +147,33 @@ impl Lab {
     }
 }
 
+/// Bytes received and sent on this process's network interfaces, loopback left out
+/// (`/proc/net/dev` of its network namespace).
+fn own_net_bytes() -> Option<(u64, u64)> {
+    net_dev_bytes(&std::fs::read_to_string("/proc/net/dev").ok()?)
+}
+
+/// The received and sent bytes of every interface but `lo` in a `/proc/net/dev` text.
+fn net_dev_bytes(text: &str) -> Option<(u64, u64)> {
+    let mut total = None;
+    for line in text.lines().skip(2) {
+        let Some((name, counters)) = line.split_once(':') else {
+            continue;
+        };
+        if name.trim() == "lo" {
+            continue;
+        }
+        let fields: Vec<u64> = counters
+            .split_whitespace()
+            .map(|f| f.parse().ok())
+            .collect::<Option<_>>()?;
+        let (rx, tx) = (*fields.first()?, *fields.get(8)?);
+        let (r, t) = total.unwrap_or((0, 0));
+        total = Some((r + rx, t + tx));
+    }
+    total
+}
+
 /// The TLS files of a bench: the ones given, else the lab's in `certs`.
 pub fn lab_tls(
     ca: Option<&Path>,
@@ -145,5 +188,22 @@ pub fn lab_tls(
         ca: pick(ca, "ca.crt"),
         cert: pick(cert, "client.crt"),
         key: pick(key, "client.key"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn net_dev_counts_every_interface_but_loopback() {
+        let text = "Inter-|   Receive                                                |  Transmit\n \
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed\n    \
+ lo: 5000      10    0    0    0     0          0         0     5000      10    0    0    0     0       0          0\n  \
+ eth0: 1200      12    0    0    0     0          0         0      340       4    0    0    0     0       0          0\n  \
+ eth1:   10       1    0    0    0     0          0         0        5       1    0    0    0     0       0          0\n";
+        assert_eq!(net_dev_bytes(text), Some((1210, 345)));
+        let only_lo = text.lines().take(3).collect::<Vec<_>>().join("\n");
+        assert_eq!(net_dev_bytes(&only_lo), None);
     }
 }

@@ -100,6 +100,11 @@ pub struct AdminSummary {
     pub error_rate: f64,
     /// Resident memory, when the platform tells it.
     pub rss_bytes: Option<u64>,
+    /// CPU seconds the server process has used since it started (all threads, to the
+    /// nanosecond), when the platform tells it: what a load generator reads at a
+    /// measured window's edges, with nothing else in the container counted.
+    #[serde(default)]
+    pub cpu_seconds: Option<f64>,
     /// Rows in the dataset the server serves (clients keep `get_item` ids within it).
     #[serde(default)]
     pub items: Option<u64>,
@@ -127,6 +132,7 @@ fn json_summary(s: &AdminState) -> AdminSummary {
         avg_latency_us: ratio(t.latency_us_sum, t.messages),
         error_rate: ratio(t.errors, t.messages),
         rss_bytes: crate::process::rss_bytes(),
+        cpu_seconds: crate::process::cpu_seconds(),
         items: s.items,
     }
 }
