@@ -142,9 +142,9 @@ pub async fn run<D: Driver>(
     }
     let opened = conns.len();
     let mut slots: Vec<Option<D::Conn>> = Vec::new();
-    for conn in conns {
+    for mut conn in conns {
         for _ in 1..plan.inflight.max(1) {
-            slots.push(driver.share(&conn));
+            slots.push(driver.share(&mut conn));
         }
         slots.push(Some(conn));
     }

@@ -39,7 +39,7 @@ impl Driver for FakeServer {
     async fn connect(&self) -> Result<((), ConnectTimings), CallError> {
         Ok(((), ConnectTimings::default()))
     }
-    fn share(&self, _: &()) -> Option<()> {
+    fn share(&self, _: &mut ()) -> Option<()> {
         Some(())
     }
     async fn call(&self, _: &mut (), _: &OpSpec, _: u64) -> Result<CallOutcome, CallError> {

@@ -62,7 +62,7 @@ impl Driver for Fake {
     async fn connect(&self) -> Result<((), ConnectTimings), CallError> {
         Ok(((), ConnectTimings::default()))
     }
-    fn share(&self, _: &()) -> Option<()> {
+    fn share(&self, _: &mut ()) -> Option<()> {
         None
     }
     async fn call(&self, _: &mut (), _: &OpSpec, _: u64) -> Result<CallOutcome, CallError> {

@@ -153,7 +153,7 @@ impl Driver for FramedDriver {
             .await
     }
 
-    fn share(&self, _conn: &Self::Conn) -> Option<Self::Conn> {
+    fn share(&self, _conn: &mut Self::Conn) -> Option<Self::Conn> {
         None
     }
 

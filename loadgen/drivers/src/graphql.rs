@@ -203,7 +203,7 @@ impl Driver for GraphqlDriver {
         self.http.connect().await
     }
 
-    fn share(&self, conn: &HttpConn) -> Option<HttpConn> {
+    fn share(&self, conn: &mut HttpConn) -> Option<HttpConn> {
         conn.share()
     }
 

@@ -131,7 +131,7 @@ impl Driver for GrpcDriver {
         Ok((GrpcConn::new(send), timings))
     }
 
-    fn share(&self, conn: &GrpcConn) -> Option<GrpcConn> {
+    fn share(&self, conn: &mut GrpcConn) -> Option<GrpcConn> {
         Some(conn.clone())
     }
 

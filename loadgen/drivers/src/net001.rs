@@ -268,7 +268,7 @@ impl Driver for Net001Driver {
         Ok((conn, timings))
     }
 
-    fn share(&self, _conn: &Self::Conn) -> Option<Self::Conn> {
+    fn share(&self, _conn: &mut Self::Conn) -> Option<Self::Conn> {
         None
     }
 

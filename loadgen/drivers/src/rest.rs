@@ -134,7 +134,7 @@ impl Driver for RestDriver {
         self.target.connect().await
     }
 
-    fn share(&self, conn: &HttpConn) -> Option<HttpConn> {
+    fn share(&self, conn: &mut HttpConn) -> Option<HttpConn> {
         conn.share()
     }
 

@@ -224,7 +224,7 @@ impl Driver for SseDriver {
         self.target.connect().await
     }
 
-    fn share(&self, conn: &HttpConn) -> Option<HttpConn> {
+    fn share(&self, conn: &mut HttpConn) -> Option<HttpConn> {
         conn.share()
     }
 

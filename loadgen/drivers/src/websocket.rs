@@ -1,10 +1,8 @@
 //! The WebSocket driver: protolab-websocket's JSON envelope at `/ws`
-//! (`{"op":..,"req":N}` → `{"req":N,"ok":..}`), many requests in flight on one
-//! socket (`share` hands out the same socket; answers are matched by `req`), echo as
+//! (`{"op":..,"req":N}` → `{"req":N,"ok":..}`), one caller per socket used in place,
+//! or many requests in flight on one socket (`share`; answers are matched by `req`), echo as
 //! binary frames returned byte for byte, `stream` events on the shared socket, and
 //! broadcast subscribers on sockets of their own. ws:// or wss:// with the lab CA.
-
-use std::sync::Arc;
 
 use bytes::Bytes;
 use futures::{SinkExt, StreamExt};
@@ -13,7 +11,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::transport::http::TlsOptions;
 use crate::transport::ws::{ws_error, Ws, WsTarget};
-use crate::transport::wsmux::{Answer, MuxSocket};
+use crate::transport::wsmux::{Answer, WsConn};
 use crate::verify;
 use crate::CONNECT_TIMEOUT;
 use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec, Refusal};
@@ -92,13 +90,13 @@ fn ok(answer: Answer) -> Result<Answer, CallError> {
 /// The `result` of a successful answer.
 fn result(answer: Answer) -> Result<Value, CallError> {
     let answer = ok(answer)?;
-    let mut v: Value = serde_json::from_str(&answer.text)
+    let mut v: Value = serde_json::from_str(answer.text.as_str())
         .map_err(|e| CallError::Verify(format!("answer is not JSON: {e}")))?;
     Ok(v["result"].take())
 }
 
 impl Driver for WebSocketDriver {
-    type Conn = Arc<MuxSocket>;
+    type Conn = WsConn;
 
     fn name(&self) -> String {
         if self.target.is_tls() {
@@ -108,18 +106,18 @@ impl Driver for WebSocketDriver {
         }
     }
 
-    async fn connect(&self) -> Result<(Arc<MuxSocket>, ConnectTimings), CallError> {
+    async fn connect(&self) -> Result<(WsConn, ConnectTimings), CallError> {
         let (ws, timings) = self.target.connect(false).await?;
-        Ok((MuxSocket::start(ws), timings))
+        Ok((WsConn::new(ws), timings))
     }
 
-    fn share(&self, conn: &Arc<MuxSocket>) -> Option<Arc<MuxSocket>> {
-        Some(conn.clone())
+    fn share(&self, conn: &mut WsConn) -> Option<WsConn> {
+        conn.share()
     }
 
     async fn call(
         &self,
-        conn: &mut Arc<MuxSocket>,
+        conn: &mut WsConn,
         op: &OpSpec,
         seq: u64,
     ) -> Result<CallOutcome, CallError> {
@@ -152,7 +150,7 @@ impl Driver for WebSocketDriver {
         })
     }
 
-    async fn verify(&self, conn: &mut Arc<MuxSocket>, op: &OpSpec) -> Result<(), CallError> {
+    async fn verify(&self, conn: &mut WsConn, op: &OpSpec) -> Result<(), CallError> {
         match op {
             OpSpec::Echo { .. } => verify::echo(&self.echo, &conn.binary(self.echo.clone()).await?),
             OpSpec::Ping => {
@@ -177,11 +175,7 @@ impl Driver for WebSocketDriver {
         }
     }
 
-    async fn stream(
-        &self,
-        conn: &mut Arc<MuxSocket>,
-        p: &StreamParams,
-    ) -> Result<PushStream, CallError> {
+    async fn stream(&self, conn: &mut WsConn, p: &StreamParams) -> Result<PushStream, CallError> {
         conn.stream(|req| {
             format!(
                 r#"{{"op":"stream","count":{},"interval_ms":{},"size":{},"req":{req}}}"#,
@@ -207,11 +201,7 @@ impl Driver for WebSocketDriver {
         .boxed())
     }
 
-    async fn publish(
-        &self,
-        conn: &mut Arc<MuxSocket>,
-        body: Bytes,
-    ) -> Result<CallOutcome, CallError> {
+    async fn publish(&self, conn: &mut WsConn, body: Bytes) -> Result<CallOutcome, CallError> {
         let message = Value::from(String::from_utf8_lossy(&body).as_ref()).to_string();
         let answer = conn
             .request(|req| format!(r#"{{"op":"broadcast","message":{message},"req":{req}}}"#))

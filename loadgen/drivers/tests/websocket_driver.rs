@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{assert_clean, assert_full_fanout, assert_whole_stream, case, plan, Server};
-use futures::{SinkExt, StreamExt};
+use futures::{FutureExt, SinkExt, StreamExt};
 use protolab_bench::driver::PushEvent;
 use protolab_bench::{run_case, Hooks, Kind};
 use protolab_bench::{Driver, OpSpec};
@@ -63,10 +63,10 @@ async fn every_op_over_ws_and_wss_with_many_in_flight_on_one_socket() -> anyhow:
 async fn answers_are_matched_by_req_and_binary_echoes_by_order() -> anyhow::Result<()> {
     let srv = server().await?;
     let d = driver(&srv, false, &OpSpec::Ping).await?;
-    let (conn, timings) = d.connect().await?;
+    let (mut conn, timings) = d.connect().await?;
     assert!(timings.handshake.is_some() && timings.tls.is_none());
     let calls = (1..=64u64).map(|i| {
-        let c = d.share(&conn).expect("shared socket");
+        let mut c = d.share(&mut conn).expect("shared socket");
         async move {
             if i % 2 == 0 {
                 let data = bytes::Bytes::from(vec![i as u8; i as usize * 100]);
@@ -85,6 +85,62 @@ async fn answers_are_matched_by_req_and_binary_echoes_by_order() -> anyhow::Resu
     for r in futures::future::join_all(calls).await {
         r?;
     }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_socket_with_one_caller_is_used_in_place() -> anyhow::Result<()> {
+    let srv = server().await?;
+    for (tls, op) in [false, true]
+        .into_iter()
+        .flat_map(|tls| common::all_ops().into_iter().map(move |op| (tls, op)))
+    {
+        let d = driver(&srv, tls, &op).await?;
+        let r = run_case(
+            d,
+            case(op.clone(), Kind::Throughput, plan(4, 1)),
+            &mut Hooks::silent(),
+        )
+        .await;
+        assert_clean(&r, &format!("in place, tls {tls} {op:?}"));
+        let rep = &r.repetitions[0];
+        assert_eq!(
+            (rep.connections, rep.workers),
+            (4, 4),
+            "a socket per caller"
+        );
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_call_given_up_on_leaves_no_answer_for_the_next() -> anyhow::Result<()> {
+    let srv = server().await?;
+    let d = driver(&srv, false, &OpSpec::Ping).await?;
+    let (mut c, _) = d.connect().await?;
+    // Polled once and dropped: the frame goes out, the answer is not waited for, as
+    // when the engine gives up on a call at its deadline. (One poll cannot see the
+    // answer: the server runs on this test's one thread.)
+    let early = bytes::Bytes::from(vec![1u8; 100]);
+    assert!(c.binary(early).now_or_never().is_none(), "answered at once");
+    let late = bytes::Bytes::from(vec![2u8; 300]);
+    assert_eq!(
+        c.binary(late.clone()).await?,
+        late,
+        "the next call got the old echo"
+    );
+
+    let get = |id: u32| move |req| format!(r#"{{"op":"get_item","id":{id},"req":{req}}}"#);
+    assert!(
+        c.request(get(7)).now_or_never().is_none(),
+        "answered at once"
+    );
+    let a = c.request(get(9)).await?;
+    let v: serde_json::Value = serde_json::from_str(&a.text)?;
+    assert_eq!(
+        v["result"]["id"], 9,
+        "the next call got the old answer: {v}"
+    );
     Ok(())
 }
 

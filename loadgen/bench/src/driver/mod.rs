@@ -245,8 +245,10 @@ pub trait Driver: Send + Sync + 'static {
     ) -> impl Future<Output = Result<(Self::Conn, ConnectTimings), CallError>> + Send;
 
     /// Another handle on the same connection for a concurrent in-flight caller, when
-    /// the protocol multiplexes (HTTP/2, gRPC); `None` means one call at a time.
-    fn share(&self, conn: &Self::Conn) -> Option<Self::Conn>;
+    /// the protocol multiplexes (HTTP/2, gRPC, WebSocket requests matched by id);
+    /// `None` means one call at a time. A connection may change how it works once
+    /// shared (a WebSocket used in place starts a reader task).
+    fn share(&self, conn: &mut Self::Conn) -> Option<Self::Conn>;
 
     /// Performs call number `seq` of `op`, checking the answer's shape and size.
     fn call(

@@ -1,10 +1,16 @@
-//! One WebSocket shared by many in-flight callers (the WebSocket driver's
-//! connection): JSON requests carry a `req` number and their answers are matched by
-//! it; binary frames have no tag, so their echoes are matched in order (the server
-//! answers binary frames in the order it read them). One reader task routes what
-//! arrives, one writer task sends what callers queue (batching writes that queue up
-//! together into one flush). When the last handle is dropped the writer closes the
-//! socket; when the socket dies every waiting caller gets `Closed`.
+//! The WebSocket driver's connection. JSON requests carry a `req` number and their
+//! answers are matched by it; binary frames have no tag, so their echoes are matched
+//! in order (the server answers binary frames in the order it read them).
+//!
+//! A socket starts [`WsConn::Direct`]: its one caller writes the request and reads
+//! frames until the answer, in its own task, as the h1 and binary transports do. No
+//! task, channel or lock stands between the caller and the socket, which is what
+//! makes a closed-loop WebSocket case cheaper for the generator than for the server.
+//! A socket with more than one caller in flight (`share`) or carrying a stream becomes
+//! a [`MuxSocket`]: one reader task routes what arrives, one writer task sends what
+//! callers queue (batching writes that queue up together into one flush). When the
+//! last handle is dropped the writer closes the socket; when the socket dies every
+//! waiting caller gets `Closed`.
 //!
 //! It never interprets an answer beyond `req`, `ok`, `error`, `event` and `done`.
 
@@ -17,9 +23,9 @@ use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use serde::Deserialize;
 use tokio::sync::{mpsc, oneshot};
-use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 
-use crate::transport::ws::Ws;
+use crate::transport::ws::{ws_error, Ws};
 use protolab_bench::driver::CallError;
 use protolab_bench::driver::{PushEvent, PushStream, Pushed};
 
@@ -31,7 +37,7 @@ const STREAM_QUEUE: usize = 1024;
 #[derive(Debug)]
 pub struct Answer {
     /// The whole text frame (verification parses it again).
-    pub text: String,
+    pub text: Utf8Bytes,
     pub ok: bool,
     pub error: Option<String>,
     /// The failure's code (`"ok":false`), for programs.
@@ -48,6 +54,135 @@ struct Head {
     event: Option<serde_json::Value>,
     #[serde(default)]
     done: bool,
+}
+
+impl Head {
+    fn parse(text: &str) -> Option<Head> {
+        let head = serde_json::from_str::<Head>(text);
+        if head.is_err() {
+            tracing::debug!("unparsable WebSocket frame skipped");
+        }
+        head.ok()
+    }
+
+    fn answer(self, text: Utf8Bytes) -> Answer {
+        Answer {
+            text,
+            ok: self.ok == Some(true),
+            error: self.error,
+            code: self.code,
+        }
+    }
+}
+
+/// A WebSocket connection: used in place by one caller, or shared.
+pub enum WsConn {
+    Direct(Box<Direct>),
+    Shared(Arc<MuxSocket>),
+    /// Between the two, for the moment of the change; never seen by a caller.
+    Closed,
+}
+
+/// A socket its one caller uses in place.
+pub struct Direct {
+    ws: Ws,
+    next_req: u64,
+    /// Binary frames sent and not yet echoed (a call given up on still gets its
+    /// echo later, which must not count as the next call's).
+    owed_echoes: usize,
+}
+
+impl WsConn {
+    pub fn new(ws: Ws) -> WsConn {
+        WsConn::Direct(Box::new(Direct {
+            ws,
+            next_req: 1,
+            owed_echoes: 0,
+        }))
+    }
+
+    /// Another handle on this socket for a concurrent caller: the socket becomes a
+    /// [`MuxSocket`] (for good), and this handle one of its callers.
+    pub fn share(&mut self) -> Option<WsConn> {
+        self.shared().ok().cloned().map(WsConn::Shared)
+    }
+
+    /// The socket as a [`MuxSocket`], turning a direct one over to it.
+    fn shared(&mut self) -> Result<&Arc<MuxSocket>, CallError> {
+        if let WsConn::Direct(_) = self {
+            if let WsConn::Direct(d) = std::mem::replace(self, WsConn::Closed) {
+                *self = WsConn::Shared(MuxSocket::start_at(d.ws, d.next_req));
+            }
+        }
+        match self {
+            WsConn::Shared(mux) => Ok(mux),
+            _ => Err(CallError::Closed),
+        }
+    }
+
+    /// Sends the JSON request `text(req)` and waits for its answer.
+    pub async fn request(&mut self, text: impl FnOnce(u64) -> String) -> Result<Answer, CallError> {
+        let d = match self {
+            WsConn::Direct(d) => d,
+            WsConn::Shared(mux) => return mux.request(text).await,
+            WsConn::Closed => return Err(CallError::Closed),
+        };
+        let req = d.next_req;
+        d.next_req += 1;
+        d.ws.send(Message::text(text(req)))
+            .await
+            .map_err(ws_error)?;
+        loop {
+            match d.next_frame().await? {
+                Message::Text(t) => {
+                    if let Some(head) = Head::parse(t.as_str()).filter(|h| h.req == Some(req)) {
+                        return Ok(head.answer(t));
+                    }
+                }
+                Message::Binary(_) => d.owed_echoes = d.owed_echoes.saturating_sub(1),
+                _ => {}
+            }
+        }
+    }
+
+    /// Sends a binary frame and waits for its echo.
+    pub async fn binary(&mut self, data: Bytes) -> Result<Bytes, CallError> {
+        let d = match self {
+            WsConn::Direct(d) => d,
+            WsConn::Shared(mux) => return mux.binary(data).await,
+            WsConn::Closed => return Err(CallError::Closed),
+        };
+        // Counted once queued (`feed`), before the flush: a call given up on while
+        // its frame waits for room was never sent; one given up on later was.
+        d.ws.feed(Message::Binary(data)).await.map_err(ws_error)?;
+        d.owed_echoes += 1;
+        d.ws.flush().await.map_err(ws_error)?;
+        loop {
+            if let Message::Binary(back) = d.next_frame().await? {
+                d.owed_echoes -= 1;
+                if d.owed_echoes == 0 {
+                    return Ok(back);
+                }
+            }
+        }
+    }
+
+    /// Sends the request `text(req)` whose answers are a stream (see
+    /// [`MuxSocket::stream`]); the socket becomes shared.
+    pub fn stream(&mut self, text: impl FnOnce(u64) -> String) -> Result<PushStream, CallError> {
+        self.shared()?.stream(text)
+    }
+}
+
+impl Direct {
+    /// The next data frame; `Closed` when the socket ends.
+    async fn next_frame(&mut self) -> Result<Message, CallError> {
+        match self.ws.next().await {
+            Some(Ok(Message::Close(_))) | None => Err(CallError::Closed),
+            Some(Ok(m)) => Ok(m),
+            Some(Err(e)) => Err(ws_error(e)),
+        }
+    }
 }
 
 type StreamTx = mpsc::Sender<Result<Pushed, CallError>>;
@@ -74,6 +209,11 @@ pub struct MuxSocket {
 impl MuxSocket {
     /// Takes over `ws`, starting its reader and writer tasks.
     pub fn start(ws: Ws) -> Arc<MuxSocket> {
+        MuxSocket::start_at(ws, 1)
+    }
+
+    /// As [`MuxSocket::start`], numbering requests from `next_req` on.
+    fn start_at(ws: Ws, next_req: u64) -> Arc<MuxSocket> {
         let (sink, stream) = ws.split();
         let (tx, rx) = mpsc::unbounded_channel();
         let pending = Arc::new(Mutex::new(Pending::default()));
@@ -82,7 +222,7 @@ impl MuxSocket {
         Arc::new(MuxSocket {
             pending,
             tx,
-            next_req: AtomicU64::new(1),
+            next_req: AtomicU64::new(next_req),
         })
     }
 
@@ -150,7 +290,7 @@ async fn write_loop(mut sink: SplitSink<Ws, Message>, mut rx: mpsc::UnboundedRec
 async fn read_loop(mut stream: SplitStream<Ws>, pending: Arc<Mutex<Pending>>) {
     while let Some(frame) = stream.next().await {
         match frame {
-            Ok(Message::Text(text)) => route_text(&pending, text.as_str()).await,
+            Ok(Message::Text(text)) => route_text(&pending, text).await,
             Ok(Message::Binary(data)) => {
                 let waiter = pending.lock().ok().and_then(|mut p| p.binary.pop_front());
                 if let Some(w) = waiter {
@@ -169,10 +309,9 @@ async fn read_loop(mut stream: SplitStream<Ws>, pending: Arc<Mutex<Pending>>) {
     }
 }
 
-async fn route_text(pending: &Mutex<Pending>, text: &str) {
+async fn route_text(pending: &Mutex<Pending>, text: Utf8Bytes) {
     let arrived_us = protolab_core::contract::now_micros();
-    let Ok(head) = serde_json::from_str::<Head>(text) else {
-        tracing::debug!("unparsable WebSocket frame skipped");
+    let Some(head) = Head::parse(text.as_str()) else {
         return;
     };
     let Some(req) = head.req else { return };
@@ -189,12 +328,7 @@ async fn route_text(pending: &Mutex<Pending>, text: &str) {
             }
             Some(Waiter::Once(_)) => {
                 if let Some(Waiter::Once(tx)) = p.calls.remove(&req) {
-                    let _ = tx.send(Answer {
-                        text: text.to_string(),
-                        ok: head.ok == Some(true),
-                        error: head.error,
-                        code: head.code,
-                    });
+                    let _ = tx.send(head.answer(text));
                 }
                 return;
             }
