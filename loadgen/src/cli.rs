@@ -135,7 +135,7 @@ pub struct CheckOpts {
     #[arg(long, value_delimiter = ',')]
     pub servers: Vec<String>,
     /// Every measured case must carry the server's resource use from this source
-    /// (admin: the compose lab, or proc: --local)
+    /// (admin, what a bench records; older runs: docker or proc)
     #[arg(long)]
     pub require_usage: Option<String>,
 }

@@ -12,7 +12,9 @@ use serde::{Deserialize, Serialize};
 /// A server's resource use over one case. Every source fills this one shape.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct ServerUsage {
-    /// `proc` (a local process) or `admin` (the server's admin summary, in the compose lab).
+    /// `admin` (the server's admin summary, what a bench reads), or `proc` (/proc of a
+    /// process; runs before admin readings said `proc` for `--local`, `docker` for the
+    /// compose lab).
     pub source: String,
     pub cpu_seconds: f64,
     pub peak_rss_bytes: u64,

@@ -332,12 +332,21 @@ pub fn proc_usage(pid: u32) -> Option<(f64, u64)> {
     Some((cpu, kb * 1024))
 }
 
-/// The CPU counters of a process on this host, judged against `cpus` cores.
+/// The CPU counters of any process on this host (`run --server-pid`), from /proc,
+/// judged against `cpus` cores.
 pub fn process_probe(pid: u32, cpus: f64) -> protolab_bench::usage::ServerProbe {
-    protolab_bench::usage::ServerProbe {
-        probe: process_sampler(pid),
-        cpus,
-    }
+    let probe: protolab_bench::usage::Probe = std::sync::Arc::new(move || {
+        Box::pin(async move {
+            proc_usage(pid).map(
+                |(cpu_seconds, memory_bytes)| protolab_bench::usage::Reading {
+                    cpu_seconds,
+                    memory_bytes,
+                    net: None,
+                },
+            )
+        })
+    });
+    protolab_bench::usage::ServerProbe { probe, cpus }
 }
 
 /// How many CPUs a process may run on (`Cpus_allowed_list` in /proc/PID/status).
@@ -349,20 +358,6 @@ pub fn allowed_cpus(pid: u32) -> Option<usize> {
     crate::cli::parse_cpus(list).ok().map(|c| c.len())
 }
 
-/// A 1 Hz sampler of a local process, from /proc.
-pub fn process_sampler(pid: u32) -> protolab_bench::usage::Probe {
-    std::sync::Arc::new(move || {
-        Box::pin(async move {
-            proc_usage(pid).map(
-                |(cpu_seconds, memory_bytes)| protolab_bench::usage::Reading {
-                    cpu_seconds,
-                    memory_bytes,
-                    net: None,
-                },
-            )
-        })
-    })
-}
 
 fn taskset_works() -> bool {
     std::process::Command::new("taskset")

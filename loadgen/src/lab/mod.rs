@@ -80,39 +80,38 @@ impl Lab {
     }
 
     /// A 1 Hz sampler of the server's CPU, memory (and, in the compose lab, network
-    /// bytes).
+    /// bytes), for the servers this lab runs (none for servers on some host).
     pub async fn sampler(&self, server: &str) -> Option<Sampler> {
-        if let Some(lab) = &self.local {
-            let pid = lab.server(server)?.pid()?;
-            return Sampler::start("proc", local::process_sampler(pid)).await;
+        if self.local.is_none() && self.docker.is_none() {
+            return None;
         }
-        self.docker.as_ref()?;
         Sampler::start("admin", self.admin_probe(server)?).await
     }
 
     /// The server's CPU counters and quota, read at each measured window's start
     /// and end (which side was the bottleneck).
     pub async fn server_probe(&self, server: &str) -> Option<ServerProbe> {
-        if let Some(lab) = &self.local {
-            let pid = lab.server(server)?.pid()?;
-            return Some(local::process_probe(pid, lab.server_cpus()));
-        }
-        let cpus = self.docker.as_ref()?.cpus(server).await.ok()?;
+        let cpus = match (&self.local, &self.docker) {
+            (Some(lab), _) => lab.server_cpus(),
+            (None, Some(docker)) => docker.cpus(server).await.ok()?,
+            (None, None) => return None,
+        };
         Some(ServerProbe {
             probe: self.admin_probe(server)?,
             cpus,
         })
     }
 
-    /// The compose lab's reading of a server, all of it of the moment it is asked:
-    /// CPU seconds and RSS from the server's own admin summary (its process CPU
-    /// clock, so neither the healthcheck's execs nor Docker's one-second stats tick
-    /// blur a window), and network bytes from the generator's own interfaces when it
-    /// runs inside the lab's network (`--host compose`), where they carry nothing but
-    /// the traffic with the server under test.
+    /// A reading of a server the lab runs, all of it of the moment it is asked: CPU
+    /// seconds and RSS from the server's own admin summary (its process CPU clock, to
+    /// the nanosecond, where /proc counts 10 ms ticks and Docker's stats come on a
+    /// one-second tick and include the healthcheck's execs), and network bytes from
+    /// the generator's own interfaces when it runs inside the compose lab's network
+    /// (`--host compose`), where they carry nothing but the traffic with the server
+    /// under test.
     fn admin_probe(&self, server: &str) -> Option<Probe> {
         let admin = self.addr(server)?.admin();
-        let in_lab = self.host == "compose";
+        let in_lab = self.local.is_none() && self.host == "compose";
         Some(Arc::new(move || {
             let admin = admin.clone();
             Box::pin(async move {
