@@ -9,7 +9,8 @@
 #      stand-ins and missing (services/base-images.sh; the engine keeps them, so every
 #      clone on the machine shares them);
 #   2. vendor/ (VENDORED=1): skipped when vendor/ was made from this very Cargo.lock
-#      (its sha256 is kept beside it), whatever the files' dates say;
+#      (its sha256 is kept beside it), whatever the files' dates say; crates that this
+#      machine's target never builds (Windows, wasm) are cut down to stubs;
 #   3. protolab/build: the whole workspace compiled once (services/Dockerfile
 #      --target build; the repository is the context, sent to the engine once);
 #   4. protolab/<server> for each of SERVERS, and protolab/loadgen: each binary on the
@@ -62,7 +63,45 @@ vendor_crates() {
   mkdir -p target
   phase "vendor crates" sh -c "$CARGO vendor --locked vendor > target/cargo-vendor-config.tmp"
   mv target/cargo-vendor-config.tmp vendor/cargo-config.toml
+  phase "stub foreign crates" stub_foreign_crates
   printf '%s\n' "$sum" >"$stamp"
+}
+
+# Cargo vendors every platform's crates; about half of vendor/ by size is Windows and
+# wasm crates (winapi's import libraries alone are 100 MB) that a Linux build never
+# compiles but the image build would still send and copy. Each crate that is not in
+# the workspace's dependency tree for this machine's target is cut down to a stub, as
+# cargo-vendor-filterer does: its manifest, an empty file at every path the manifest
+# names, and a checksum file that lists no files (cargo then checks none).
+stub_foreign_crates() {
+  local triple needed dir name version package kept=0 stubbed=0 freed
+  triple=$(rustc -vV | sed -n 's/^host: //p')
+  needed=$("$CARGO" tree --offline --locked --workspace --target "$triple" -e normal,build,dev \
+    --prefix none -f '{p}' | sed 's/ (\*)$//; s/ (.*)$//' | sort -u)
+  [[ -n $needed ]] || die "cargo tree listed no dependencies for $triple"
+  freed=$(du -sm vendor | cut -f1)
+  for dir in vendor/*/; do
+    dir=${dir%/}
+    [[ -f $dir/Cargo.toml ]] || continue
+    name=$(sed -n 's/^name = "\(.*\)"$/\1/p' "$dir/Cargo.toml" | head -n1)
+    version=$(sed -n 's/^version = "\(.*\)"$/\1/p' "$dir/Cargo.toml" | head -n1)
+    if grep -qxF "$name v$version" <<<"$needed"; then
+      kept=$((kept + 1))
+      continue
+    fi
+    package=$(sed -n 's/.*"package":"\([0-9a-f]*\)".*/\1/p' "$dir/.cargo-checksum.json")
+    find "$dir" -mindepth 1 -maxdepth 1 ! -name Cargo.toml -exec rm -rf {} +
+    mkdir -p "$dir/src"
+    : >"$dir/src/lib.rs"
+    sed -n 's/^\(path\|build\) = "\(.*\.rs\)"$/\2/p' "$dir/Cargo.toml" | while read -r path; do
+      mkdir -p "$dir/$(dirname "$path")"
+      : >"$dir/$path"
+    done
+    printf '{"files":{},"package":"%s"}' "$package" >"$dir/.cargo-checksum.json"
+    stubbed=$((stubbed + 1))
+  done
+  freed=$((freed - $(du -sm vendor | cut -f1)))
+  log "vendor/: $kept crates kept, $stubbed stubbed (not built for $triple), $freed MB freed"
 }
 
 build_images() {
