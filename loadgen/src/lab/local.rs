@@ -358,7 +358,6 @@ pub fn allowed_cpus(pid: u32) -> Option<usize> {
     crate::cli::parse_cpus(list).ok().map(|c| c.len())
 }
 
-
 fn taskset_works() -> bool {
     std::process::Command::new("taskset")
         .arg("-V")

@@ -111,7 +111,7 @@ impl WsConn {
     fn shared(&mut self) -> Result<&Arc<MuxSocket>, CallError> {
         if let WsConn::Direct(_) = self {
             if let WsConn::Direct(d) = std::mem::replace(self, WsConn::Closed) {
-                *self = WsConn::Shared(MuxSocket::start_at(d.ws, d.next_req));
+                *self = WsConn::Shared(MuxSocket::start(d.ws, d.next_req));
             }
         }
         match self {
@@ -207,13 +207,9 @@ pub struct MuxSocket {
 }
 
 impl MuxSocket {
-    /// Takes over `ws`, starting its reader and writer tasks.
-    pub fn start(ws: Ws) -> Arc<MuxSocket> {
-        MuxSocket::start_at(ws, 1)
-    }
-
-    /// As [`MuxSocket::start`], numbering requests from `next_req` on.
-    fn start_at(ws: Ws, next_req: u64) -> Arc<MuxSocket> {
+    /// Takes over `ws`, starting its reader and writer tasks; requests are numbered
+    /// from `next_req` on.
+    fn start(ws: Ws, next_req: u64) -> Arc<MuxSocket> {
         let (sink, stream) = ws.split();
         let (tx, rx) = mpsc::unbounded_channel();
         let pending = Arc::new(Mutex::new(Pending::default()));
