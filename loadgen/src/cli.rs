@@ -235,6 +235,32 @@ pub struct BenchOpts {
     /// Where to write results/<run-id>/
     #[arg(long, env = "LOADGEN_OUT", default_value = "results")]
     pub out: PathBuf,
+    #[command(flatten)]
+    pub slow: SlowOpts,
+}
+
+/// The slowest calls of every case (`bench` and `run`).
+#[derive(Debug, Clone, Args)]
+pub struct SlowOpts {
+    /// Keep the slowest measured calls at or over this latency (e.g. 50ms), with their
+    /// time, connection, call number and error, in run.json, slow_calls.jsonl and the
+    /// report
+    #[arg(long, value_parser = humantime::parse_duration, env = "LOADGEN_SLOW")]
+    pub slow: Option<Duration>,
+    /// With --slow: how many of the slowest calls each repetition keeps (all are
+    /// counted)
+    #[arg(long, default_value_t = protolab_bench::slow::DEFAULT_KEEP, requires = "slow")]
+    pub slow_keep: usize,
+}
+
+impl SlowOpts {
+    /// What the engine keeps, when asked.
+    pub fn plan(&self) -> Option<protolab_bench::slow::SlowPlan> {
+        self.slow.map(|threshold| protolab_bench::slow::SlowPlan {
+            threshold,
+            keep: self.slow_keep,
+        })
+    }
 }
 
 /// Operations `run` can exercise.
@@ -358,6 +384,8 @@ pub struct RunOpts {
     /// the larger of this and 10% of its service-time P50 did not send on time
     #[arg(long, value_parser = humantime::parse_duration, default_value = "1ms")]
     pub max_lag: Duration,
+    #[command(flatten)]
+    pub slow: SlowOpts,
     /// The server's process id, when it runs on this host: its CPU is read from /proc
     /// over each measured window (judged against the CPUs it may use), so the case
     /// says which side was the bottleneck, as `bench --local` does
@@ -640,6 +668,16 @@ mod tests {
         ("max-lag", &["--max-lag", "3ms"], |o| {
             o.max_lag == Duration::from_millis(3)
         }),
+        ("slow", &["--slow", "50ms"], |o| {
+            o.slow.plan().map(|p| (p.threshold, p.keep))
+                == Some((
+                    Duration::from_millis(50),
+                    protolab_bench::slow::DEFAULT_KEEP,
+                ))
+        }),
+        ("slow-keep", &["--slow", "1s", "--slow-keep", "3"], |o| {
+            o.slow.plan().map(|p| p.keep) == Some(3)
+        }),
         ("max-errors", &["--max-errors", "1%"], |o| {
             o.max_errors == 0.01
         }),
@@ -787,6 +825,12 @@ mod tests {
         ("repeat", &["--repeat", "2"], |b| b.repeat == Some(2)),
         ("raw", &["--raw"], |b| b.raw),
         ("strict", &["--strict"], |b| b.strict),
+        ("slow", &["--slow", "20ms"], |b| {
+            b.slow.plan().map(|p| p.threshold) == Some(Duration::from_millis(20))
+        }),
+        ("slow-keep", &["--slow", "1s", "--slow-keep", "5"], |b| {
+            b.slow.plan().map(|p| p.keep) == Some(5)
+        }),
         ("out", &["--out", "elsewhere"], |b| {
             b.out.as_os_str() == "elsewhere"
         }),

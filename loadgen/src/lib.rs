@@ -10,6 +10,6 @@ pub mod dashboard;
 pub mod lab;
 mod progress;
 pub mod report;
-pub mod results;
+pub use protolab_bench::results;
 mod runner;
 mod suite;

@@ -32,6 +32,8 @@ pub struct SuitePlan<'a> {
     pub selected: &'a [Endpoint],
     /// Every case's repetitions, when given.
     pub repeat: Option<usize>,
+    /// Keep every case's slowest calls (`--slow`).
+    pub slow: Option<protolab_bench::slow::SlowPlan>,
     /// Rows in the lab's dataset: get_item ids stay within them.
     pub items: u32,
     /// No progress bars.
@@ -73,6 +75,9 @@ pub async fn run_suite(
         let mut t = t.clone();
         if let Some(r) = plan.repeat {
             t.repeat = r.max(1);
+        }
+        if plan.slow.is_some() {
+            t.plan.slow = plan.slow;
         }
         // Ids beyond the lab's dataset would be 404s, not measurements.
         if let OpSpec::GetItem { ids } = &mut t.op {

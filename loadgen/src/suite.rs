@@ -10,9 +10,7 @@ use protolab_bench::Kind;
 use protolab_bench::OpSpec;
 use protolab_bench::{LoadPlan, Model};
 
-/// The floor of the send-lag limit (the limit is the larger of this and 10% of a
-/// case's service-time P50).
-pub const DEFAULT_MAX_LAG: Duration = Duration::from_millis(1);
+use protolab_bench::engine::DEFAULT_MAX_LAG;
 
 /// The built-in suites, by name.
 pub const BUILT_IN: &[(&str, &str)] = &[
@@ -348,6 +346,7 @@ fn template(
         requests_per_worker: None,
         timeout: duration(&k.timeout, Duration::from_secs(10))?,
         max_lag: duration(&k.max_lag, DEFAULT_MAX_LAG)?,
+        slow: None,
     };
     kind.shape_plan(&mut plan, k.requests, k.requests_each.unwrap_or(100));
     let bulk_name = crate::cases::parameter_name(&kind, &op, plan.connections);

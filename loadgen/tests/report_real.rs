@@ -30,6 +30,7 @@ fn spec(protocol: &str, workload: &str, kind: Kind, repeat: usize) -> CaseSpec {
             requests_per_worker: None,
             timeout: Duration::from_secs(5),
             max_lag: Duration::from_millis(50),
+            slow: None,
         },
         repeat,
         z_threshold: 2.0,
@@ -62,13 +63,14 @@ async fn a_real_run_renders_and_passes_its_own_gate() -> anyhow::Result<()> {
         42,
         &op,
     ));
+    // The h1 case keeps its 3 slowest calls of each repetition (`--slow 0s --slow-keep 3`).
+    let mut slow = spec("rest-h1", "throughput/get_item", Kind::Throughput, 3);
+    slow.plan.slow = Some(protolab_bench::slow::SlowPlan {
+        threshold: Duration::ZERO,
+        keep: 3,
+    });
     let mut cases = vec![
-        run_case(
-            h1.clone(),
-            spec("rest-h1", "throughput/get_item", Kind::Throughput, 3),
-            &mut hooks,
-        )
-        .await,
+        run_case(h1.clone(), slow, &mut hooks).await,
         run_case(
             h2.clone(),
             spec("rest-tls-h2", "throughput/get_item", Kind::Throughput, 3),
@@ -96,6 +98,15 @@ async fn a_real_run_renders_and_passes_its_own_gate() -> anyhow::Result<()> {
     let run = Run::new(cases, protolab_bench::unix_now());
     let out = tempfile::tempdir()?;
     let run_dir = loadgen::results::write(out.path(), &run)?;
+    let slow_lines = std::fs::read_to_string(run_dir.join("slow_calls.jsonl"))?;
+    let slow_lines: Vec<serde_json::Value> = slow_lines
+        .lines()
+        .map(serde_json::from_str)
+        .collect::<Result<_, _>>()?;
+    assert_eq!(slow_lines.len(), 9, "3 kept per repetition");
+    assert!(slow_lines
+        .iter()
+        .all(|l| l["case"] == "rest-h1/throughput/get_item" && l["latency_us"].as_u64() > Some(0)));
     let written = loadgen::report::rerender(&run_dir)?;
     assert!(written.failed.is_empty(), "{:?}", written.failed);
     let names: Vec<String> = written
@@ -128,6 +139,7 @@ async fn a_real_run_renders_and_passes_its_own_gate() -> anyhow::Result<()> {
         "rest-tls-h2/throughput/get_item",
         "## connect",
         "tcp ",
+        "## Slowest calls",
     ] {
         assert!(md.contains(s), "report.md lacks {s:?}:\n{md}");
     }

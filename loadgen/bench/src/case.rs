@@ -296,6 +296,9 @@ pub struct Repetition {
     /// Open loop: calls sent in each second of the measured window, min/mean/max.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sends_per_second: Option<SecondCounts>,
+    /// The slowest measured calls (`--slow`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow: Option<crate::slow::SlowCalls>,
     /// Each second of the measured window in brief (answered calls, P50, P99): the
     /// regression gate's noise estimate when a case ran once.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -337,6 +340,7 @@ impl Repetition {
             send_lag: None,
             timer_lag: None,
             sends_per_second: None,
+            slow: None,
             per_second: Vec::new(),
             intervals: Vec::new(),
             intervals_start_unix_s: 0.0,

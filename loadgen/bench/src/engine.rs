@@ -33,6 +33,7 @@ use crate::driver::{CallError, Driver, OpSpec};
 use crate::pacer::Pacer;
 use crate::selfcheck::{Meter, WindowUsage};
 use crate::sink::{Hooks, Tick};
+use crate::slow::{SlowCall, SlowCalls, SlowPlan, Slowest};
 use crate::stats::{new_histogram, Interval, Recorder};
 
 /// How requests are paced.
@@ -42,6 +43,10 @@ pub enum Model {
     Closed,
     Open { rate: f64 },
 }
+
+/// The floor of the send-lag limit (the limit is the larger of this and 10% of a
+/// case's service-time P50).
+pub const DEFAULT_MAX_LAG: Duration = Duration::from_millis(1);
 
 /// One load run's parameters.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -62,6 +67,9 @@ pub struct LoadPlan {
     /// Open loop: the floor of the send-lag limit. A case whose send lag p99 exceeds
     /// the larger of this and 10% of its service-time P50 did not send on time.
     pub max_lag: Duration,
+    /// Keep the slowest measured calls (`--slow`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slow: Option<SlowPlan>,
 }
 
 /// What a run measured.
@@ -79,6 +87,8 @@ pub struct LoadResult {
     pub timer_lag: Histogram<u64>,
     /// Calls sent in each second of the measured window (actual send times).
     pub sends_per_second: Vec<u64>,
+    /// The slowest measured calls, when the plan asked for them.
+    pub slow: Option<SlowCalls>,
     /// Both sides' CPU over the measured window.
     pub window: Option<WindowUsage>,
     pub workers: usize,
@@ -93,7 +103,7 @@ pub enum EngineError {
     #[error("no connection could be opened: {0}")]
     NoConnection(CallError),
     #[error("verification of {op} failed: {error}")]
-    Verify { op: &'static str, error: CallError },
+    Verify { op: String, error: CallError },
 }
 
 /// One completed (or failed) call.
@@ -112,6 +122,9 @@ struct Sample {
     send_lag: Option<Duration>,
     /// Open loop: how late the worker woke when it slept for the slot.
     timer_lag: Option<Duration>,
+    /// The worker that made it (connection `worker / inflight`) and its number.
+    worker: u32,
+    seq: u64,
 }
 
 struct Shared<D: Driver> {
@@ -178,7 +191,7 @@ pub async fn run<D: Driver>(
             // Worker i makes calls i, i + workers, i + 2 * workers, ...: every call
             // number once, without a shared counter.
             let seqs = (i as u64, workers as u64);
-            tokio::spawn(worker(shared.clone(), conn, seqs, tx.clone()))
+            tokio::spawn(worker(shared.clone(), conn, i as u32, seqs, tx.clone()))
         })
         .collect();
     drop(tx);
@@ -188,7 +201,7 @@ pub async fn run<D: Driver>(
         sleep_until(warmup_end).await;
         Meter::start(server.as_ref()).await
     };
-    let (mut agg, meter) = tokio::join!(aggregate(rx, plan.warmup, plan.timeout, hooks), meter);
+    let (mut agg, meter) = tokio::join!(aggregate(rx, plan, hooks), meter);
     for h in handles {
         let _ = h.await;
     }
@@ -207,6 +220,7 @@ pub async fn run<D: Driver>(
         send_lag: agg.send_lag,
         timer_lag: agg.timer_lag,
         sends_per_second: agg.sends_per_second,
+        slow: agg.slow.map(Slowest::finish),
         window,
         workers,
         connections,
@@ -224,7 +238,7 @@ pub async fn verify<D: Driver>(
         .verify(conn, op)
         .await
         .map_err(|error| EngineError::Verify {
-            op: op.name(),
+            op: op.name().to_string(),
             error,
         })
 }
@@ -360,6 +374,7 @@ impl Batch {
 async fn worker<D: Driver>(
     s: Arc<Shared<D>>,
     conn: Option<D::Conn>,
+    index: u32,
     seqs: (u64, u64),
     tx: mpsc::Sender<Vec<Sample>>,
 ) {
@@ -368,7 +383,7 @@ async fn worker<D: Driver>(
         since: Instant::now(),
         tx,
     };
-    calls(&s, conn, seqs, &mut batch).await;
+    calls(&s, conn, index, seqs, &mut batch).await;
     batch.flush(Instant::now()).await;
 }
 
@@ -376,6 +391,7 @@ async fn worker<D: Driver>(
 async fn calls<D: Driver>(
     s: &Shared<D>,
     mut conn: Option<D::Conn>,
+    worker: u32,
     (first, step): (u64, u64),
     batch: &mut Batch,
 ) {
@@ -397,7 +413,7 @@ async fn calls<D: Driver>(
                 Ok((c, _)) => conn.insert(c),
                 Err(e) => {
                     let failed = Instant::now();
-                    let sample = Sample::failed(s, due, failed, failed, &e);
+                    let sample = Sample::failed(s, (worker, seq), due, failed, failed, &e);
                     if !batch.push(sample, failed).await {
                         break;
                     }
@@ -419,6 +435,7 @@ async fn calls<D: Driver>(
                 .await
                 .unwrap_or(Err(CallError::Timeout))
         };
+        let call = (worker, seq);
         seq += step;
         let finished = Instant::now();
         now = finished;
@@ -434,12 +451,14 @@ async fn calls<D: Driver>(
                 error: None,
                 send_lag: open.then(|| sent_at.saturating_duration_since(due)),
                 timer_lag,
+                worker,
+                seq: call.1,
             },
             Err(e) => {
                 if e.breaks_connection() {
                     conn = None;
                 }
-                let mut f = Sample::failed(s, due, sent_at, finished, &e);
+                let mut f = Sample::failed(s, call, due, sent_at, finished, &e);
                 f.timer_lag = timer_lag;
                 f
             }
@@ -492,6 +511,7 @@ impl Sample {
     /// latency runs from the due time (the send in closed loop, where they are one).
     fn failed<D: Driver>(
         s: &Shared<D>,
+        (worker, seq): (u32, u64),
         due: Instant,
         sent_at: Instant,
         finished: Instant,
@@ -510,6 +530,8 @@ impl Sample {
             error: Some(e.kind()),
             send_lag: open.then(|| sent_at.saturating_duration_since(due)),
             timer_lag: None,
+            worker,
+            seq,
         }
     }
 }
@@ -528,6 +550,9 @@ struct Aggregate {
     timer_lag: Histogram<u64>,
     /// Measured calls by the second of the measured window they were sent in.
     sends_per_second: Vec<u64>,
+    slow: Option<Slowest>,
+    /// Workers per connection (a slow call's connection is its worker's).
+    inflight: u32,
 }
 
 impl Aggregate {
@@ -550,6 +575,15 @@ impl Aggregate {
             None => w.ok(s.latency),
             Some(kind) => w.err(kind),
         });
+        if let Some(slow) = self.slow.as_mut() {
+            slow.offer(s.latency, |latency_us| SlowCall {
+                latency_us,
+                at_ms: (s.at - warmup).as_millis() as u64,
+                connection: s.worker / self.inflight,
+                seq: s.seq,
+                error: s.error.clone(),
+            });
+        }
         let index = (s.at - warmup).as_secs() as usize;
         match &s.error {
             None => {
@@ -591,18 +625,20 @@ impl Aggregate {
 
 async fn aggregate(
     mut rx: mpsc::Receiver<Vec<Sample>>,
-    warmup: Duration,
-    timeout: Duration,
+    plan: &LoadPlan,
     hooks: &mut Hooks<'_>,
 ) -> Aggregate {
+    let warmup = plan.warmup;
     let mut agg = Aggregate {
         recorder: Recorder::new(),
         open: std::collections::BTreeMap::new(),
         closed: Vec::new(),
-        window: timeout.as_secs() as usize + 2,
+        window: plan.timeout.as_secs() as usize + 2,
         send_lag: new_histogram(),
         timer_lag: new_histogram(),
         sends_per_second: Vec::new(),
+        slow: plan.slow.map(Slowest::new),
+        inflight: plan.inflight.max(1) as u32,
     };
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     let mut last = (0u64, Instant::now());

@@ -3,18 +3,24 @@
 //! corrected), HdrHistogram statistics, the kinds of measurement (one file each
 //! under `kind/`) behind one [`run_case`], and the one validity verdict.
 //!
-//! It knows no protocol (drivers live in `protolab-drivers`), no command line and no
-//! files: progress and raw samples leave through the small traits in [`sink`], which
-//! callers implement (the `loadgen` binary with indicatif and its JSONL writer).
+//! It knows no protocol (drivers live in `protolab-drivers`) and no command line:
+//! progress and raw samples leave through the small traits in [`sink`], which
+//! callers implement (the `loadgen` binary with indicatif). [`results`] is a run's
+//! files (run.json, .hlog, CSV, JSONL), which `loadgen report` and `compare` read.
+//!
+//! To benchmark your own calls with this engine, start at [`measure`].
 
 pub mod case;
 pub mod derived;
 pub mod driver;
 pub mod engine;
 mod kind;
+pub mod measure;
 mod pacer;
+pub mod results;
 pub mod selfcheck;
 pub mod sink;
+pub mod slow;
 pub mod stats;
 pub mod usage;
 mod verdict;

@@ -308,7 +308,7 @@ mod tests {
         assert!(judged(empty, Ok(())).broken(), "no numbers");
 
         let unsupported = Err(EngineError::Verify {
-            op: "echo",
+            op: "echo".into(),
             error: CallError::Unsupported("echo"),
         });
         let c = judged(fixture(), unsupported);

@@ -73,6 +73,7 @@ fn plan(model: Model, connections: usize, duration: Duration) -> LoadPlan {
         requests_per_worker: None,
         timeout: Duration::from_secs(10),
         max_lag: Duration::from_millis(5),
+        slow: None,
     }
 }
 

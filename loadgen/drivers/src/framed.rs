@@ -104,6 +104,7 @@ impl Wire for FramedDriver {
             OpSpec::Score { .. } => RequestOp::Score {
                 json: self.score_doc.clone(),
             },
+            OpSpec::Call { .. } => return Err(CallError::custom_call()),
         };
         let payload = serde_json::to_vec(&Request { op, req: seq })
             .map_err(|e| CallError::Protocol(format!("request does not encode: {e}")))?;

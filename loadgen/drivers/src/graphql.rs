@@ -118,8 +118,8 @@ impl GraphqlDriver {
         req
     }
 
-    fn request_body(&self, op: &OpSpec, seq: u64) -> Bytes {
-        match op {
+    fn request_body(&self, op: &OpSpec, seq: u64) -> Result<Bytes, CallError> {
+        Ok(match op {
             OpSpec::Ping => body(PING, json!({})),
             OpSpec::GetItem { ids } => body(
                 &self.item_query,
@@ -131,7 +131,8 @@ impl GraphqlDriver {
             ),
             OpSpec::Echo { .. } => self.echo_body.clone(),
             OpSpec::Score { .. } => self.score_body.clone(),
-        }
+            OpSpec::Call { .. } => return Err(CallError::custom_call()),
+        })
     }
 
     /// Sends `body`; the answer's `data`, or the failure.
@@ -213,7 +214,7 @@ impl Driver for GraphqlDriver {
         op: &OpSpec,
         seq: u64,
     ) -> Result<CallOutcome, CallError> {
-        let (data, outcome) = self.execute(conn, self.request_body(op, seq)).await?;
+        let (data, outcome) = self.execute(conn, self.request_body(op, seq)?).await?;
         if let OpSpec::Echo { size } = op {
             let back = data["echo"].as_str().map(str::len).unwrap_or(0);
             if back != size.div_ceil(3) * 4 {
@@ -228,7 +229,7 @@ impl Driver for GraphqlDriver {
     async fn verify(&self, conn: &mut HttpConn, op: &OpSpec) -> Result<(), CallError> {
         match op {
             OpSpec::Ping => {
-                let (data, _) = self.execute(conn, self.request_body(op, 0)).await?;
+                let (data, _) = self.execute(conn, self.request_body(op, 0)?).await?;
                 match data["ping"].as_str() {
                     Some("pong") => Ok(()),
                     _ => Err(CallError::Verify(format!("ping answered {data}"))),
@@ -241,7 +242,7 @@ impl Driver for GraphqlDriver {
                 verify::item_42(self.seed, &data["item"])
             }
             OpSpec::ListItems { limit, category } => {
-                let (data, _) = self.execute(conn, self.request_body(op, 0)).await?;
+                let (data, _) = self.execute(conn, self.request_body(op, 0)?).await?;
                 verify::item_page(self.seed, &data["items"], *limit, category.as_deref())
             }
             OpSpec::Echo { .. } => {
@@ -255,6 +256,7 @@ impl Driver for GraphqlDriver {
                 let (data, _) = self.execute(conn, self.score_body.clone()).await?;
                 verify::score(&self.score_doc, data["score"].as_f64())
             }
+            OpSpec::Call { .. } => Err(CallError::custom_call()),
         }
     }
 

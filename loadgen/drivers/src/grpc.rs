@@ -206,6 +206,7 @@ impl Driver for GrpcDriver {
                     .into_inner();
                 (len, r.encoded_len())
             }
+            OpSpec::Call { .. } => return Err(CallError::custom_call()),
         };
         Ok(CallOutcome {
             ttfb: None,
@@ -287,6 +288,7 @@ impl Driver for GrpcDriver {
                     )));
                 }
             }
+            OpSpec::Call { .. } => return Err(CallError::custom_call()),
         }
         Ok(())
     }

@@ -205,6 +205,7 @@ impl Wire for Net001Driver {
                 req_id,
                 json: self.score_doc.clone(),
             }),
+            OpSpec::Call { .. } => Err(CallError::custom_call()),
         }
     }
 

@@ -57,6 +57,8 @@ impl H1Template {
             )),
             OpSpec::Echo { .. } => H1Template::Whole(head("POST", "/echo", echo)),
             OpSpec::Score { .. } => H1Template::Whole(head("POST", "/score", score_doc)),
+            // Not this protocol's: `verify` refuses it before any call.
+            OpSpec::Call { .. } => H1Template::Whole(Bytes::new()),
         }
     }
 }
@@ -105,6 +107,8 @@ impl RestDriver {
             ),
             OpSpec::Echo { .. } => t.request(Method::POST, "/echo", self.echo.clone()),
             OpSpec::Score { .. } => t.request(Method::POST, "/score", self.score_doc.clone()),
+            // Not this protocol's: `verify` refuses it before any call.
+            OpSpec::Call { .. } => t.request(Method::GET, "/", Bytes::new()),
         }
     }
 }
@@ -216,6 +220,7 @@ impl Driver for RestDriver {
                     return Err(CallError::Verify(format!("score {got:?}, expected {want}")));
                 }
             }
+            OpSpec::Call { .. } => return Err(CallError::custom_call()),
         }
         Ok(())
     }

@@ -76,6 +76,7 @@ impl SseDriver {
             OpSpec::ListItems { .. } => Err(CallError::Unsupported("list_items")),
             OpSpec::Echo { .. } => Err(CallError::Unsupported("echo")),
             OpSpec::Score { .. } => Err(CallError::Unsupported("score")),
+            OpSpec::Call { .. } => Err(CallError::custom_call()),
         }
     }
 

@@ -69,8 +69,11 @@ impl WebSocketDriver {
             OpSpec::Score { .. } => {
                 format!(r#"{{"op":"score","json":{},"req":{req}}}"#, self.score_doc)
             }
-            // Echo travels as a binary frame, never as an envelope.
-            OpSpec::Ping | OpSpec::Echo { .. } => format!(r#"{{"op":"ping","req":{req}}}"#),
+            // Echo travels as a binary frame, never as an envelope; a custom call is
+            // refused by `call` and `verify` before any envelope.
+            OpSpec::Ping | OpSpec::Echo { .. } | OpSpec::Call { .. } => {
+                format!(r#"{{"op":"ping","req":{req}}}"#)
+            }
         }
     }
 }
@@ -121,6 +124,9 @@ impl Driver for WebSocketDriver {
         op: &OpSpec,
         seq: u64,
     ) -> Result<CallOutcome, CallError> {
+        if let OpSpec::Call { .. } = op {
+            return Err(CallError::custom_call());
+        }
         if let OpSpec::Echo { size } = op {
             let back = conn.binary(self.echo.clone()).await?;
             if back.len() != *size {
@@ -172,6 +178,7 @@ impl Driver for WebSocketDriver {
                 let r = result(conn.request(|req| self.envelope(op, 0, req)).await?)?;
                 verify::score(&self.score_doc, r["score"].as_f64())
             }
+            OpSpec::Call { .. } => Err(CallError::custom_call()),
         }
     }
 

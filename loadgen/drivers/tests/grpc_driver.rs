@@ -32,6 +32,7 @@ fn spec(op: OpSpec, kind: Kind) -> CaseSpec {
             // Driver tests judge answers, not timing: a loaded test machine's lateness
             // is not the driver's.
             max_lag: Duration::from_secs(1),
+            slow: None,
         },
         repeat: 1,
         z_threshold: 2.0,

@@ -55,6 +55,7 @@ fn plan(model: Model, connections: usize, inflight: usize) -> LoadPlan {
         // Driver tests judge answers, not timing: a loaded test machine's lateness
         // is not the driver's.
         max_lag: Duration::from_secs(1),
+        slow: None,
     }
 }
 

@@ -66,6 +66,7 @@ pub async fn bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
         templates: &templates,
         selected: &selected,
         repeat: o.repeat,
+        slow: o.slow.plan(),
         items: o.items,
         quiet,
         out: Some(&o.out),

@@ -179,6 +179,7 @@ pub fn case_from(o: &RunOpts, protocol_name: &str, op: &OpSpec, given: Option<Ki
         requests_per_worker: None,
         timeout: o.timeout,
         max_lag: o.max_lag,
+        slow: o.slow.plan(),
     };
     kind.shape_plan(&mut plan, o.requests, o.requests_each);
     CaseSpec {

@@ -268,6 +268,7 @@ async fn run(state: &Arc<AppState>, launch: &Launch) -> Result<Done, String> {
         templates: &launch.templates,
         selected: &launch.selected,
         repeat: Some(launch.repeat),
+        slow: None,
         items: launch.items,
         quiet: true,
         out: Some(&state.results),

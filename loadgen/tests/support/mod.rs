@@ -76,6 +76,7 @@ pub fn plan(model: Model) -> LoadPlan {
         requests_per_worker: None,
         timeout: Duration::from_secs(10),
         max_lag: Duration::from_millis(5),
+        slow: None,
     }
 }
 

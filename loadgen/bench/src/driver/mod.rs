@@ -36,6 +36,13 @@ pub struct CallOutcome {
     pub received: u64,
 }
 
+/// A call that moved no payload worth counting.
+impl From<()> for CallOutcome {
+    fn from((): ()) -> CallOutcome {
+        CallOutcome::default()
+    }
+}
+
 /// Why a call failed; `kind()` is the key errors are counted under.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum CallError {
@@ -59,6 +66,11 @@ pub enum CallError {
     /// GraphQL error's `extensions.code`).
     #[error("refused ({reason}): {message}")]
     Refused { reason: Refusal, message: String },
+    /// Your own call failed (the library, `crate::measure`): counted under `kind`,
+    /// which should be a short, bounded label (`"db"`, `"validation"`), never the
+    /// message itself.
+    #[error("{kind}: {message}")]
+    Failed { kind: String, message: String },
 }
 
 /// Why a server refused a call, as its protocol named it: errors are counted under
@@ -146,6 +158,20 @@ impl std::fmt::Display for Refusal {
 }
 
 impl CallError {
+    /// Your own call's failure, counted under `kind` (a short, bounded label).
+    pub fn failed(kind: impl Into<String>, message: impl std::fmt::Display) -> CallError {
+        CallError::Failed {
+            kind: kind.into(),
+            message: message.to_string(),
+        }
+    }
+
+    /// What a protocol driver answers for [`OpSpec::Call`]: your own operations are
+    /// not the protocol's (the case is skipped).
+    pub fn custom_call() -> CallError {
+        CallError::Unsupported("a custom call")
+    }
+
     /// Short, bounded label for error counts.
     pub fn kind(&self) -> String {
         match self {
@@ -157,6 +183,7 @@ impl CallError {
             CallError::Closed => "closed".into(),
             CallError::Unsupported(_) => "unsupported".into(),
             CallError::Refused { reason, .. } => reason.label().into(),
+            CallError::Failed { kind, .. } => kind.clone(),
         }
     }
 
@@ -196,16 +223,22 @@ pub enum OpSpec {
     Score {
         dims: usize,
     },
+    /// Your own operation, measured through the library (`crate::measure`): no
+    /// protocol driver offers it, a closure performs it.
+    Call {
+        name: String,
+    },
 }
 
 impl OpSpec {
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> &str {
         match self {
             OpSpec::Ping => "ping",
             OpSpec::GetItem { .. } => "get_item",
             OpSpec::ListItems { .. } => "list_items",
             OpSpec::Echo { .. } => "echo",
             OpSpec::Score { .. } => "score",
+            OpSpec::Call { name } => name,
         }
     }
 

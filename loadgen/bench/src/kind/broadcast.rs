@@ -130,7 +130,7 @@ async fn run<D: Driver>(
         probe(driver.as_ref(), p, &live, wanted, timeout)
             .await
             .map_err(|error| EngineError::Verify {
-                op: "broadcast",
+                op: "broadcast".into(),
                 error,
             })?;
     }
@@ -215,7 +215,7 @@ async fn open_subscribers<D: Driver>(
     }
     match (streams.is_empty(), last) {
         (true, Some(e @ CallError::Unsupported(_))) => Err(EngineError::Verify {
-            op: "subscribe",
+            op: "subscribe".into(),
             error: e,
         }),
         (true, Some(e)) => Err(EngineError::NoConnection(e)),

@@ -50,6 +50,7 @@ pub(crate) async fn run<D: Driver>(
         rep.timer_lag = LagStats::of(&r.timer_lag);
         rep.sends_per_second = SecondCounts::of(&r.sends_per_second, r.elapsed);
     }
+    rep.slow = r.slow;
     rep.per_second = SecondStat::of(&r.intervals, r.elapsed);
     rep.intervals = r.intervals;
     rep.intervals_start_unix_s = r.measured_start_unix_s;

@@ -144,7 +144,7 @@ impl<D: Driver> super::Measure for Pipeline<'_, D> {
 
 fn unsupported(spec: &CaseSpec) -> EngineError {
     EngineError::Verify {
-        op: spec.op.name(),
+        op: spec.op.name().to_string(),
         error: CallError::Unsupported("pipelining"),
     }
 }

@@ -169,7 +169,7 @@ async fn verify<D: Driver>(
     spec: &CaseSpec,
 ) -> Result<(), EngineError> {
     let fail = |error| EngineError::Verify {
-        op: "stream",
+        op: "stream".into(),
         error,
     };
     engine::verify(driver, conn, &spec.op).await?;

@@ -143,7 +143,7 @@ impl<D: Driver> super::Measure for Transfer<'_, D> {
 
 fn unsupported(what: &'static str) -> EngineError {
     EngineError::Verify {
-        op: "transfer",
+        op: "transfer".into(),
         error: CallError::Unsupported(what),
     }
 }

@@ -78,7 +78,7 @@ impl Environment {
             cores_online: std::fs::read_to_string("/proc/cpuinfo")
                 .map(|c| c.lines().filter(|l| l.starts_with("processor")).count())
                 .unwrap_or(0),
-            cores_available: protolab_bench::selfcheck::available_cores(),
+            cores_available: crate::selfcheck::available_cores(),
             kernel: read("/proc/sys/kernel/osrelease"),
             somaxconn: read("/proc/sys/net/core/somaxconn").and_then(|s| s.parse().ok()),
             nofile_limit: soft_nofile(),

@@ -13,8 +13,8 @@ use hdrhistogram::serialization::interval_log::{IntervalLogWriterBuilder, Tag};
 use hdrhistogram::serialization::V2DeflateSerializer;
 use serde::Serialize;
 
-use protolab_bench::stats::{Interval, Summary};
-use protolab_bench::CaseResult;
+use crate::stats::{Interval, Summary};
+use crate::CaseResult;
 
 /// Why a results file could not be written or read.
 #[derive(Debug, thiserror::Error)]
@@ -130,7 +130,7 @@ pub fn write_hlog(path: &Path, reps: &[TaggedIntervals<'_>]) -> Result<(), Outpu
 fn in_nanoseconds(us: &hdrhistogram::Histogram<u64>) -> Option<hdrhistogram::Histogram<u64>> {
     let mut ns = hdrhistogram::Histogram::<u64>::new_with_bounds(
         1000,
-        protolab_bench::stats::MAX_US.saturating_mul(1000),
+        crate::stats::MAX_US.saturating_mul(1000),
         3,
     )
     .ok()?;
@@ -293,10 +293,7 @@ mod tests {
     fn hlog_round_trips_through_the_reader() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("case.hlog");
-        let (mut a, mut b) = (
-            protolab_bench::stats::new_histogram(),
-            protolab_bench::stats::new_histogram(),
-        );
+        let (mut a, mut b) = (crate::stats::new_histogram(), crate::stats::new_histogram());
         for v in 1..=1000 {
             a.record(v).expect("record");
             b.record(v * 10).expect("record");
@@ -363,7 +360,7 @@ mod tests {
     fn hlog_without_a_usable_tag_or_start_time() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("x.hlog");
-        let mut h = protolab_bench::stats::new_histogram();
+        let mut h = crate::stats::new_histogram();
         h.record(42).expect("record");
         let one = [Interval::new(Duration::ZERO, Duration::from_secs(1), &h)];
         let reps = [TaggedIntervals {
@@ -458,7 +455,7 @@ mod tests {
 
     #[test]
     fn clients_csv_has_a_line_per_client_per_repetition() {
-        use protolab_bench::{CaseResult, CaseSpec, ClientLine, Kind, LoadPlan, Model, OpSpec};
+        use crate::{CaseResult, CaseSpec, ClientLine, Kind, LoadPlan, Model, OpSpec};
         let dir = tempfile::tempdir().expect("tempdir");
         let plan = LoadPlan {
             model: Model::Closed,
@@ -470,6 +467,7 @@ mod tests {
             requests_per_worker: None,
             timeout: Duration::from_secs(1),
             max_lag: Duration::from_millis(5),
+            slow: None,
         };
         let mut case = CaseResult::new(CaseSpec {
             name: "framed".into(),
@@ -483,7 +481,7 @@ mod tests {
             plan,
             repeat: 1,
             z_threshold: 2.0,
-            max_errors: protolab_bench::case::DEFAULT_MAX_ERRORS,
+            max_errors: crate::case::DEFAULT_MAX_ERRORS,
         });
         write_clients_csv(dir.path(), std::slice::from_ref(&case)).expect("write");
         assert!(

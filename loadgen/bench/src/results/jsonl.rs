@@ -151,7 +151,7 @@ impl PercentileMethod {
         match self {
             PercentileMethod::Numpy => percentile(sorted, p),
             PercentileMethod::Hdr => {
-                let mut h = protolab_bench::stats::new_histogram();
+                let mut h = crate::stats::new_histogram();
                 for ms in sorted {
                     h.saturating_record(((ms * 1000.0).round() as u64).max(1));
                 }
@@ -297,7 +297,7 @@ impl fmt::Display for JsonlSummary {
 }
 
 /// The engine's raw samples go here (`--raw`).
-impl protolab_bench::RawSink for JsonlWriter {
+impl crate::RawSink for JsonlWriter {
     fn header(&mut self, case: &str) -> std::io::Result<()> {
         JsonlWriter::header(self, case).map_err(std::io::Error::other)
     }
@@ -369,7 +369,7 @@ mod tests {
         let path = dir.path().join("r.jsonl");
         let mut w = JsonlWriter::create(&path).expect("create");
         w.header("steady").expect("write");
-        let mut rec = protolab_bench::stats::Recorder::new();
+        let mut rec = crate::stats::Recorder::new();
         for i in 1..=997u64 {
             let d = Duration::from_micros(i * i % 9973 + 100);
             w.ok(d).expect("write");

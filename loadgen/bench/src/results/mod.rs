@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use protolab_bench::{CaseResult, Kind, Metric, PushStats};
+use crate::{CaseResult, Kind, Metric, PushStats};
 use serde::{Deserialize, Serialize};
 
 pub mod environment;
@@ -17,9 +17,7 @@ pub mod table;
 use environment::Environment;
 use files::{CsvRow, OutputError};
 
-pub use protolab_bench::derived::{
-    cpu_percent_series, memory_series, Efficiency, MANY_CONNECTIONS,
-};
+pub use crate::derived::{cpu_percent_series, memory_series, Efficiency, MANY_CONNECTIONS};
 
 /// Version of run.json's layout; bump on any incompatible change.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -93,6 +91,7 @@ pub fn write(root: &Path, run: &Run) -> Result<PathBuf, OutputError> {
     }
     files::write_summary_csv(&dir.join("summary.csv"), &rows)?;
     files::write_clients_csv(&dir, &run.cases)?;
+    write_slow_calls(&dir, &run.cases)?;
     Ok(dir)
 }
 
@@ -105,6 +104,7 @@ pub fn write_progress(root: &Path, run: &Run) -> Result<PathBuf, OutputError> {
         write_case_hlog(&dir, case)?;
     }
     write_run_json(&dir, run)?;
+    write_slow_calls(&dir, &run.cases)?;
     Ok(dir)
 }
 
@@ -121,6 +121,49 @@ fn run_dir(root: &Path, run: &Run) -> Result<PathBuf, OutputError> {
 fn write_run_json(dir: &Path, run: &Run) -> Result<(), OutputError> {
     let json = serde_json::to_vec_pretty(run).map_err(|e| OutputError::Json(e.to_string()))?;
     files::write_atomic(&dir.join("run.json"), &json)
+}
+
+/// One line of slow_calls.jsonl: a kept slow call with its case.
+#[derive(Serialize)]
+struct SlowLine<'a> {
+    case: &'a str,
+    protocol: &'a str,
+    op: &'a str,
+    repetition: usize,
+    threshold_us: u64,
+    #[serde(flatten)]
+    call: &'a crate::slow::SlowCall,
+}
+
+/// slow_calls.jsonl (`--slow`): every kept slow call of every case, slowest first
+/// within each repetition; not written when no case kept any.
+fn write_slow_calls(dir: &Path, cases: &[CaseResult]) -> Result<(), OutputError> {
+    let mut out = Vec::new();
+    for case in cases {
+        for (i, rep) in case.repetitions.iter().enumerate() {
+            let Some(slow) = &rep.slow else { continue };
+            for call in &slow.calls {
+                let line = SlowLine {
+                    case: &case.spec.name,
+                    protocol: &case.spec.protocol,
+                    op: case.spec.op.name(),
+                    repetition: i + 1,
+                    threshold_us: slow.threshold_us,
+                    call,
+                };
+                serde_json::to_writer(&mut out, &line)
+                    .map_err(|e| OutputError::Json(e.to_string()))?;
+                out.push(b'\n');
+            }
+        }
+    }
+    if cases
+        .iter()
+        .all(|c| c.repetitions.iter().all(|r| r.slow.is_none()))
+    {
+        return Ok(());
+    }
+    files::write_atomic(&dir.join("slow_calls.jsonl"), &out)
 }
 
 /// The case's HdrHistogram interval log: every repetition's seconds, each tagged
@@ -168,7 +211,7 @@ pub fn read(path: &Path) -> Result<Run, OutputError> {
 }
 
 /// What the table's notes column says about a case.
-fn notes(case: &CaseResult, s: &protolab_bench::stats::Summary) -> Vec<String> {
+fn notes(case: &CaseResult, s: &crate::stats::Summary) -> Vec<String> {
     let mut notes = Vec::new();
     if let Some(r) = case.stats.get(&Metric::Rps).filter(|r| r.n > 1) {
         notes.push(format!(
@@ -205,8 +248,8 @@ fn notes(case: &CaseResult, s: &protolab_bench::stats::Summary) -> Vec<String> {
     notes
 }
 
-fn connect_line(c: &protolab_bench::ConnectBreakdown) -> String {
-    let ms = |p: &protolab_bench::stats::Percentiles| p.p50_us as f64 / 1000.0;
+fn connect_line(c: &crate::ConnectBreakdown) -> String {
+    let ms = |p: &crate::stats::Percentiles| p.p50_us as f64 / 1000.0;
     let mut parts = vec![format!("p50: tcp {:.3} ms", ms(&c.tcp))];
     if let Some(t) = &c.tls {
         parts.push(format!("tls {:.3} ms", ms(t)));

@@ -8,9 +8,9 @@
 //! error rate, and both sides' CPU per call over the measured windows.
 
 use super::Run;
-use protolab_bench::selfcheck::Bottleneck;
-use protolab_bench::stats::Summary;
-use protolab_bench::{CaseResult, Kind};
+use crate::selfcheck::Bottleneck;
+use crate::stats::Summary;
+use crate::{CaseResult, Kind};
 
 /// Column titles of the headline table; the first is the case, the last the notes.
 pub const HEADER: [&str; 12] = [
@@ -300,7 +300,7 @@ mod tests {
     use super::*;
 
     fn run() -> Run {
-        let json = include_str!("../../tests/fixtures/case.json");
+        let json = include_str!("../../../tests/fixtures/case.json");
         let a: CaseResult = serde_json::from_str(json).expect("fixture case parses");
         let mut b = a.clone();
         b.spec.protocol = "grpc".into();

@@ -155,6 +155,7 @@ pub fn plan(connections: usize, inflight: usize) -> LoadPlan {
         // Driver tests judge answers, not timing: a loaded test machine's lateness
         // is not the driver's.
         max_lag: Duration::from_secs(1),
+        slow: None,
     }
 }
 

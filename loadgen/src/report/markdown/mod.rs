@@ -45,7 +45,61 @@ pub fn document(run: &Run, charts: &[&Chart], story: &[&Chart], failed: &[String
             md.push('\n');
         }
     }
+    slowest(&mut md, run);
     md
+}
+
+/// The slowest calls shown per case (slow_calls.jsonl has every one kept).
+const SLOWEST_SHOWN: usize = 5;
+
+/// `--slow`: each case's slowest calls, which calls made its tail.
+fn slowest(md: &mut String, run: &Run) {
+    let mut rows = Vec::new();
+    for case in &run.cases {
+        for (i, slow) in case.repetitions.iter().enumerate() {
+            let Some(slow) = &slow.slow else { continue };
+            for call in slow.calls.iter().take(SLOWEST_SHOWN) {
+                rows.push(vec![
+                    cell(&case.spec.name),
+                    (i + 1).to_string(),
+                    format!(
+                        "{} at or over {:.3} ms",
+                        slow.count,
+                        slow.threshold_us as f64 / 1000.0
+                    ),
+                    format!("{:.3}", call.latency_us as f64 / 1000.0),
+                    format!("{:.3}", call.at_ms as f64 / 1000.0),
+                    call.connection.to_string(),
+                    call.seq.to_string(),
+                    call.error.clone().unwrap_or_default(),
+                ]);
+            }
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    md.push_str("## Slowest calls\n\n");
+    let _ = writeln!(
+        md,
+        "The {SLOWEST_SHOWN} slowest measured calls of each repetition (`--slow`; \
+         slow_calls.jsonl has every one kept): when each was due (seconds into the \
+         measured window), on which connection, its call number, and its error if it \
+         failed. Calls of one second or one connection point at a stall; spread ones \
+         at the load.\n"
+    );
+    let header = [
+        "case",
+        "rep",
+        "slow calls",
+        "latency ms",
+        "at s",
+        "connection",
+        "call",
+        "error",
+    ];
+    md.push_str(&md_table(&header, &rows));
+    md.push('\n');
 }
 
 /// A chart's image line.
