@@ -48,6 +48,18 @@ fn failed(kind: &'static str) -> impl Fn(reqwest::Error) -> CallError {
     move |e| CallError::failed(kind, e)
 }
 
+/// Sends `request` and reads its JSON answer; a failure counts under `kind`.
+async fn json_of(request: reqwest::RequestBuilder, kind: &'static str) -> Result<Value, CallError> {
+    request
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(failed(kind))?
+        .json()
+        .await
+        .map_err(failed(kind))
+}
+
 impl Shop {
     /// One application operation: validate, fetch a batch, compute, store.
     #[instrument(name = "checkout", skip(self))]
@@ -64,16 +76,7 @@ impl Shop {
     #[instrument(skip(self), fields(round_trip = true))]
     async fn fetch_price(&self, id: i64) -> Result<f64, CallError> {
         let url = format!("{}/items/{id}", self.base);
-        let item: Value = self
-            .http
-            .get(url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(failed("fetch"))?
-            .json()
-            .await
-            .map_err(failed("fetch"))?;
+        let item = json_of(self.http.get(url), "fetch").await?;
         if item["id"].as_i64() != Some(id) {
             return Err(CallError::failed(
                 "verify",
@@ -87,17 +90,11 @@ impl Shop {
 
     #[instrument(skip_all, fields(round_trip = true))]
     async fn price(&self, prices: &[f64]) -> Result<f64, CallError> {
-        let answer: Value = self
+        let request = self
             .http
             .post(format!("{}/score", self.base))
-            .json(&json!({ "vector": prices }))
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(failed("score"))?
-            .json()
-            .await
-            .map_err(failed("score"))?;
+            .json(&json!({ "vector": prices }));
+        let answer = json_of(request, "score").await?;
         answer["score"]
             .as_f64()
             .ok_or_else(|| CallError::failed("verify", format!("no score in {answer}")))

@@ -5,7 +5,6 @@
 use std::fmt;
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
@@ -109,17 +108,17 @@ impl TelemetryReport {
     pub fn save_json(&self, path: impl AsRef<Path>) -> Result<(), TelemetryError> {
         let path = path.as_ref();
         let json = serde_json::to_vec_pretty(self)?;
-        let tmp = temp_path(path);
-        let result = (|| {
-            let mut file = std::fs::File::create(&tmp).map_err(io_err(&tmp))?;
-            file.write_all(&json).map_err(io_err(&tmp))?;
-            file.sync_all().map_err(io_err(&tmp))?;
-            std::fs::rename(&tmp, path).map_err(io_err(path))
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result
+        // tempfile's NamedTempFile: a temp file in the same folder, renamed over
+        // `path` (atomic on one file system), removed if anything fails first.
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(io_err(dir))?;
+        file.write_all(&json).map_err(io_err(file.path()))?;
+        file.as_file().sync_all().map_err(io_err(path))?;
+        file.persist(path).map_err(|e| io_err(path)(e.error))?;
+        Ok(())
     }
 
     /// Reads a report written by [`save_json`](Self::save_json).
@@ -135,17 +134,6 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TelemetryError + '_ {
         path: path.to_owned(),
         source,
     }
-}
-
-/// A hidden temp name beside `path`, unique per process and call.
-fn temp_path(path: &Path) -> PathBuf {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let n = NEXT.fetch_add(1, Ordering::Relaxed);
-    path.with_file_name(format!(".{name}.{}.{n}.tmp", std::process::id()))
 }
 
 const WIDE: usize = 80;
@@ -257,13 +245,5 @@ mod tests {
         assert_eq!(threshold(2_000_000), "2s");
         assert_eq!(threshold(250), "250µs");
         assert_eq!(threshold(0), "0µs");
-    }
-
-    #[test]
-    fn temp_path_is_hidden_beside_the_target() {
-        let tmp = temp_path(Path::new("/some/dir/report.json"));
-        assert_eq!(tmp.parent(), Some(Path::new("/some/dir")));
-        let name = tmp.file_name().map(|n| n.to_string_lossy().into_owned());
-        assert!(name.is_some_and(|n| n.starts_with(".report.json.") && n.ends_with(".tmp")));
     }
 }
