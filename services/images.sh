@@ -42,6 +42,14 @@ phase() {
   log "$name: done in $((SECONDS - start)) s"
 }
 
+# stamped COMMAND...: runs COMMAND with each line of its output (stderr included)
+# prefixed by the seconds since it started, so the workspace build shows where Docker
+# itself spends time (context, each step, each layer commit); keeps its exit status.
+stamped() {
+  local t0=$SECONDS
+  "$@" 2>&1 | while IFS= read -r line; do printf '[%5ds] %s\n' $((SECONDS - t0)) "$line"; done
+}
+
 base_images() {
   local need=()
   case $BUILDER_IMAGE in protolab/builder:*) docker image inspect "$BUILDER_IMAGE" >/dev/null 2>&1 || need+=(builder) ;; esac
@@ -108,7 +116,7 @@ build_images() {
   local s
   : "${BUILDER_IMAGE:?}" "${RUNTIME_IMAGE:?}" "${SERVERS:?}"
   log "builder $BUILDER_IMAGE, runtime $RUNTIME_IMAGE, servers: $SERVERS"
-  phase "workspace build" docker build "${build_flags[@]}" -f services/Dockerfile --target build \
+  phase "workspace build" stamped docker build "${build_flags[@]}" -f services/Dockerfile --target build \
     --build-arg "BUILDER_IMAGE=$BUILDER_IMAGE" --build-arg "VENDORED=$VENDORED" \
     --build-arg "CARGO_PACKAGES=$CARGO_PACKAGES" -t "protolab/build:$IMAGE_TAG" .
   # Every image to come takes its binary from /out of the build image: fail here,
