@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 
 use crate::transport::gqlws::{self, u64_of};
 use crate::transport::http::{HttpConn, HttpTarget, HttpVersion, TlsOptions};
-use crate::transport::ws::WsTarget;
+use crate::transport::ws::{read_buffer_for, WsTarget, MIN_READ_BUFFER};
 use crate::verify;
 use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec, Refusal};
 use protolab_bench::driver::{PushEvent, PushStream, StreamParams};
@@ -266,11 +266,14 @@ impl Driver for GraphqlDriver {
         p: &StreamParams,
     ) -> Result<PushStream, CallError> {
         let vars = json!({ "count": p.count, "intervalMs": p.interval_ms, "size": p.size });
-        gqlws::subscribe(&self.ws, TICKS, vars, false, tick).await
+        // An event's payload travels as JSON text: room for twice its size.
+        let read_buffer = read_buffer_for(p.size.saturating_mul(2));
+        gqlws::subscribe(&self.ws, TICKS, vars, read_buffer, tick).await
     }
 
     async fn subscribe(&self) -> Result<PushStream, CallError> {
-        gqlws::subscribe(&self.ws, BROADCASTS, json!({}), true, broadcast_event).await
+        let small = MIN_READ_BUFFER;
+        gqlws::subscribe(&self.ws, BROADCASTS, json!({}), small, broadcast_event).await
     }
 
     async fn publish(&self, conn: &mut HttpConn, msg: Bytes) -> Result<CallOutcome, CallError> {

@@ -10,7 +10,7 @@ use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::transport::http::TlsOptions;
-use crate::transport::ws::{ws_error, Ws, WsTarget};
+use crate::transport::ws::{read_buffer_for, ws_error, Ws, WsTarget, MIN_READ_BUFFER};
 use crate::transport::wsmux::{Answer, WsConn};
 use crate::verify;
 use crate::CONNECT_TIMEOUT;
@@ -26,6 +26,8 @@ pub struct WebSocketDriver {
     seed: u64,
     echo: Bytes,
     score_doc: String,
+    /// Read buffer of a call socket, sized for the case's largest answer.
+    read_buffer: usize,
 }
 
 impl WebSocketDriver {
@@ -44,11 +46,18 @@ impl WebSocketDriver {
             OpSpec::Score { dims } => OpSpec::score_doc(*dims),
             _ => String::new(),
         };
+        // A list page's answer is about 256 bytes per item; the rest are small.
+        let largest = match op {
+            OpSpec::Echo { size } => *size,
+            OpSpec::ListItems { limit, .. } => *limit as usize * 256,
+            _ => 0,
+        };
         Ok(WebSocketDriver {
             target: WsTarget::new(target, PATH, tls).await?,
             seed,
             echo,
             score_doc,
+            read_buffer: read_buffer_for(largest),
         })
     }
 
@@ -110,7 +119,7 @@ impl Driver for WebSocketDriver {
     }
 
     async fn connect(&self) -> Result<(WsConn, ConnectTimings), CallError> {
-        let (ws, timings) = self.target.connect(false).await?;
+        let (ws, timings) = self.target.connect(self.read_buffer).await?;
         Ok((WsConn::new(ws), timings))
     }
 
@@ -192,7 +201,7 @@ impl Driver for WebSocketDriver {
     }
 
     async fn subscribe(&self) -> Result<PushStream, CallError> {
-        let (mut ws, _) = self.target.connect(true).await?;
+        let (mut ws, _) = self.target.connect(MIN_READ_BUFFER).await?;
         ws.send(Message::text(r#"{"op":"subscribe","req":0}"#))
             .await
             .map_err(ws_error)?;

@@ -50,15 +50,15 @@ async fn next_message(ws: &mut Ws) -> Option<Result<Value, CallError>> {
 }
 
 /// Opens a socket to `target`, starts `query` with `variables`, and streams its
-/// results through `decode`. `small`: a small read buffer (many subscribers).
+/// results through `decode`, reading `read_buffer` bytes at a time.
 pub async fn subscribe(
     target: &WsTarget,
     query: &str,
     variables: Value,
-    small: bool,
+    read_buffer: usize,
     decode: Decode,
 ) -> Result<PushStream, CallError> {
-    let (mut ws, _) = target.connect(small).await?;
+    let (mut ws, _) = target.connect(read_buffer).await?;
     send(&mut ws, json!({ "type": "connection_init" })).await?;
     let ack = tokio::time::timeout(CONNECT_TIMEOUT, next_message(&mut ws))
         .await
