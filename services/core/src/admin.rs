@@ -108,6 +108,10 @@ pub struct AdminSummary {
     /// Rows in the dataset the server serves (clients keep `get_item` ids within it).
     #[serde(default)]
     pub items: Option<u64>,
+    /// Which replica answered (`process::replica`): a load generator spreading
+    /// connections over a service's replicas counts each one's share by it.
+    #[serde(default)]
+    pub replica: Option<String>,
 }
 
 /// The JSON summary: connections, totals, and rates over the interval since the
@@ -134,5 +138,6 @@ fn json_summary(s: &AdminState) -> AdminSummary {
         rss_bytes: crate::process::rss_bytes(),
         cpu_seconds: crate::process::cpu_seconds(),
         items: s.items,
+        replica: crate::process::replica().map(str::to_string),
     }
 }

@@ -285,18 +285,22 @@ pub async fn seed_file(path: &Path, items: u32, seed: u64) -> Result<(), Dataset
         .file_name()
         .and_then(|n| n.to_str())
         .unwrap_or("dataset.db");
-    // Unique per process and per call: concurrent seeders never share a temp file.
-    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let tmp = dir.join(format!(".{file_name}.{}.{n}.tmp", std::process::id()));
-    let result = write_rows(&tmp, items, seed).await;
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    std::fs::rename(&tmp, path).map_err(|source| DatasetError::Io {
+    // A randomly named temp file: concurrent seeders never share one, whether other
+    // calls, other processes, or other containers on a shared volume (where every
+    // server is PID 1: the swarm stack's replicas). Removed unless renamed into place.
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}."))
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(|source| DatasetError::Io {
+            path: dir.to_owned(),
+            source,
+        })?
+        .into_temp_path();
+    write_rows(&tmp, items, seed).await?;
+    tmp.persist(path).map_err(|e| DatasetError::Io {
         path: path.to_owned(),
-        source,
+        source: e.error,
     })?;
     tracing::info!(path = %path.display(), items, seed, "dataset seeded");
     Ok(())

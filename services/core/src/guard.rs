@@ -44,17 +44,36 @@ pub const PING: Constant = Constant {
     body: r#"{"pong":true}"#,
 };
 
+/// The header a constant answer names its replica in (`process::replica`), so a
+/// client behind a balancer sees which replica served it.
+pub const REPLICA_HEADER: &str = "x-protolab-replica";
+
+/// This process's replica as a header value, made once.
+fn replica_header() -> Option<&'static HeaderValue> {
+    static VALUE: std::sync::OnceLock<Option<HeaderValue>> = std::sync::OnceLock::new();
+    VALUE
+        .get_or_init(|| HeaderValue::from_str(crate::process::replica()?).ok())
+        .as_ref()
+}
+
 impl Constant {
-    /// The answer: 200 with the body and its content type.
+    /// The answer: 200 with the body, its content type and the replica's name.
     pub fn response(&self) -> Response {
-        (
+        let mut response = (
             [(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static(self.content_type),
             )],
             self.body,
         )
-            .into_response()
+            .into_response();
+        if let Some(replica) = replica_header() {
+            response.headers_mut().insert(
+                header::HeaderName::from_static(REPLICA_HEADER),
+                replica.clone(),
+            );
+        }
+        response
     }
 }
 
@@ -355,6 +374,13 @@ mod tests {
             answer.headers().get(header::CONTENT_TYPE),
             Some(&HeaderValue::from_static("application/json"))
         );
+        // The test process has a host name, so the answer names its replica.
+        let replica = answer.headers().get(REPLICA_HEADER).cloned();
+        assert_eq!(
+            replica.as_ref().and_then(|v| v.to_str().ok()),
+            crate::process::replica()
+        );
+        assert!(replica.is_some());
         let body = axum::body::to_bytes(answer.into_body(), 1024).await.ok();
         assert_eq!(body.as_deref(), Some(PING.body.as_bytes()));
         assert_eq!(metrics.requests("/ping", 200), 1);

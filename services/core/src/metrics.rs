@@ -99,6 +99,13 @@ impl Metrics {
             open_connections.clone(),
         );
         registry.register("connections", "Connections accepted", connections.clone());
+        if let Some(replica) = crate::process::replica() {
+            let info = prometheus_client::metrics::info::Info::new(vec![(
+                "replica".to_string(),
+                replica.to_string(),
+            )]);
+            registry.register("replica", "Which replica of its service this is", info);
+        }
         Arc::new(Metrics {
             registry: Mutex::new(registry),
             requests,

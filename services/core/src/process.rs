@@ -1,6 +1,24 @@
-//! Facts about this process for the admin JSON summary: resident memory (from `/proc`)
-//! and CPU time (the process CPU clock). Each returns `None` where the platform does
-//! not tell it; none fails a request.
+//! Facts about this process for the admin JSON summary: which replica it is, resident
+//! memory (from `/proc`) and CPU time (the process CPU clock). Each returns `None`
+//! where the platform does not tell it; none fails a request.
+
+use std::sync::OnceLock;
+
+/// Which replica of its service this process is: `REPLICA` when set (the swarm
+/// stack sets it from the task slot), else the host name (a container's own: its id
+/// under Compose, `<service>.<slot>` in the swarm stack). Read once.
+pub fn replica() -> Option<&'static str> {
+    static REPLICA: OnceLock<Option<String>> = OnceLock::new();
+    REPLICA
+        .get_or_init(|| {
+            let env = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+            env("REPLICA").or_else(|| env("HOSTNAME")).or_else(|| {
+                let name = std::fs::read_to_string("/etc/hostname").ok()?;
+                Some(name.trim().to_string()).filter(|n| !n.is_empty())
+            })
+        })
+        .as_deref()
+}
 
 /// Resident set size in bytes (`VmRSS` of `/proc/self/status`).
 pub fn rss_bytes() -> Option<u64> {
