@@ -1,6 +1,7 @@
 //! A server's own view of itself, from its admin endpoint (`/metrics?format=json`,
 //! core's `AdminSummary`): what the hold kind reads for memory per connection.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use protolab_bench::usage::{AdminReading, AdminView};
@@ -31,6 +32,25 @@ pub async fn admin_summary(admin: &str) -> Option<AdminSummary> {
         return None;
     }
     serde_json::from_slice(&body).ok()
+}
+
+/// The admin JSON summary of every replica behind `admin` (`host:port`; a name with
+/// several addresses, such as a swarm service in `dnsrr` mode, has one replica at
+/// each), with each one's address; replicas that do not answer within 5 s are left
+/// out, and a name that does not resolve gives none.
+pub async fn admin_summaries(admin: &str) -> Vec<(SocketAddr, AdminSummary)> {
+    let Ok(peers) = crate::Peers::resolve(admin).await else {
+        return Vec::new();
+    };
+    let reads = peers.addrs().iter().map(|addr| async move {
+        let summary = admin_summary(&addr.to_string()).await?;
+        Some((*addr, summary))
+    });
+    futures::future::join_all(reads)
+        .await
+        .into_iter()
+        .flatten()
+        .collect()
 }
 
 /// The server's own RSS and open connections from its admin JSON.

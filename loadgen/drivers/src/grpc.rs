@@ -4,8 +4,6 @@
 //! (the lab's TLS port requires one). `connect` times TCP, TLS and the HTTP/2
 //! handshake; calls go over hyper's connection directly (`GrpcConn`).
 
-use std::net::SocketAddr;
-
 use prost::Message;
 use protolab_core::Item;
 use protolab_proto::arena::{self as pb, arena_client::ArenaClient};
@@ -15,7 +13,7 @@ use tokio_rustls::TlsConnector;
 
 use crate::transport::grpcconn::GrpcConn;
 use crate::transport::http::TlsOptions;
-use crate::transport::{dial, h2_handshake, TlsTo};
+use crate::transport::{dial, h2_handshake, Peers, TlsTo};
 use crate::verify;
 use protolab_bench::driver::{
     Blob, CallError, CallOutcome, ConnectTimings, Driver, OpSpec, TransferOutcome,
@@ -24,7 +22,7 @@ use protolab_bench::driver::{PushEvent, PushStream, Pushed, StreamParams};
 
 /// gRPC, plain or TLS.
 pub struct GrpcDriver {
-    addr: SocketAddr,
+    peers: Peers,
     tls: Option<TlsTo>,
     /// A client certificate is presented (mutual TLS).
     mutual: bool,
@@ -71,11 +69,7 @@ impl GrpcDriver {
             .map(|(h, _)| h)
             .unwrap_or(hostport)
             .to_string();
-        let addr = tokio::net::lookup_host(hostport)
-            .await
-            .map_err(|e| CallError::Connect(format!("resolving {hostport}: {e}")))?
-            .next()
-            .ok_or_else(|| CallError::Connect(format!("{hostport} has no address")))?;
+        let peers = Peers::resolve(hostport).await?;
         let mutual = https && tls.is_some_and(|t| t.cert.is_some() && t.key.is_some());
         let tls = match tls.filter(|_| https) {
             Some(t) => {
@@ -104,7 +98,7 @@ impl GrpcDriver {
             _ => String::new(),
         };
         Ok(GrpcDriver {
-            addr,
+            peers,
             tls,
             mutual,
             seed,
@@ -126,7 +120,7 @@ impl Driver for GrpcDriver {
     }
 
     async fn connect(&self) -> Result<(GrpcConn, ConnectTimings), CallError> {
-        let (io, mut timings) = dial(self.addr, self.tls.as_ref()).await?;
+        let (io, mut timings) = dial(&self.peers, self.tls.as_ref()).await?;
         let send = h2_handshake(io, &mut timings).await?;
         Ok((GrpcConn::new(send), timings))
     }

@@ -20,7 +20,7 @@ mod websocket;
 
 use std::time::Duration;
 
-pub use admin::{admin_reading, admin_summary, admin_view};
+pub use admin::{admin_reading, admin_summaries, admin_summary, admin_view};
 pub use endpoints::{
     default_ports, select, servers_of, with_driver, DriverConfig, Endpoint, Protocol, ServerAddr,
     UseDriver, ALL as ENDPOINTS, DEFAULT_FRAMED_PORT,
@@ -32,6 +32,7 @@ pub use net001::Net001Driver;
 pub use rest::RestDriver;
 pub use sse::SseDriver;
 pub use transport::http::{get_once, HttpTarget, HttpVersion, TlsOptions};
+pub use transport::Peers;
 pub use websocket::WebSocketDriver;
 
 /// Time budget for a TCP connect or TLS handshake.

@@ -8,7 +8,6 @@
 //! BROADCAST) are skipped by the `Wire`, so they never count as answers.
 
 use std::collections::VecDeque;
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -23,7 +22,7 @@ use crate::transport::http::TlsOptions;
 use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings, OpSpec, Window};
 use protolab_bench::engine::Deadline;
 
-use crate::transport::{dial, Io, TlsTo};
+use crate::transport::{dial, Io, Peers, TlsTo};
 
 /// One framed connection.
 pub type BinConn<C> = Framed<Io, C>;
@@ -35,7 +34,8 @@ const READ_BUFFER: usize = 4096;
 /// Where a binary server listens, resolved once (connect timings never include DNS).
 #[derive(Clone)]
 pub struct Target {
-    pub addr: SocketAddr,
+    /// Where connections go: every address the host resolved to, in turn.
+    pub peers: Peers,
     tls: Option<TlsTo>,
 }
 
@@ -49,11 +49,7 @@ impl Target {
             None => (false, target),
         };
         let hostport = hostport.trim_end_matches('/');
-        let addr = tokio::net::lookup_host(hostport)
-            .await
-            .map_err(|e| CallError::Connect(format!("resolving {hostport}: {e}")))?
-            .next()
-            .ok_or_else(|| CallError::Connect(format!("{hostport} has no address")))?;
+        let peers = Peers::resolve(hostport).await?;
         let tls = if secure {
             let host = hostport.rsplit_once(':').map_or(hostport, |(h, _)| h);
             let ca = tls
@@ -69,7 +65,7 @@ impl Target {
         } else {
             None
         };
-        Ok(Target { addr, tls })
+        Ok(Target { peers, tls })
     }
 
     /// Whether connections use TLS.
@@ -79,7 +75,7 @@ impl Target {
 
     /// TCP, then TLS when configured, framed by `codec`.
     pub async fn connect<C>(&self, codec: C) -> Result<(BinConn<C>, ConnectTimings), CallError> {
-        let (io, timings) = dial(self.addr, self.tls.as_ref()).await?;
+        let (io, timings) = dial(&self.peers, self.tls.as_ref()).await?;
         Ok((Framed::with_capacity(io, codec, READ_BUFFER), timings))
     }
 }

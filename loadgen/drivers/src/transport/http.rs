@@ -4,7 +4,6 @@
 //! engine, not a pool, decides how many connections exist, and every stage of a
 //! connection set-up can be timed.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -19,7 +18,7 @@ use rustls_pki_types::ServerName;
 use tokio_rustls::TlsConnector;
 
 use crate::transport::h1::{self, RawH1};
-use crate::transport::{dial, h2_handshake, Io, TlsTo};
+use crate::transport::{dial, h2_handshake, Io, Peers, TlsTo};
 use protolab_bench::driver::{CallError, CallOutcome, ConnectTimings};
 
 /// Which HTTP version to speak. Over TLS this is the preference offered by ALPN;
@@ -54,7 +53,8 @@ pub struct TlsOptions {
 /// A resolved HTTP target.
 #[derive(Clone)]
 pub struct HttpTarget {
-    pub addr: SocketAddr,
+    /// Where connections go: every address the host resolved to, in turn.
+    pub peers: Peers,
     pub authority: String,
     pub scheme: &'static str,
     pub version: HttpVersion,
@@ -98,11 +98,7 @@ impl HttpTarget {
             .ok_or_else(|| CallError::Connect(format!("no host in {target}")))?
             .to_string();
         let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
-        let addr = tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|e| CallError::Connect(format!("resolving {host}: {e}")))?
-            .next()
-            .ok_or_else(|| CallError::Connect(format!("{host} has no address")))?;
+        let peers = Peers::resolve(&format!("{host}:{port}")).await?;
         let tls = if https {
             let ca = tls
                 .ca
@@ -122,7 +118,7 @@ impl HttpTarget {
             None
         };
         Ok(HttpTarget {
-            addr,
+            peers,
             authority: format!("{host}:{port}"),
             scheme: if https { "https" } else { "http" },
             version,
@@ -157,7 +153,7 @@ impl HttpTarget {
     /// TLS when the target is https, each timed; with the HTTP version to speak on it
     /// (over TLS, what ALPN chose).
     pub async fn connect_io(&self) -> Result<(Io, HttpVersion, ConnectTimings), CallError> {
-        let (io, timings) = dial(self.addr, self.tls.as_ref()).await?;
+        let (io, timings) = dial(&self.peers, self.tls.as_ref()).await?;
         let negotiated = match &io {
             Io::Right(tls) => match tls.get_ref().1.alpn_protocol() {
                 Some(b"h2") => HttpVersion::H2,

@@ -16,6 +16,8 @@ pub(crate) mod ws;
 pub(crate) mod wsmux;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Instant;
 
 use hyper::client::conn::http2;
@@ -33,13 +35,65 @@ pub type Io = tokio_util::either::Either<TcpStream, tokio_rustls::client::TlsStr
 /// TLS towards a server: the connector and the name its certificate must carry.
 pub type TlsTo = (TlsConnector, ServerName<'static>);
 
-/// TCP to `addr` (Nagle off), then TLS when `tls` is given: each step timed and
-/// bounded by `CONNECT_TIMEOUT`.
+/// Every address a target's name resolved to, resolved once (connect timings never
+/// include DNS), and the connections spread over them in turn: client-side balancing.
+///
+/// A name with one address (a server, or a load balancer's virtual IP such as a
+/// Docker Swarm service in its default `vip` mode) gets every connection. A name
+/// with several (a swarm service in `dnsrr` mode, `tasks.<service>`, a headless
+/// Kubernetes service) gets connection `i` on address `i mod n`, so `c`
+/// connections reach every replica, `c / n` each: what a VIP, balancing per
+/// connection, cannot promise HTTP/2 or gRPC with few connections.
+#[derive(Clone, Debug)]
+pub struct Peers {
+    addrs: Arc<[SocketAddr]>,
+    next: Arc<AtomicUsize>,
+}
+
+impl Peers {
+    /// Resolves `host:port` to all its addresses, in a stable order (sorted, without
+    /// duplicates), so that a run's spread does not depend on the resolver's rotation.
+    pub async fn resolve(hostport: &str) -> Result<Peers, CallError> {
+        let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host(hostport)
+            .await
+            .map_err(|e| CallError::Connect(format!("resolving {hostport}: {e}")))?
+            .collect();
+        addrs.sort();
+        addrs.dedup();
+        Peers::of(addrs).ok_or_else(|| CallError::Connect(format!("{hostport} has no address")))
+    }
+
+    /// These addresses, in this order; `None` when there are none.
+    pub fn of(addrs: Vec<SocketAddr>) -> Option<Peers> {
+        (!addrs.is_empty()).then(|| Peers {
+            addrs: addrs.into(),
+            next: Arc::new(AtomicUsize::new(0)),
+        })
+    }
+
+    /// Every address, in the order connections take them.
+    pub fn addrs(&self) -> &[SocketAddr] {
+        &self.addrs
+    }
+
+    /// The address the next connection goes to.
+    pub fn pick(&self) -> SocketAddr {
+        let i = match self.addrs.len() {
+            1 => 0,
+            n => self.next.fetch_add(1, Ordering::Relaxed) % n,
+        };
+        self.addrs[i]
+    }
+}
+
+/// TCP to the next of `peers` (Nagle off), then TLS when `tls` is given: each step
+/// timed and bounded by `CONNECT_TIMEOUT`.
 pub(crate) async fn dial(
-    addr: SocketAddr,
+    peers: &Peers,
     tls: Option<&TlsTo>,
 ) -> Result<(Io, ConnectTimings), CallError> {
     let timed_out = |what: &str| CallError::Connect(format!("{what} timed out"));
+    let addr = peers.pick();
     let t0 = Instant::now();
     let tcp = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
         .await
@@ -92,4 +146,48 @@ where
         .map_err(|e| CallError::Connect(e.to_string()))?;
     timings.handshake = Some(t.elapsed());
     Ok(send)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::net::TcpListener;
+
+    /// Counts the connections each listener accepts within a short while.
+    async fn accepted(listener: &TcpListener) -> usize {
+        let mut n = 0;
+        while let Ok(Ok(_)) =
+            tokio::time::timeout(std::time::Duration::from_millis(200), listener.accept()).await
+        {
+            n += 1;
+        }
+        n
+    }
+
+    #[tokio::test]
+    async fn connections_take_every_address_in_turn() -> std::io::Result<()> {
+        let a = TcpListener::bind("127.0.0.1:0").await?;
+        let b = TcpListener::bind("127.0.0.1:0").await?;
+        let peers = Peers::of(vec![a.local_addr()?, b.local_addr()?]).expect("two addresses");
+        let mut held = Vec::new();
+        for _ in 0..6 {
+            held.push(dial(&peers, None).await.map_err(std::io::Error::other)?);
+        }
+        assert_eq!((accepted(&a).await, accepted(&b).await), (3, 3));
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn a_name_resolves_to_all_its_addresses_once_each() -> Result<(), CallError> {
+        let peers = Peers::resolve("127.0.0.1:9").await?;
+        assert_eq!(peers.addrs(), &["127.0.0.1:9".parse().expect("addr")]);
+        assert_eq!(
+            peers.pick(),
+            peers.pick(),
+            "one address takes every connection"
+        );
+        assert!(Peers::of(Vec::new()).is_none());
+        assert!(Peers::resolve("no-such-host.invalid:80").await.is_err());
+        Ok(())
+    }
 }
