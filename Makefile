@@ -101,7 +101,7 @@ RUNTIME_IMAGE ?= $(eval RUNTIME_IMAGE := $(call first_image,gcr.io/distroless/cc
 COMPOSE ?= $(eval COMPOSE := $(shell if docker compose version >/dev/null 2>&1; then echo docker compose; elif command -v docker-compose >/dev/null; then echo docker-compose; fi))$(COMPOSE)
 
 
-.PHONY: base-images vendor images env-file up down logs ps smoke e2e dashboard
+.PHONY: base-images vendor images env-file up lab-prereqs down logs ps smoke e2e dashboard swarm-up swarm-down swarm-bench
 
 base-images: ## assemble protolab/builder and protolab/runtime locally (debootstrap + this machine's Rust)
 	bash services/base-images.sh
@@ -127,8 +127,14 @@ env-file: ## write .env (git-ignored) so compose commands typed in a shell find 
 	  if [ -f .env ]; then grep -vE '^# \(make\) |^($(subst $(eval) ,|,$(ENV_KEYS)))=' .env || true; fi; \
 	} > .env.tmp && mv .env.tmp .env
 
-up: ## start the servers (building images and certs when missing), wait until healthy; writes .env
+up: lab-prereqs ## start the servers (building images and certs when missing), wait until healthy; writes .env
 	@test -n "$(COMPOSE)" || { echo "make up: neither 'docker compose' nor 'docker-compose' found" >&2; exit 1; }
+	@$(TIMED) "compose up (seed, servers)" $(COMPOSE) up -d --no-build $(SERVERS)
+	@UP_TIMEOUT=$(UP_TIMEOUT) $(TIMED) "servers healthy" bash services/smoke.sh wait $(SERVERS)
+
+# What the compose lab and the swarm stack both need: the images (built when
+# missing), .env, and certificates made by the loadgen image.
+lab-prereqs:
 	@missing=; for i in $(SERVERS) loadgen; do \
 	  docker image inspect protolab/$$i:$(IMAGE_TAG) >/dev/null 2>&1 || missing="$$missing $$i"; done; \
 	if [ -n "$$missing" ]; then echo "== images missing:$$missing; building them"; \
@@ -139,8 +145,24 @@ up: ## start the servers (building images and certs when missing), wait until he
 	@if [ ! -f $(CERTS)/ca.crt ]; then \
 	  mkdir -p $(CERTS) && $(TIMED) "certificates" docker run --rm --user "$$(id -u):$$(id -g)" \
 	    -v "$(CURDIR)/$(CERTS):/certs" protolab/loadgen:$(IMAGE_TAG) certs --out /certs; fi
-	@$(TIMED) "compose up (seed, servers)" $(COMPOSE) up -d --no-build $(SERVERS)
-	@UP_TIMEOUT=$(UP_TIMEOUT) $(TIMED) "servers healthy" bash services/smoke.sh wait $(SERVERS)
+
+# ---- Docker Swarm ----------------------------------------------------------------
+# The same servers as a swarm stack (services/swarm.sh; the stack file is derived
+# from compose.yaml by `loadgen stack`): SERVER_REPLICAS of each, balanced by the
+# generator over every replica's address (dnsrr). Single node here; see the README
+# for more hosts.
+SERVER_REPLICAS ?= 1
+STACK ?= protolab
+SWARM = env STACK=$(STACK) SERVERS='$(SERVERS)' SERVER_REPLICAS=$(SERVER_REPLICAS) UP_TIMEOUT=$(UP_TIMEOUT) bash services/swarm.sh
+
+swarm-up: lab-prereqs ## the servers as a swarm stack (STACK, default protolab), SERVER_REPLICAS of each (a single-node swarm is made when none is active), healthy
+	@$(TIMED) "swarm stack up" $(SWARM) up
+
+swarm-down: ## remove the stack, its network and volume (and the swarm, when swarm-up made it)
+	@$(SWARM) down
+
+swarm-bench: ## the $(SUITE) suite from a loadgen container on the stack's network (BENCH_ARGS=...)
+	@$(TIMED) "suite $(SUITE) on stack $(STACK)" $(SWARM) loadgen bench --suite $(SUITE) --host compose $(BENCH_ARGS)
 
 down: ## stop and remove the lab's containers and network (keeps the dataset volume)
 	$(COMPOSE) --profile tools --profile dashboard down --remove-orphans

@@ -12,7 +12,13 @@
 #   5. the README's compose commands as written (services/readme-commands.sh): from
 #      a copy of the repository in a folder of another name, after `make up` there,
 #      with none of the Makefile's variables (E2E_README=0 skips it);
-#   6. the lab is taken down again, whatever happened (E2E_KEEP=1 keeps it up).
+#   6. the swarm stack (E2E_SWARM=0 skips it): the compose lab down, `make swarm-up`
+#      with 2 replicas of rest and binary (a single-node swarm made for it), the smoke
+#      suite on their endpoints from a loadgen container on the stack's network, then
+#      `check --require-replicas 2` (every case with 2+ connections reached both
+#      replicas, by the servers' own counters) and `make swarm-down`, after which no
+#      service, stack network or volume, nor the swarm, may be left;
+#   7. the lab is taken down again, whatever happened (E2E_KEEP=1 keeps it up).
 #
 # On failure the servers' last log lines are printed. Run from the repository root.
 set -euo pipefail
@@ -23,6 +29,7 @@ OUT=${E2E_OUT:-results/e2e}
 SUITE=${E2E_SUITE:-smoke}
 began=$SECONDS
 readme_dir=
+swarm_used=
 
 log() { printf '== e2e [%4ss]: %s\n' "$((SECONDS - began))" "$*"; }
 
@@ -36,6 +43,7 @@ finish() {
     log "taking the lab down"
     $COMPOSE --profile tools --profile dashboard down --remove-orphans >/dev/null 2>&1 || true
     if [[ -n $readme_dir ]]; then rm -rf "$readme_dir"; fi
+    if [[ -n $swarm_used ]]; then $MAKE --no-print-directory swarm-down >/dev/null 2>&1 || true; fi
   fi
   exit "$rc"
 }
@@ -67,5 +75,31 @@ if [[ ${E2E_README:-1} == 1 ]]; then
   readme_dir=$(mktemp -d)
   log "the README's compose commands, from a copy in $readme_dir"
   README_COPY_DIR=$readme_dir MAKE=$MAKE bash services/readme-commands.sh
+fi
+if [[ ${E2E_SWARM:-1} == 1 ]]; then
+  log "swarm: the compose lab down, then 2 replicas of rest and binary as stack protolab"
+  $COMPOSE --profile tools --profile dashboard down --remove-orphans >/dev/null
+  swarm_used=1
+  created_swarm=$([[ $(docker info --format '{{.Swarm.LocalNodeState}}') == active ]] || echo 1)
+  SERVERS="rest binary" SERVER_REPLICAS=2 $MAKE --no-print-directory swarm-up
+  swarm_out=$OUT/swarm
+  mkdir -p "$swarm_out"
+  log "swarm: smoke suite on rest and framed through a loadgen container on the stack's network"
+  bash services/swarm.sh loadgen --quiet bench --suite smoke --targets rest,binary \
+    --endpoints rest-h1,rest-h2c,framed --out "/$swarm_out"
+  bash services/swarm.sh loadgen check latest --out "/$swarm_out" --servers rest,binary \
+    --require-usage admin --require-replicas 2
+  grep -q '^## Replicas' "$(ls -1d "$swarm_out"/*/ | sort | tail -n1)report.md" ||
+    { echo "e2e: the swarm run's report has no Replicas section" >&2; exit 1; }
+  log "swarm: make swarm-down"
+  SERVERS="rest binary" $MAKE --no-print-directory swarm-down
+  swarm_used=
+  left=$(docker service ls -q; docker network ls -q --filter label=com.docker.stack.namespace=protolab;
+    docker volume ls -q --filter label=com.docker.stack.namespace=protolab)
+  [[ -z $left ]] || { echo "e2e: swarm-down left: $left" >&2; exit 1; }
+  if [[ -n $created_swarm && $(docker info --format '{{.Swarm.LocalNodeState}}') != inactive ]]; then
+    echo "e2e: swarm-down left the swarm it made" >&2; exit 1
+  fi
+  log "swarm: ok"
 fi
 log "done"

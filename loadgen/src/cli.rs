@@ -93,6 +93,26 @@ pub enum Command {
     Check(CheckOpts),
     /// Web dashboard: server control, runs with live numbers, past results
     Dashboard(DashboardOpts),
+    /// Print compose.yaml as a Docker Swarm stack file (what `make swarm-up` deploys)
+    Stack(StackOpts),
+}
+
+#[derive(Debug, Args)]
+pub struct StackOpts {
+    /// The compose file the stack is derived from (`-`: standard input)
+    #[arg(long, default_value = "compose.yaml")]
+    pub compose: PathBuf,
+    /// Replicas of every server
+    #[arg(long, env = "SERVER_REPLICAS", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub replicas: u32,
+    /// The folder the compose file's relative paths are relative to [default: the
+    /// compose file's folder; the current folder for `-`]
+    #[arg(long)]
+    pub project_dir: Option<PathBuf>,
+    /// Only these servers, comma-separated [default: every server in the file]
+    #[arg(long, value_delimiter = ',')]
+    pub servers: Vec<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +158,11 @@ pub struct CheckOpts {
     /// (admin, what a bench records; older runs: docker or proc)
     #[arg(long)]
     pub require_usage: Option<String>,
+    /// Every measured case with this many connections or more must have reached
+    /// this many replicas of its server, each answering some of its calls (a swarm
+    /// stack with replicas)
+    #[arg(long)]
+    pub require_replicas: Option<usize>,
 }
 
 #[derive(Debug, Args)]

@@ -70,7 +70,7 @@ pub async fn run_suite(
         .collect();
     let total = pairs.len();
     let mut run = Run::new(Vec::new(), started);
-    run.environment.lab = Some(lab.describe());
+    run.environment.lab = Some(lab.describe().await);
     for (index, (t, e)) in pairs.into_iter().enumerate() {
         let mut t = t.clone();
         if let Some(r) = plan.repeat {

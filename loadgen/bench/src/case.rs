@@ -350,7 +350,7 @@ impl Repetition {
 
     /// Records the measured window's CPU use.
     pub(crate) fn set_window(&mut self, window: Option<WindowUsage>) {
-        self.cpu_fraction = window.map(|w| w.client_cpu_fraction);
+        self.cpu_fraction = window.as_ref().map(|w| w.client_cpu_fraction);
         self.window = window;
     }
 }

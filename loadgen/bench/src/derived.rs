@@ -72,7 +72,7 @@ impl CaseResult {
         let windows: Vec<_> = self
             .repetitions
             .iter()
-            .map(|r| r.window)
+            .map(|r| r.window.as_ref())
             .collect::<Option<_>>()?;
         let calls = self.calls();
         if calls == 0 || windows.is_empty() {
@@ -105,7 +105,7 @@ impl CaseResult {
         let windowed: Option<f64> = self
             .repetitions
             .iter()
-            .map(|r| r.window.and_then(|w| w.server_cpu_s))
+            .map(|r| r.window.as_ref().and_then(|w| w.server_cpu_s))
             .sum();
         let cpu_seconds = windowed.unwrap_or(usage.cpu_seconds);
         let per_cpu =

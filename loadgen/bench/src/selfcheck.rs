@@ -82,8 +82,43 @@ fn allowed_now() -> usize {
         .unwrap_or(1)
 }
 
+/// Calls one replica of the server answered over a measured window.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReplicaShare {
+    /// The replica's name (its admin summary's `replica`, else its address).
+    pub replica: String,
+    /// Messages it answered over the window (its admin counter's growth).
+    pub calls: u64,
+}
+
+/// Each replica's share of a window, from counters read at its start and end: a
+/// replica seen only at the end counts from zero.
+pub fn replica_shares(before: &[(String, u64)], after: &[(String, u64)]) -> Vec<ReplicaShare> {
+    after
+        .iter()
+        .map(|(replica, n)| {
+            let was = before.iter().find(|(r, _)| r == replica).map_or(0, |b| b.1);
+            ReplicaShare {
+                replica: replica.clone(),
+                calls: n.saturating_sub(was),
+            }
+        })
+        .collect()
+}
+
+/// The busiest replica's calls over the idlest's (1.0: even); `None` with fewer than
+/// two replicas, infinite when one got none.
+pub fn imbalance(shares: &[ReplicaShare]) -> Option<f64> {
+    if shares.len() < 2 {
+        return None;
+    }
+    let max = shares.iter().map(|s| s.calls).max()? as f64;
+    let min = shares.iter().map(|s| s.calls).min()? as f64;
+    Some(if min == 0.0 { f64::INFINITY } else { max / min })
+}
+
 /// Both sides' CPU over one measured window.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WindowUsage {
     /// The window's wall time.
     pub wall_s: f64,
@@ -107,6 +142,10 @@ pub struct WindowUsage {
     /// counters), when its probe has them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_net_bytes: Option<u64>,
+    /// Calls each of the server's replicas answered over the window, when it was
+    /// read replica by replica (see [`imbalance`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub replicas: Vec<ReplicaShare>,
 }
 
 impl WindowUsage {
@@ -205,7 +244,8 @@ impl<'a> Meter<'a> {
                 });
                 let span = started.elapsed().as_secs_f64();
                 let cpu = (r.cpu_seconds - before.cpu_seconds).max(0.0);
-                (cpu, s.cpus, net, span)
+                let replicas = replica_shares(&before.replicas, &r.replicas);
+                (cpu, s.cpus, net, span, replicas)
             }),
             None => None,
         };
@@ -222,18 +262,20 @@ impl<'a> Meter<'a> {
             client_cpus,
             client_cpu_fraction: per_wall(client_cpu_s) / client_cpus as f64,
             busiest_thread_fraction: per_wall(busiest),
-            server_cpu_s: server.map(|s| s.0),
-            server_cpus: server.map(|s| s.1),
+            server_cpu_s: server.as_ref().map(|s| s.0),
+            server_cpus: server.as_ref().map(|s| s.1),
             server_cpu_fraction: server
-                .map(|(cpu, cpus, _, span)| cpu / span.max(1e-3) / cpus.max(1e-3)),
-            server_net_bytes: server.and_then(|s| s.2),
+                .as_ref()
+                .map(|(cpu, cpus, _, span, _)| cpu / span.max(1e-3) / cpus.max(1e-3)),
+            server_net_bytes: server.as_ref().and_then(|s| s.2),
+            replicas: server.map(|s| s.4).unwrap_or_default(),
         })
     }
 }
 
 /// A five-second window of the given CPU shares, for tests.
-#[cfg(test)]
-pub(crate) fn test_window(client: f64, thread: f64, server: Option<f64>) -> WindowUsage {
+#[doc(hidden)]
+pub fn test_window(client: f64, thread: f64, server: Option<f64>) -> WindowUsage {
     WindowUsage {
         wall_s: 5.0,
         client_cpu_s: client * 5.0,
@@ -244,12 +286,38 @@ pub(crate) fn test_window(client: f64, thread: f64, server: Option<f64>) -> Wind
         server_cpus: server.map(|_| 1.0),
         server_cpu_fraction: server,
         server_net_bytes: None,
+        replicas: Vec::new(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn counts(of: &[(&str, u64)]) -> Vec<(String, u64)> {
+        of.iter().map(|(r, n)| (r.to_string(), *n)).collect()
+    }
+
+    #[test]
+    fn each_replica_counts_its_own_growth_over_the_window() {
+        let before = counts(&[("rest.1", 100), ("rest.2", 40)]);
+        let after = counts(&[("rest.1", 700), ("rest.2", 340), ("rest.3", 90)]);
+        let shares = replica_shares(&before, &after);
+        let calls: Vec<u64> = shares.iter().map(|s| s.calls).collect();
+        assert_eq!(
+            calls,
+            vec![600, 300, 90],
+            "a replica new at the end counts from 0"
+        );
+        assert_eq!(imbalance(&shares[..2]), Some(2.0));
+        assert_eq!(
+            imbalance(&shares[..1]),
+            None,
+            "one replica has no imbalance"
+        );
+        let idle = replica_shares(&before, &counts(&[("rest.1", 200), ("rest.2", 40)]));
+        assert_eq!(imbalance(&idle), Some(f64::INFINITY));
+    }
 
     /// This thread's CPU seconds.
     fn own_cpu_seconds() -> f64 {

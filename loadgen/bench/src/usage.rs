@@ -30,8 +30,9 @@ pub struct ServerUsage {
     pub net_tx_bytes: Option<u64>,
 }
 
-/// One reading of a server's counters.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// One reading of a server's counters (of all its replicas together, when it has
+/// several).
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct Reading {
     /// CPU seconds used since the server started.
     pub cpu_seconds: f64,
@@ -39,6 +40,10 @@ pub struct Reading {
     pub memory_bytes: u64,
     /// Network bytes (received, sent) since some fixed point, when known.
     pub net: Option<(u64, u64)>,
+    /// Messages each replica has answered since it started, by replica name, when
+    /// the server was read replica by replica (a service behind one name with
+    /// several addresses); empty otherwise.
+    pub replicas: Vec<(String, u64)>,
 }
 
 /// Takes one reading; `None` when the server cannot be seen (it exited, say).
@@ -111,7 +116,7 @@ impl Sampler {
     pub async fn finish(self) -> ServerUsage {
         let _ = self.stop.send(());
         let mut samples = self.task.await.unwrap_or_default();
-        let end = (self.probe)().await.unwrap_or(self.start);
+        let end = (self.probe)().await.unwrap_or_else(|| self.start.clone());
         samples.push((self.began.elapsed().as_secs_f64(), end));
         usage_of(self.source, self.start, &samples)
     }
@@ -120,7 +125,7 @@ impl Sampler {
 /// The usage between `start` and the last of `samples` (CPU and network as used
 /// during the case, not since the server started).
 fn usage_of(source: &str, start: Reading, samples: &[(f64, Reading)]) -> ServerUsage {
-    let end = samples.last().map_or(start, |s| s.1);
+    let end = samples.last().map_or(&start, |s| &s.1);
     let peak = samples
         .iter()
         .map(|s| s.1.memory_bytes)
@@ -152,6 +157,7 @@ mod tests {
             cpu_seconds: cpu,
             memory_bytes: mem,
             net,
+            replicas: Vec::new(),
         }
     }
 

@@ -57,7 +57,7 @@ pub(crate) fn judge(result: &mut CaseResult, outcome: Result<(), EngineError>) {
     result.bottleneck = result
         .repetitions
         .iter()
-        .filter_map(|r| r.window.map(|w| w.bottleneck()))
+        .filter_map(|r| r.window.as_ref().map(|w| w.bottleneck()))
         .max();
     let status = if !failed.is_empty() {
         Status::Failed
@@ -129,8 +129,8 @@ fn ms(us: u64) -> String {
 
 fn reasons(spec: &CaseSpec, rep: &Repetition) -> Reasons {
     let mut r = Reasons::default();
-    let bottleneck = rep.window.map(|w| w.bottleneck());
-    if let Some(w) = rep.window {
+    let bottleneck = rep.window.as_ref().map(|w| w.bottleneck());
+    if let Some(w) = &rep.window {
         let server = w.server_cpu_fraction.map_or_else(
             || "the server was not observed".to_string(),
             |f| {

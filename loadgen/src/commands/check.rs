@@ -14,7 +14,10 @@ use crate::results::{self, Run};
 pub fn check(o: &CheckOpts) -> anyhow::Result<()> {
     let path = resolve(&o.run, &o.out).with_context(|| format!("finding {}", o.run.display()))?;
     let run = results::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let problems = problems(&run, &o.servers, o.require_usage.as_deref());
+    let mut problems = problems(&run, &o.servers, o.require_usage.as_deref());
+    if let Some(n) = o.require_replicas {
+        problems.extend(replica_problems(&run, n));
+    }
     anyhow::ensure!(
         problems.is_empty(),
         "run {} is incomplete:\n  {}",
@@ -30,6 +33,9 @@ pub fn check(o: &CheckOpts) -> anyhow::Result<()> {
             .as_ref()
             .map(|s| format!(", {s} resource use on each"))
             .unwrap_or_default()
+            + &o.require_replicas
+                .map(|n| format!(", {n}+ replicas answering each"))
+                .unwrap_or_default()
     );
     Ok(())
 }
@@ -83,6 +89,41 @@ pub fn problems(run: &Run, servers: &[String], require_usage: Option<&str>) -> V
                     c.spec.name
                 )),
                 Some(_) => {}
+            }
+        }
+    }
+    out
+}
+
+/// Measured repetitions with `n` or more connections (one connection reaches one
+/// replica) that did not reach `n` replicas of their server, each answering some
+/// calls.
+pub fn replica_problems(run: &Run, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in run.cases.iter().filter(|c| c.skipped.is_none()) {
+        let spread = c
+            .repetitions
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.connections >= n);
+        for (i, r) in spread {
+            let shares = r.window.as_ref().map_or(&[][..], |w| &w.replicas[..]);
+            let answering = shares.iter().filter(|s| s.calls > 0).count();
+            if answering < n {
+                let seen: Vec<String> = shares
+                    .iter()
+                    .map(|s| format!("{} {}", s.replica, s.calls))
+                    .collect();
+                out.push(format!(
+                    "{} repetition {}: {answering} of {n} replicas answered ({})",
+                    c.spec.name,
+                    i + 1,
+                    if seen.is_empty() {
+                        "no per-replica counts".to_string()
+                    } else {
+                        seen.join(", ")
+                    }
+                ));
             }
         }
     }
@@ -157,6 +198,37 @@ mod tests {
             "{p:?}"
         );
         assert!(p[1].contains("no server resource use"), "{p:?}");
+    }
+
+    #[test]
+    fn cases_with_enough_connections_must_reach_every_replica() {
+        use protolab_bench::selfcheck::{test_window, ReplicaShare};
+        let share = |replica: &str, calls| ReplicaShare {
+            replica: replica.into(),
+            calls,
+        };
+        let mut both = case("rest-h1", true, None);
+        let mut one = case("framed", true, None);
+        let mut single = case("net001", true, None);
+        let mut unread = case("rest-h2c", true, None);
+        for (c, shares) in [
+            (&mut both, vec![share("rest.1", 500), share("rest.2", 480)]),
+            (&mut one, vec![share("binary.1", 900), share("binary.2", 0)]),
+            (&mut single, vec![share("binary.1", 10)]),
+        ] {
+            let mut w = test_window(0.5, 0.5, Some(0.5));
+            w.replicas = shares;
+            c.repetitions[0].window = Some(w);
+        }
+        single.repetitions[0].connections = 1;
+        unread.repetitions[0].window = None;
+        let p = replica_problems(&run(vec![both, one, single, unread]), 2);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].starts_with("framed") && p[0].contains("1 of 2"),
+            "{p:?}"
+        );
+        assert!(p[1].contains("no per-replica counts"), "{p:?}");
     }
 
     #[test]

@@ -31,6 +31,7 @@ pub async fn execute(opts: Opts) -> anyhow::Result<()> {
         Command::Ctl { ref command } => ctl::ctl(command, opts.json).await,
         Command::Check(ref c) => check::check(c),
         Command::Dashboard(ref d) => crate::dashboard::run(d).await.context("dashboard"),
+        Command::Stack(ref s) => stack(s),
         Command::Certs { ref out } => {
             protolab_core::certs::write_to(out)
                 .with_context(|| format!("writing certificates to {}", out.display()))?;
@@ -41,6 +42,45 @@ pub async fn execute(opts: Opts) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `loadgen stack`: the swarm stack file for a compose file, on standard output.
+fn stack(o: &crate::cli::StackOpts) -> anyhow::Result<()> {
+    use std::io::Read;
+    let from_stdin = o.compose.as_os_str() == "-";
+    let compose = if from_stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("reading the compose file from standard input")?;
+        text
+    } else {
+        std::fs::read_to_string(&o.compose)
+            .with_context(|| format!("reading {}", o.compose.display()))?
+    };
+    let project_dir = match &o.project_dir {
+        Some(dir) => dir.clone(),
+        None if from_stdin => std::env::current_dir().context("the current folder")?,
+        None => std::path::absolute(&o.compose)
+            .context("the compose file's folder")?
+            .parent()
+            .map(std::path::Path::to_path_buf)
+            .unwrap_or_default(),
+    };
+    let opts = crate::lab::stack::StackOptions {
+        replicas: o.replicas,
+        project_dir,
+        servers: o
+            .servers
+            .iter()
+            .filter(|s| !s.is_empty())
+            .cloned()
+            .collect(),
+    };
+    let text = crate::lab::stack::stack_of(&compose, &opts)
+        .with_context(|| format!("converting {}", o.compose.display()))?;
+    print!("{text}");
+    Ok(())
 }
 
 /// `loadgen seed`: the dataset file, unless it exists (or `force`).

@@ -1,7 +1,9 @@
 //! The lab's controller: the compose project's containers through the Docker Engine
 //! API (bollard), found by compose's labels so `docker compose` and `docker-compose`
-//! 1.29 work alike. Inside the loadgen container it talks over the mounted socket;
-//! outside, over the local one (DOCKER_HOST is honoured).
+//! 1.29 work alike, or, when the project has none, by the labels Docker Swarm puts on
+//! a stack's task containers (`make swarm-up`: stack `protolab`, one container per
+//! replica). Inside the loadgen container it talks over the mounted socket; outside,
+//! over the local one (DOCKER_HOST is honoured).
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -17,8 +19,52 @@ use bollard::Docker;
 use futures::StreamExt;
 use serde::Serialize;
 
-const PROJECT_LABEL: &str = "com.docker.compose.project";
-const SERVICE_LABEL: &str = "com.docker.compose.service";
+/// Which labels name the lab's containers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavour {
+    /// A compose project (`make up`).
+    Compose,
+    /// A swarm stack (`make swarm-up`): services `<stack>_<service>`, a task
+    /// container per replica.
+    Stack,
+}
+
+impl Flavour {
+    fn project_label(self) -> &'static str {
+        match self {
+            Flavour::Compose => "com.docker.compose.project",
+            Flavour::Stack => "com.docker.stack.namespace",
+        }
+    }
+
+    fn service_label(self) -> &'static str {
+        match self {
+            Flavour::Compose => "com.docker.compose.service",
+            Flavour::Stack => "com.docker.swarm.service.name",
+        }
+    }
+
+    /// The service label's value for `service` of `project`.
+    fn label_value(self, project: &str, service: &str) -> String {
+        match self {
+            Flavour::Compose => service.to_string(),
+            Flavour::Stack => format!("{project}_{service}"),
+        }
+    }
+
+    /// The service a container's labels name, as compose.yaml names it.
+    fn service_of(self, project: &str, c: &ContainerSummary) -> Option<String> {
+        let value = c.labels.as_ref()?.get(self.service_label())?;
+        match self {
+            Flavour::Compose => Some(value.clone()),
+            Flavour::Stack => value
+                .strip_prefix(project)
+                .and_then(|v| v.strip_prefix('_'))
+                .map(str::to_string),
+        }
+    }
+}
+
 /// How long the engine gets to answer the first ping before Docker counts as absent.
 const PING_TIMEOUT: Duration = Duration::from_secs(3);
 /// Seconds a server gets to drain on stop/restart (compose.yaml's stop_grace_period).
@@ -177,27 +223,53 @@ impl Controller {
         &self.project
     }
 
-    async fn list(&self, service: Option<&str>) -> Result<Vec<ContainerSummary>, ControlError> {
-        let mut labels = vec![format!("{PROJECT_LABEL}={}", self.project)];
-        labels.extend(service.map(|s| format!("{SERVICE_LABEL}={s}")));
-        let options = ListContainersOptions {
-            all: true,
-            filters: Some(HashMap::from([("label".to_string(), labels)])),
-            ..Default::default()
-        };
-        Ok(self.docker.list_containers(Some(options)).await?)
+    /// The project's containers (of `service` only, when given): a compose project's,
+    /// else a swarm stack's of the same name, whose stopped tasks are history and left
+    /// out.
+    async fn list(
+        &self,
+        service: Option<&str>,
+    ) -> Result<(Flavour, Vec<ContainerSummary>), ControlError> {
+        for flavour in [Flavour::Compose, Flavour::Stack] {
+            let mut labels = vec![format!("{}={}", flavour.project_label(), self.project)];
+            labels.extend(service.map(|s| {
+                format!(
+                    "{}={}",
+                    flavour.service_label(),
+                    flavour.label_value(&self.project, s)
+                )
+            }));
+            let options = ListContainersOptions {
+                all: flavour == Flavour::Compose,
+                filters: Some(HashMap::from([("label".to_string(), labels)])),
+                ..Default::default()
+            };
+            let found = self.docker.list_containers(Some(options)).await?;
+            if !found.is_empty() {
+                return Ok((flavour, found));
+            }
+        }
+        Ok((Flavour::Compose, Vec::new()))
+    }
+
+    /// Whether the project is a compose project or a swarm stack (`None`: neither
+    /// has a container).
+    pub async fn flavour(&self) -> Result<Option<Flavour>, ControlError> {
+        let (flavour, found) = self.list(None).await?;
+        Ok((!found.is_empty()).then_some(flavour))
     }
 
     /// Every service container of the project (one-shot `run` containers excluded),
-    /// sorted by service name.
+    /// sorted by service name; a swarm stack's service has one per replica.
     pub async fn services(&self) -> Result<Vec<ServiceState>, ControlError> {
         let mut out = Vec::new();
-        for c in self.list(None).await?.into_iter().filter(|c| !is_oneoff(c)) {
-            let labels = c.labels.clone().unwrap_or_default();
-            let (Some(service), Some(id)) = (labels.get(SERVICE_LABEL), c.id.clone()) else {
+        let (flavour, found) = self.list(None).await?;
+        for c in found.into_iter().filter(|c| !is_oneoff(c)) {
+            let (Some(service), Some(id)) = (flavour.service_of(&self.project, &c), c.id.clone())
+            else {
                 continue;
             };
-            out.push(self.state_of(service, &id).await?);
+            out.push(self.state_of(&service, &id).await?);
         }
         out.sort_by(|a, b| a.service.cmp(&b.service));
         Ok(out)
@@ -245,15 +317,25 @@ impl Controller {
 
     /// The container id of a service (its first container, not a one-off).
     pub async fn container(&self, service: &str) -> Result<String, ControlError> {
-        self.list(Some(service))
+        self.containers(service)
             .await?
             .into_iter()
-            .filter(|c| !is_oneoff(c))
-            .find_map(|c| c.id)
+            .next()
             .ok_or_else(|| ControlError::NoContainer {
                 project: self.project.clone(),
                 service: service.to_string(),
             })
+    }
+
+    /// The container ids of a service: one under compose, one per running replica in
+    /// a swarm stack.
+    pub async fn containers(&self, service: &str) -> Result<Vec<String>, ControlError> {
+        let (_, found) = self.list(Some(service)).await?;
+        Ok(found
+            .into_iter()
+            .filter(|c| !is_oneoff(c))
+            .filter_map(|c| c.id)
+            .collect())
     }
 
     pub async fn state(&self, service: &str) -> Result<ServiceState, ControlError> {
@@ -463,27 +545,38 @@ impl Controller {
         }))
     }
 
-    /// The CPU quota of `service`'s container in cores: its `cpus` limit, or the
-    /// CPUs of its cpuset, whichever is smaller (the host's CPUs when neither is set).
+    /// The CPU quota of `service` in cores: each container's `cpus` limit, or the
+    /// CPUs of its cpuset, whichever is smaller (the host's CPUs when neither is set),
+    /// added over its replicas and capped at the host's CPUs (replicas on one host
+    /// share its cores).
     pub async fn cpus(&self, service: &str) -> Result<f64, ControlError> {
-        let id = self.container(service).await?;
-        let host = self
-            .docker
-            .inspect_container(&id, None::<InspectContainerOptions>)
-            .await?
-            .host_config
-            .unwrap_or_default();
-        let quota = host.nano_cpus.filter(|n| *n > 0).map(|n| n as f64 / 1e9);
-        let cpuset = host
-            .cpuset_cpus
-            .filter(|c| !c.is_empty())
-            .and_then(|c| cpu_list_len(&c))
-            .map(|n| n as f64);
         let host_cpus = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
-        Ok([quota, cpuset]
-            .into_iter()
-            .flatten()
-            .fold(host_cpus, f64::min))
+        let mut total = 0.0;
+        for id in self.containers(service).await? {
+            let host = self
+                .docker
+                .inspect_container(&id, None::<InspectContainerOptions>)
+                .await?
+                .host_config
+                .unwrap_or_default();
+            let quota = host.nano_cpus.filter(|n| *n > 0).map(|n| n as f64 / 1e9);
+            let cpuset = host
+                .cpuset_cpus
+                .filter(|c| !c.is_empty())
+                .and_then(|c| cpu_list_len(&c))
+                .map(|n| n as f64);
+            total += [quota, cpuset]
+                .into_iter()
+                .flatten()
+                .fold(host_cpus, f64::min);
+        }
+        if total == 0.0 {
+            return Err(ControlError::NoContainer {
+                project: self.project.clone(),
+                service: service.to_string(),
+            });
+        }
+        Ok(total.min(host_cpus))
     }
 }
 

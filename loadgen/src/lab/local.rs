@@ -341,7 +341,7 @@ pub fn process_probe(pid: u32, cpus: f64) -> protolab_bench::usage::ServerProbe 
                 |(cpu_seconds, memory_bytes)| protolab_bench::usage::Reading {
                     cpu_seconds,
                     memory_bytes,
-                    net: None,
+                    ..Default::default()
                 },
             )
         })

@@ -5,6 +5,7 @@
 
 pub mod controller;
 pub mod local;
+pub mod stack;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -12,7 +13,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use protolab_bench::usage::{Probe, Reading, Sampler, ServerProbe};
-use protolab_drivers::{admin_summary, ServerAddr, TlsOptions};
+use protolab_drivers::{admin_summaries, ServerAddr, TlsOptions};
 
 use controller::Controller;
 use local::LocalLab;
@@ -71,10 +72,13 @@ impl Lab {
     }
 
     /// What the servers run as, for run.json's environment.
-    pub fn describe(&self) -> String {
+    pub async fn describe(&self) -> String {
         match (&self.local, &self.docker) {
             (Some(_), _) => "local processes".to_string(),
-            (None, Some(c)) => format!("compose project {}", c.project()),
+            (None, Some(c)) => match c.flavour().await {
+                Ok(Some(controller::Flavour::Stack)) => format!("swarm stack {}", c.project()),
+                _ => format!("compose project {}", c.project()),
+            },
             (None, None) => format!("servers on {}", self.host),
         }
     }
@@ -108,19 +112,34 @@ impl Lab {
     /// one-second tick and include the healthcheck's execs), and network bytes from
     /// the generator's own interfaces when it runs inside the compose lab's network
     /// (`--host compose`), where they carry nothing but the traffic with the server
-    /// under test.
+    /// under test. A server whose name has several addresses (a swarm stack's service
+    /// with replicas) is read at every one: CPU and RSS added up, and each replica's
+    /// message count kept, for its share of each case.
     fn admin_probe(&self, server: &str) -> Option<Probe> {
         let admin = self.addr(server)?.admin();
         let in_lab = self.local.is_none() && self.host == "compose";
         Some(Arc::new(move || {
             let admin = admin.clone();
             Box::pin(async move {
-                let s = admin_summary(&admin).await?;
-                Some(Reading {
-                    cpu_seconds: s.cpu_seconds?,
-                    memory_bytes: s.rss_bytes?,
+                let summaries = admin_summaries(&admin).await;
+                let mut reading = Reading {
                     net: if in_lab { own_net_bytes() } else { None },
-                })
+                    ..Reading::default()
+                };
+                for (_, s) in &summaries {
+                    reading.cpu_seconds += s.cpu_seconds?;
+                    reading.memory_bytes += s.rss_bytes?;
+                }
+                if summaries.len() > 1 {
+                    reading.replicas = summaries
+                        .iter()
+                        .map(|(addr, s)| {
+                            let name = s.replica.clone().unwrap_or_else(|| addr.to_string());
+                            (name, s.messages_total)
+                        })
+                        .collect();
+                }
+                (!summaries.is_empty()).then_some(reading)
             })
         }))
     }

@@ -45,8 +45,61 @@ pub fn document(run: &Run, charts: &[&Chart], story: &[&Chart], failed: &[String
             md.push('\n');
         }
     }
+    replicas(&mut md, run);
     slowest(&mut md, run);
     md
+}
+
+/// Servers with several replicas (a swarm stack): how each case's calls spread.
+fn replicas(md: &mut String, run: &Run) {
+    let mut rows = Vec::new();
+    for case in &run.cases {
+        for (i, rep) in case.repetitions.iter().enumerate() {
+            let Some(w) = rep.window.as_ref().filter(|w| !w.replicas.is_empty()) else {
+                continue;
+            };
+            let spread: Vec<String> = w
+                .replicas
+                .iter()
+                .map(|s| format!("{} {}", s.replica, s.calls))
+                .collect();
+            let imbalance = match protolab_bench::selfcheck::imbalance(&w.replicas) {
+                _ if rep.connections < w.replicas.len() => {
+                    format!("– ({} connection(s))", rep.connections)
+                }
+                Some(x) => format!("{x:.2}"),
+                None => "–".to_string(),
+            };
+            rows.push(vec![
+                cell(&case.spec.name),
+                (i + 1).to_string(),
+                w.replicas.len().to_string(),
+                cell(&spread.join(", ")),
+                imbalance,
+            ]);
+        }
+    }
+    if rows.is_empty() {
+        return;
+    }
+    md.push_str(
+        "## Replicas
+
+",
+    );
+    let _ = writeln!(
+        md,
+        "Calls each replica answered over the measured window (its admin counter), \
+         with connections spread over the replicas by the generator (one address per \
+         replica: swarm's `dnsrr` mode). Imbalance is the busiest replica's calls over \
+         the idlest's: 1.00 is even; a case with fewer connections than replicas \
+         cannot reach them all. Replicas on one host share its {} CPU(s), so more \
+         replicas than cores cannot scale.\n",
+        run.environment.cores_online
+    );
+    let header = ["case", "rep", "replicas", "calls per replica", "imbalance"];
+    md.push_str(&md_table(&header, &rows));
+    md.push('\n');
 }
 
 /// The slowest calls shown per case (slow_calls.jsonl has every one kept).
