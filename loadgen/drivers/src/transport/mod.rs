@@ -51,16 +51,17 @@ pub struct Peers {
 }
 
 impl Peers {
-    /// Resolves `host:port` to all its addresses, in a stable order (sorted, without
-    /// duplicates), so that a run's spread does not depend on the resolver's rotation.
+    /// Resolves `host:port` to all its addresses of the family the resolver prefers
+    /// (a dual-stack name such as `localhost` is one host twice, not two replicas),
+    /// in a stable order (sorted, without duplicates), so that a run's spread does
+    /// not depend on the resolver's rotation.
     pub async fn resolve(hostport: &str) -> Result<Peers, CallError> {
-        let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host(hostport)
+        let found: Vec<SocketAddr> = tokio::net::lookup_host(hostport)
             .await
             .map_err(|e| CallError::Connect(format!("resolving {hostport}: {e}")))?
             .collect();
-        addrs.sort();
-        addrs.dedup();
-        Peers::of(addrs).ok_or_else(|| CallError::Connect(format!("{hostport} has no address")))
+        Peers::of(one_family(found))
+            .ok_or_else(|| CallError::Connect(format!("{hostport} has no address")))
     }
 
     /// These addresses, in this order; `None` when there are none.
@@ -84,6 +85,17 @@ impl Peers {
         };
         self.addrs[i]
     }
+}
+
+/// The addresses of the first one's family, sorted, each once.
+fn one_family(found: Vec<SocketAddr>) -> Vec<SocketAddr> {
+    let Some(v6) = found.first().map(SocketAddr::is_ipv6) else {
+        return found;
+    };
+    let mut addrs: Vec<SocketAddr> = found.into_iter().filter(|a| a.is_ipv6() == v6).collect();
+    addrs.sort();
+    addrs.dedup();
+    addrs
 }
 
 /// TCP to the next of `peers` (Nagle off), then TLS when `tls` is given: each step
@@ -175,6 +187,23 @@ mod tests {
         }
         assert_eq!((accepted(&a).await, accepted(&b).await), (3, 3));
         Ok(())
+    }
+
+    #[test]
+    fn a_dual_stack_name_is_one_host_and_replicas_are_many() {
+        let addr = |s: &str| s.parse::<SocketAddr>().expect("addr");
+        let localhost = vec![addr("[::1]:80"), addr("127.0.0.1:80")];
+        assert_eq!(one_family(localhost), vec![addr("[::1]:80")]);
+        let replicas = vec![
+            addr("10.0.1.9:80"),
+            addr("10.0.1.5:80"),
+            addr("10.0.1.9:80"),
+        ];
+        assert_eq!(
+            one_family(replicas),
+            vec![addr("10.0.1.5:80"), addr("10.0.1.9:80")]
+        );
+        assert!(one_family(Vec::new()).is_empty());
     }
 
     #[tokio::test]
