@@ -274,8 +274,8 @@ impl<'a> Meter<'a> {
 }
 
 /// A five-second window of the given CPU shares, for tests.
-#[doc(hidden)]
-pub fn test_window(client: f64, thread: f64, server: Option<f64>) -> WindowUsage {
+#[cfg(test)]
+pub(crate) fn test_window(client: f64, thread: f64, server: Option<f64>) -> WindowUsage {
     WindowUsage {
         wall_s: 5.0,
         client_cpu_s: client * 5.0,

@@ -36,21 +36,21 @@ pub async fn admin_summary(admin: &str) -> Option<AdminSummary> {
 
 /// The admin JSON summary of every replica behind `admin` (`host:port`; a name with
 /// several addresses, such as a swarm service in `dnsrr` mode, has one replica at
-/// each), with each one's address; replicas that do not answer within 5 s are left
-/// out, and a name that does not resolve gives none.
-pub async fn admin_summaries(admin: &str) -> Vec<(SocketAddr, AdminSummary)> {
-    let Ok(peers) = crate::Peers::resolve(admin).await else {
-        return Vec::new();
-    };
+/// each), with each one's address, read at once; `None` when the name does not
+/// resolve or any replica does not answer within 5 s (a sum over some of them
+/// would be a wrong figure, not a smaller one).
+pub async fn admin_summaries(admin: &str) -> Option<Vec<(SocketAddr, AdminSummary)>> {
+    replica_summaries(&crate::Peers::resolve(admin).await.ok()?).await
+}
+
+/// The admin JSON summary at each of `peers`, read at once; `None` when any does not
+/// answer within 5 s.
+pub async fn replica_summaries(peers: &crate::Peers) -> Option<Vec<(SocketAddr, AdminSummary)>> {
     let reads = peers.addrs().iter().map(|addr| async move {
         let summary = admin_summary(&addr.to_string()).await?;
         Some((*addr, summary))
     });
-    futures::future::join_all(reads)
-        .await
-        .into_iter()
-        .flatten()
-        .collect()
+    futures::future::join_all(reads).await.into_iter().collect()
 }
 
 /// The server's own RSS and open connections from its admin JSON.

@@ -20,7 +20,7 @@ mod websocket;
 
 use std::time::Duration;
 
-pub use admin::{admin_reading, admin_summaries, admin_summary, admin_view};
+pub use admin::{admin_reading, admin_summaries, admin_summary, admin_view, replica_summaries};
 pub use endpoints::{
     default_ports, select, servers_of, with_driver, DriverConfig, Endpoint, Protocol, ServerAddr,
     UseDriver, ALL as ENDPOINTS, DEFAULT_FRAMED_PORT,

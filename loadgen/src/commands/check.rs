@@ -202,7 +202,7 @@ mod tests {
 
     #[test]
     fn cases_with_enough_connections_must_reach_every_replica() {
-        use protolab_bench::selfcheck::{test_window, ReplicaShare};
+        use protolab_bench::selfcheck::{ReplicaShare, WindowUsage};
         let share = |replica: &str, calls| ReplicaShare {
             replica: replica.into(),
             calls,
@@ -216,9 +216,18 @@ mod tests {
             (&mut one, vec![share("binary.1", 900), share("binary.2", 0)]),
             (&mut single, vec![share("binary.1", 10)]),
         ] {
-            let mut w = test_window(0.5, 0.5, Some(0.5));
-            w.replicas = shares;
-            c.repetitions[0].window = Some(w);
+            c.repetitions[0].window = Some(WindowUsage {
+                wall_s: 2.0,
+                client_cpu_s: 1.0,
+                client_cpus: 1,
+                client_cpu_fraction: 0.5,
+                busiest_thread_fraction: 0.5,
+                server_cpu_s: Some(1.0),
+                server_cpus: Some(2.0),
+                server_cpu_fraction: Some(0.25),
+                server_net_bytes: None,
+                replicas: shares,
+            });
         }
         single.repetitions[0].connections = 1;
         unread.repetitions[0].window = None;

@@ -121,7 +121,7 @@ impl Lab {
         Some(Arc::new(move || {
             let admin = admin.clone();
             Box::pin(async move {
-                let summaries = admin_summaries(&admin).await;
+                let summaries = admin_summaries(&admin).await?;
                 let mut reading = Reading {
                     net: if in_lab { own_net_bytes() } else { None },
                     ..Reading::default()
@@ -139,7 +139,7 @@ impl Lab {
                         })
                         .collect();
                 }
-                (!summaries.is_empty()).then_some(reading)
+                Some(reading)
             })
         }))
     }
