@@ -91,6 +91,13 @@ pub struct ReplicaShare {
     pub calls: u64,
 }
 
+impl std::fmt::Display for ReplicaShare {
+    /// `name calls`, as the report and `loadgen check` list replicas.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.replica, self.calls)
+    }
+}
+
 /// Each replica's share of a window, from counters read at its start and end: a
 /// replica seen only at the end counts from zero.
 pub fn replica_shares(before: &[(String, u64)], after: &[(String, u64)]) -> Vec<ReplicaShare> {

@@ -110,10 +110,7 @@ pub fn replica_problems(run: &Run, n: usize) -> Vec<String> {
             let shares = r.window.as_ref().map_or(&[][..], |w| &w.replicas[..]);
             let answering = shares.iter().filter(|s| s.calls > 0).count();
             if answering < n {
-                let seen: Vec<String> = shares
-                    .iter()
-                    .map(|s| format!("{} {}", s.replica, s.calls))
-                    .collect();
+                let seen: Vec<String> = shares.iter().map(ToString::to_string).collect();
                 out.push(format!(
                     "{} repetition {}: {answering} of {n} replicas answered ({})",
                     c.spec.name,

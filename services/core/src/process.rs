@@ -4,9 +4,9 @@
 
 use std::sync::OnceLock;
 
-/// Which replica of its service this process is: `REPLICA` when set (the swarm
-/// stack sets it from the task slot), else the host name (a container's own: its id
-/// under Compose, `<service>.<slot>` in the swarm stack). Read once.
+/// Which replica of its service this process is: `REPLICA` when set (an override),
+/// else the host name (a container's own: its id under Compose,
+/// `<stack>_<service>.<slot>` in the swarm stack, whose file sets it). Read once.
 pub fn replica() -> Option<&'static str> {
     static REPLICA: OnceLock<Option<String>> = OnceLock::new();
     REPLICA

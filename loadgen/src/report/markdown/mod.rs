@@ -58,11 +58,7 @@ fn replicas(md: &mut String, run: &Run) {
             let Some(w) = rep.window.as_ref().filter(|w| !w.replicas.is_empty()) else {
                 continue;
             };
-            let spread: Vec<String> = w
-                .replicas
-                .iter()
-                .map(|s| format!("{} {}", s.replica, s.calls))
-                .collect();
+            let spread: Vec<String> = w.replicas.iter().map(ToString::to_string).collect();
             let imbalance = match protolab_bench::selfcheck::imbalance(&w.replicas) {
                 _ if rep.connections < w.replicas.len() => {
                     format!("– ({} connection(s))", rep.connections)
@@ -82,11 +78,7 @@ fn replicas(md: &mut String, run: &Run) {
     if rows.is_empty() {
         return;
     }
-    md.push_str(
-        "## Replicas
-
-",
-    );
+    md.push_str("## Replicas\n\n");
     let _ = writeln!(
         md,
         "Calls each replica answered over the measured window (its admin counter), \
