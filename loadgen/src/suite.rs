@@ -17,6 +17,7 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("quick", include_str!("../suites/quick.toml")),
     ("full", include_str!("../suites/full.toml")),
     ("smoke", include_str!("../suites/smoke.toml")),
+    ("fleet", include_str!("../suites/fleet.toml")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -347,6 +348,7 @@ fn template(
         timeout: duration(&k.timeout, Duration::from_secs(10))?,
         max_lag: duration(&k.max_lag, DEFAULT_MAX_LAG)?,
         slow: None,
+        schedule: None,
     };
     kind.shape_plan(&mut plan, k.requests, k.requests_each.unwrap_or(100));
     let bulk_name = crate::cases::parameter_name(&kind, &op, plan.connections);

@@ -31,6 +31,7 @@ fn spec(protocol: &str, workload: &str, kind: Kind, repeat: usize) -> CaseSpec {
             timeout: Duration::from_secs(5),
             max_lag: Duration::from_millis(50),
             slow: None,
+            schedule: None,
         },
         repeat,
         z_threshold: 2.0,

@@ -309,6 +309,10 @@ pub struct Repetition {
     /// When those intervals' measured window began, Unix seconds.
     #[serde(skip)]
     pub intervals_start_unix_s: f64,
+    /// Open loop: calls sent in each second of the measured window (what
+    /// `sends_per_second` summarises; a fleet adds its members' up).
+    #[serde(skip)]
+    pub sends_each_second: Vec<u64>,
     /// Every call of the repetition, for the case's merged figures.
     #[serde(skip)]
     pub recorder: Option<Recorder>,
@@ -344,6 +348,7 @@ impl Repetition {
             per_second: Vec::new(),
             intervals: Vec::new(),
             intervals_start_unix_s: 0.0,
+            sends_each_second: Vec::new(),
             recorder: None,
         }
     }
@@ -484,6 +489,10 @@ pub struct CaseResult {
     /// case is neither measured nor invalid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// A distributed run: every generator's own line per repetition (its share of
+    /// the load, what it measured, its own verdict), beside the merged figures.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub workers: Vec<crate::fleet::WorkerLine>,
 }
 
 /// A case's verdict.
@@ -543,6 +552,14 @@ impl CaseResult {
         c
     }
 
+    /// A case not run: `why` says what it needs that it did not get.
+    pub fn skipped(spec: CaseSpec, why: String) -> CaseResult {
+        let mut c = CaseResult::new(spec);
+        c.status = Status::Skipped;
+        c.skipped = Some(why);
+        c
+    }
+
     /// A case about to run: valid until judged, nothing measured yet.
     pub fn new(spec: CaseSpec) -> CaseResult {
         CaseResult {
@@ -560,6 +577,7 @@ impl CaseResult {
             server_usage: None,
             clients: Vec::new(),
             skipped: None,
+            workers: Vec::new(),
         }
     }
 }

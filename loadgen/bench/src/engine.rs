@@ -70,6 +70,25 @@ pub struct LoadPlan {
     /// Keep the slowest measured calls (`--slow`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub slow: Option<SlowPlan>,
+    /// A distributed run's common clock (`crate::fleet`): when the load starts, and
+    /// this generator's offset into the open-loop schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+}
+
+/// When a generator of a fleet starts, so that every generator's warm-up and
+/// measured window are the same wall-clock span, and where its open-loop slots fall
+/// in the fleet's merged schedule (k6's execution segments).
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Schedule {
+    /// The load begins at this Unix time (this generator's clock), once every
+    /// connection is open and verified; a generator that gets there later starts at
+    /// once and reports how late it was.
+    pub start_at_unix: f64,
+    /// Open loop: the first slot is this long after the start (slot i at
+    /// `start + phase + i / rate`).
+    #[serde(default)]
+    pub phase: Duration,
 }
 
 /// What a run measured.
@@ -132,6 +151,8 @@ struct Shared<D: Driver> {
     op: OpSpec,
     plan: LoadPlan,
     start: Instant,
+    /// Open loop: the first slot's offset from `start` (a fleet member's segment).
+    phase: Duration,
     warmup_end: Instant,
     end: Instant,
     slot: AtomicU64,
@@ -169,6 +190,12 @@ pub async fn run<D: Driver>(
         } else {
             1
         };
+    if let Some(at) = plan.schedule.map(|s| s.start_at_unix) {
+        let ahead = at - crate::unix_now();
+        if ahead > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(ahead)).await;
+        }
+    }
     let start = Instant::now();
     let warmup_end = start + plan.warmup;
     let shared = Arc::new(Shared {
@@ -176,6 +203,7 @@ pub async fn run<D: Driver>(
         op: op.clone(),
         plan: plan.clone(),
         start,
+        phase: plan.schedule.map(|s| s.phase).unwrap_or_default(),
         warmup_end,
         end: warmup_end + plan.duration,
         slot: AtomicU64::new(0),
@@ -324,7 +352,8 @@ async fn next_slot<D: Driver>(
         Model::Open { rate } => {
             let now = Instant::now();
             let i = s.slot.fetch_add(1, Ordering::Relaxed);
-            let due = s.start + Duration::from_secs_f64(i as f64 / rate.max(f64::MIN_POSITIVE));
+            let due =
+                s.start + s.phase + Duration::from_secs_f64(i as f64 / rate.max(f64::MIN_POSITIVE));
             if due >= s.end {
                 return None;
             }

@@ -14,6 +14,7 @@ pub mod case;
 pub mod derived;
 pub mod driver;
 pub mod engine;
+pub mod fleet;
 mod kind;
 pub mod measure;
 mod pacer;
@@ -29,12 +30,12 @@ pub use case::{
     CaseResult, CaseSpec, ConnectBreakdown, Kind, KindName, Metric, Repetition, Status,
 };
 pub use driver::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec, Refusal};
-pub use engine::{EngineError, LoadPlan, Model};
+pub use engine::{EngineError, LoadPlan, Model, Schedule};
 pub use kind::hold::{raise_nofile_limit, HoldStats};
 pub use kind::pipeline::ClientLine;
 pub use kind::push::PushStats;
-pub use kind::run_case;
 pub use kind::transfer::{Direction, TransferStats};
+pub use kind::{conclude, run_case};
 pub use sink::{Hooks, NoProgress, Progress, RawSink, Tick};
 
 /// Seconds since the Unix epoch (run ids, histogram log start times).

@@ -173,6 +173,7 @@ impl Bench {
             timeout: Duration::from_secs(10),
             max_lag: DEFAULT_MAX_LAG,
             slow: None,
+            schedule: None,
         };
         kind.shape_plan(&mut plan, None, 0);
         Bench {

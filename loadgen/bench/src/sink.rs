@@ -8,7 +8,7 @@ use std::time::Duration;
 use crate::usage::{AdminView, ServerProbe};
 
 /// One second of a running load, as data.
-#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Tick {
     /// Measured calls so far (answers and errors; warm-up excluded).
     pub requests: u64,

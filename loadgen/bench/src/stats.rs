@@ -33,7 +33,8 @@ fn us(d: Duration) -> u64 {
 /// latency, a timeout at the time until it was given up: a server that fails fast
 /// or never answers shows in that tail. Successes also keep their own histograms
 /// (reported latency, service time, time to first byte).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(into = "RecorderWire", try_from = "RecorderWire")]
 pub struct Recorder {
     latency: Histogram<u64>,
     service: Histogram<u64>,
@@ -156,6 +157,54 @@ impl Recorder {
     }
 }
 
+/// A [`Recorder`] as data (a fleet member's calls on their way to the coordinator):
+/// each histogram in [`encode_histogram`]'s text, so the sum of the members'
+/// recorders is exactly the recorder of all their calls.
+#[derive(Serialize, Deserialize)]
+struct RecorderWire {
+    latency: String,
+    service: String,
+    ttfb: String,
+    all: String,
+    errors: BTreeMap<String, u64>,
+    sent: u64,
+    received: u64,
+}
+
+impl From<Recorder> for RecorderWire {
+    fn from(r: Recorder) -> RecorderWire {
+        let text = |h: &Histogram<u64>| encode_histogram(h).unwrap_or_default();
+        RecorderWire {
+            latency: text(&r.latency),
+            service: text(&r.service),
+            ttfb: text(&r.ttfb),
+            all: text(&r.all),
+            errors: r.errors,
+            sent: r.sent,
+            received: r.received,
+        }
+    }
+}
+
+impl TryFrom<RecorderWire> for Recorder {
+    type Error = String;
+
+    fn try_from(w: RecorderWire) -> Result<Recorder, String> {
+        let histogram = |name: &str, text: &str| {
+            decode_histogram(text).ok_or_else(|| format!("the {name} histogram does not decode"))
+        };
+        Ok(Recorder {
+            latency: histogram("latency", &w.latency)?,
+            service: histogram("service", &w.service)?,
+            ttfb: histogram("ttfb", &w.ttfb)?,
+            all: histogram("all-calls", &w.all)?,
+            errors: w.errors,
+            sent: w.sent,
+            received: w.received,
+        })
+    }
+}
+
 /// A histogram as text for run.json: HdrHistogram's compressed V2 encoding (what a
 /// `.hlog` line holds) in base64, a few KB for a latency histogram. `None` (logged)
 /// if it cannot be encoded.
@@ -186,13 +235,31 @@ pub fn decode_histogram(text: &str) -> Option<Histogram<u64>> {
 /// One interval's histogram kept compactly (HdrHistogram's V2 encoding holds only
 /// the non-zero counts: a few KB instead of ~190 KB), so a long run's per-second
 /// histograms keep the generator's memory flat.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Interval {
     /// Start of the interval, from the start of the measured window.
     pub offset: Duration,
     /// Length of the interval.
     pub length: Duration,
+    #[serde(with = "base64_bytes")]
     encoded: Vec<u8>,
+}
+
+/// Bytes as base64 text in JSON.
+mod base64_bytes {
+    use base64::Engine;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&base64::engine::general_purpose::STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(d)?;
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .map_err(serde::de::Error::custom)
+    }
 }
 
 impl Interval {

@@ -75,6 +75,25 @@ pub(crate) fn judge(result: &mut CaseResult, outcome: Result<(), EngineError>) {
     set(result, status);
 }
 
+/// Adds `why` to the case's problems and raises its status to at least `status`
+/// (valid < INVALID < FAILED; a skipped case stays skipped).
+pub(crate) fn at_least(result: &mut CaseResult, status: Status, why: String) {
+    if result.status == Status::Skipped {
+        return;
+    }
+    if !result.problems.contains(&why) {
+        result.problems.push(why);
+    }
+    let rank = |s: Status| match s {
+        Status::Valid | Status::Skipped => 0,
+        Status::Invalid => 1,
+        Status::Failed => 2,
+    };
+    if rank(status) > rank(result.status) {
+        set(result, status);
+    }
+}
+
 /// Records the verdict; `valid` stays true for a skipped case (it is neither
 /// measured nor invalid), as run.json has always said.
 fn set(result: &mut CaseResult, status: Status) {

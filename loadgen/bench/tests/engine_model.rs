@@ -74,6 +74,7 @@ fn plan(model: Model, connections: usize, duration: Duration) -> LoadPlan {
         timeout: Duration::from_secs(10),
         max_lag: Duration::from_millis(5),
         slow: None,
+        schedule: None,
     }
 }
 

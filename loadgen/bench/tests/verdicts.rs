@@ -128,6 +128,7 @@ fn spec(kind: Kind, model: Model, connections: usize, duration: Duration) -> Cas
             timeout: Duration::from_millis(300),
             max_lag: Duration::from_millis(1),
             slow: None,
+            schedule: None,
         },
         repeat: 1,
         z_threshold: 2.0,

@@ -33,6 +33,7 @@ fn spec(op: OpSpec, kind: Kind) -> CaseSpec {
             // is not the driver's.
             max_lag: Duration::from_secs(1),
             slow: None,
+            schedule: None,
         },
         repeat: 1,
         z_threshold: 2.0,

@@ -56,6 +56,7 @@ fn plan(model: Model, connections: usize, inflight: usize) -> LoadPlan {
         // is not the driver's.
         max_lag: Duration::from_secs(1),
         slow: None,
+        schedule: None,
     }
 }
 

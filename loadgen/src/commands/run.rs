@@ -180,6 +180,7 @@ pub fn case_from(o: &RunOpts, protocol_name: &str, op: &OpSpec, given: Option<Ki
         timeout: o.timeout,
         max_lag: o.max_lag,
         slow: o.slow.plan(),
+        schedule: None,
     };
     kind.shape_plan(&mut plan, o.requests, o.requests_each);
     CaseSpec {

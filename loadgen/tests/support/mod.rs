@@ -77,6 +77,7 @@ pub fn plan(model: Model) -> LoadPlan {
         timeout: Duration::from_secs(10),
         max_lag: Duration::from_millis(5),
         slow: None,
+        schedule: None,
     }
 }
 

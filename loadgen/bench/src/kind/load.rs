@@ -49,6 +49,7 @@ pub(crate) async fn run<D: Driver>(
         rep.send_lag = LagStats::of(&r.send_lag);
         rep.timer_lag = LagStats::of(&r.timer_lag);
         rep.sends_per_second = SecondCounts::of(&r.sends_per_second, r.elapsed);
+        rep.sends_each_second = r.sends_per_second;
     }
     rep.slow = r.slow;
     rep.per_second = SecondStat::of(&r.intervals, r.elapsed);

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 
-use crate::case::{CaseResult, CaseSpec, Kind, Metric, Repetition};
+use crate::case::{CaseResult, CaseSpec, Kind, Metric, Repetition, Status};
 use crate::driver::Driver;
 use crate::engine::EngineError;
 use crate::sink::Hooks;
@@ -87,6 +87,26 @@ pub async fn run_case<D: Driver>(
     };
     crate::verdict::judge(&mut result, outcome);
     result
+}
+
+/// Concludes a case whose repetitions were measured elsewhere (a fleet's merged
+/// repetitions, already in `result`): the same statistics, merged figures and
+/// verdict as [`run_case`]; then `more`, what was found outside the repetitions (a
+/// member's own verdict, a member lost), each raising the status to at least its
+/// own.
+pub fn conclude(
+    result: &mut CaseResult,
+    outcome: Result<(), EngineError>,
+    more: Vec<(Status, String)>,
+) {
+    if !result.repetitions.is_empty() {
+        result.stats = common_stats(result);
+        merge(result);
+    }
+    crate::verdict::judge(result, outcome);
+    for (status, why) in more {
+        crate::verdict::at_least(result, status, why);
+    }
 }
 
 /// The one repetition loop: every kind's repetitions, then the statistics across

@@ -468,6 +468,7 @@ mod tests {
             timeout: Duration::from_secs(1),
             max_lag: Duration::from_millis(5),
             slow: None,
+            schedule: None,
         };
         let mut case = CaseResult::new(CaseSpec {
             name: "framed".into(),

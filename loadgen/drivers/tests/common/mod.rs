@@ -156,6 +156,7 @@ pub fn plan(connections: usize, inflight: usize) -> LoadPlan {
         // is not the driver's.
         max_lag: Duration::from_secs(1),
         slow: None,
+        schedule: None,
     }
 }
 
