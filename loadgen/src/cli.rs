@@ -95,6 +95,9 @@ pub enum Command {
     Dashboard(DashboardOpts),
     /// Print compose.yaml as a Docker Swarm stack file (what `make swarm-up` deploys)
     Stack(StackOpts),
+    /// A generator worker of a distributed bench (`bench --workers N`): serves one
+    /// coordinator at a time, running its share of each case
+    Worker(WorkerOpts),
 }
 
 #[derive(Debug, Args)]
@@ -113,6 +116,10 @@ pub struct StackOpts {
     /// Only these servers, comma-separated [default: every server in the file]
     #[arg(long, value_delimiter = ',')]
     pub servers: Vec<String>,
+    /// Replicas of the generator's worker service (`bench --workers`) [default: none]
+    #[arg(long, env = "LOADGEN_WORKERS", default_value_t = 0,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
+    pub workers: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,6 +170,10 @@ pub struct CheckOpts {
     /// stack with replicas)
     #[arg(long)]
     pub require_replicas: Option<usize>,
+    /// Every measured case must have run on this many generator workers, each
+    /// making calls, with the case's calls the sum of theirs (`bench --workers`)
+    #[arg(long)]
+    pub require_workers: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -213,7 +224,7 @@ pub struct CompareOpts {
 
 #[derive(Debug, Args)]
 pub struct BenchOpts {
-    /// Built-in suite (quick, full) or a TOML file
+    /// Built-in suite (quick, full, smoke, fleet) or a TOML file
     #[arg(long, default_value = "quick", env = "LOADGEN_SUITE")]
     pub suite: String,
     /// Servers to benchmark, comma-separated [default: every server with a driver]
@@ -238,15 +249,8 @@ pub struct BenchOpts {
     /// Host of every server; `compose` means each server's compose service name
     #[arg(long, env = "LOADGEN_HOST", default_value = "127.0.0.1")]
     pub host: String,
-    /// CA for TLS endpoints [default: certs/ca.crt, or the --local lab's]
-    #[arg(long, env = "TLS_CA")]
-    pub ca: Option<PathBuf>,
-    /// Client certificate for mTLS endpoints
-    #[arg(long, env = "TLS_CLIENT_CERT")]
-    pub cert: Option<PathBuf>,
-    /// Client key for mTLS endpoints
-    #[arg(long, env = "TLS_CLIENT_KEY")]
-    pub key: Option<PathBuf>,
+    #[command(flatten)]
+    pub tls: LabTls,
     /// Override every case's repetitions
     #[arg(long)]
     pub repeat: Option<usize>,
@@ -262,6 +266,71 @@ pub struct BenchOpts {
     pub out: PathBuf,
     #[command(flatten)]
     pub slow: SlowOpts,
+    #[command(flatten)]
+    pub fleet: FleetOpts,
+}
+
+/// A distributed bench: the generator's load split over worker processes.
+#[derive(Debug, Clone, Args)]
+pub struct FleetOpts {
+    /// Run every case on this many `loadgen worker`s (each its segment of the load)
+    /// and merge their histograms; this process coordinates [default, or 0:
+    /// generate here]
+    #[arg(long, env = "LOADGEN_WORKERS")]
+    pub workers: Option<usize>,
+    /// Where the workers listen: a name that resolves to every worker's address (the
+    /// worker service's name, in the swarm stack or compose), or one address per
+    /// worker, comma-separated
+    #[arg(
+        long,
+        env = "LOADGEN_WORKER_ADDR",
+        default_value = "loadgen-worker:7070",
+        value_delimiter = ','
+    )]
+    pub worker_addr: Vec<String>,
+    /// How long to wait for the workers to be there and answer
+    #[arg(long, default_value = "120s", value_parser = humantime::parse_duration)]
+    pub join_timeout: Duration,
+}
+
+/// `loadgen worker`.
+#[derive(Debug, Clone, Args)]
+pub struct WorkerOpts {
+    /// Address to listen on for a coordinator
+    #[arg(long, env = "LOADGEN_WORKER_LISTEN", default_value = "0.0.0.0:7070")]
+    pub listen: std::net::SocketAddr,
+    /// The name the worker gives [default: REPLICA, else the host name]
+    #[arg(long, env = "LOADGEN_WORKER_NAME")]
+    pub name: Option<String>,
+    #[command(flatten)]
+    pub tls: LabTls,
+}
+
+/// The lab's client TLS material (`bench`, `worker`): each file defaults to the
+/// lab's certificate folder.
+#[derive(Debug, Clone, Args)]
+pub struct LabTls {
+    /// CA for TLS endpoints [default: certs/ca.crt, or the --local lab's]
+    #[arg(long, env = "TLS_CA")]
+    pub ca: Option<PathBuf>,
+    /// Client certificate for mTLS endpoints
+    #[arg(long, env = "TLS_CLIENT_CERT")]
+    pub cert: Option<PathBuf>,
+    /// Client key for mTLS endpoints
+    #[arg(long, env = "TLS_CLIENT_KEY")]
+    pub key: Option<PathBuf>,
+}
+
+impl LabTls {
+    /// The options, each file not given taken from `certs`.
+    pub fn options(&self, certs: &std::path::Path) -> protolab_drivers::TlsOptions {
+        crate::lab::lab_tls(
+            self.ca.as_deref(),
+            self.cert.as_deref(),
+            self.key.as_deref(),
+            certs,
+        )
+    }
 }
 
 /// The slowest calls of every case (`bench` and `run`).
@@ -839,13 +908,13 @@ mod tests {
         ("items", &["--items", "500"], |b| b.items == 500),
         ("host", &["--host", "compose"], |b| b.host == "compose"),
         ("ca", &["--ca", "x"], |b| {
-            b.ca.as_deref() == Some("x".as_ref())
+            b.tls.ca.as_deref() == Some("x".as_ref())
         }),
         ("cert", &["--cert", "x"], |b| {
-            b.cert.as_deref() == Some("x".as_ref())
+            b.tls.cert.as_deref() == Some("x".as_ref())
         }),
         ("key", &["--key", "x"], |b| {
-            b.key.as_deref() == Some("x".as_ref())
+            b.tls.key.as_deref() == Some("x".as_ref())
         }),
         ("repeat", &["--repeat", "2"], |b| b.repeat == Some(2)),
         ("raw", &["--raw"], |b| b.raw),
@@ -858,6 +927,15 @@ mod tests {
         }),
         ("out", &["--out", "elsewhere"], |b| {
             b.out.as_os_str() == "elsewhere"
+        }),
+        ("workers", &["--workers", "3"], |b| {
+            b.fleet.workers == Some(3)
+        }),
+        ("worker-addr", &["--worker-addr", "a:1,b:2"], |b| {
+            b.fleet.worker_addr == ["a:1", "b:2"]
+        }),
+        ("join-timeout", &["--join-timeout", "5s"], |b| {
+            b.fleet.join_timeout == Duration::from_secs(5)
         }),
     ];
 

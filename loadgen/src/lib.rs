@@ -7,6 +7,7 @@ mod cases;
 pub mod cli;
 pub mod commands;
 pub mod dashboard;
+pub mod fleet;
 pub mod lab;
 mod progress;
 pub mod report;

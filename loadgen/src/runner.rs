@@ -40,6 +40,8 @@ pub struct SuitePlan<'a> {
     pub quiet: bool,
     /// Where run.json goes as each case finishes (`results/`), when anywhere.
     pub out: Option<&'a Path>,
+    /// Run every case on these workers instead of in this process (`--workers`).
+    pub fleet: Option<&'a crate::fleet::Coordinator>,
 }
 
 /// Runs every template of `plan` on `lab`, telling `events` as it goes; every
@@ -90,7 +92,7 @@ pub async fn run_suite(
             .as_deref_mut()
             .map(|w| w as &mut dyn protolab_bench::RawSink);
         let outcome = tokio::select! {
-            r = run_endpoint(lab, e, &t, &progress, raw) => r,
+            r = run_endpoint(lab, e, &t, &progress, raw, plan.fleet) => r,
             _ = stop.cancelled() => None,
         };
         progress.finish();
@@ -127,6 +129,7 @@ async fn run_endpoint<'a>(
     template: &CaseTemplate,
     progress: &'a CaseProgress<'a>,
     raw: Option<&'a mut dyn protolab_bench::RawSink>,
+    fleet: Option<&crate::fleet::Coordinator>,
 ) -> Option<CaseResult> {
     let mut spec = CaseSpec {
         name: case_name(e, template),
@@ -161,6 +164,14 @@ async fn run_endpoint<'a>(
         return Some(CaseResult::failed(spec, why));
     }
     let sampler = lab.sampler(e.server()).await;
+    if let Some(f) = fleet {
+        let server = lab.server_probe(e.server()).await;
+        let mut result = f.run_case(e.name, spec, server.as_ref(), progress).await;
+        if let Some(s) = sampler {
+            result.server_usage = Some(s.finish().await);
+        }
+        return Some(result);
+    }
     let config = DriverConfig {
         target: spec.target.clone(),
         http: e.http,

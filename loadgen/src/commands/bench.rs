@@ -10,7 +10,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cli::BenchOpts;
 use crate::lab::controller::Controller;
 use crate::lab::local::LocalLab;
-use crate::lab::{lab_tls, Lab};
+use crate::lab::Lab;
 use crate::runner::{run_suite, BenchEvents, SuitePlan};
 
 /// The CLI's events: one line per finished case on stderr.
@@ -57,11 +57,12 @@ pub async fn bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
         .as_ref()
         .map(|l| l.certs.clone())
         .unwrap_or_else(|| "certs".into());
-    let tls = lab_tls(o.ca.as_deref(), o.cert.as_deref(), o.key.as_deref(), &certs);
+    let tls = o.tls.options(&certs);
     let mut lab = Lab::new(local, o.host.clone(), tls);
     if let Some(c) = docker {
         lab = lab.with_docker(c, o.restart);
     }
+    let fleet = crate::fleet::Coordinator::form(&o.fleet).await?;
     let plan = SuitePlan {
         templates: &templates,
         selected: &selected,
@@ -70,6 +71,7 @@ pub async fn bench(o: &BenchOpts, quiet: bool, json: bool) -> anyhow::Result<()>
         items: o.items,
         quiet,
         out: Some(&o.out),
+        fleet: fleet.as_ref(),
     };
     let mut raw = super::run::open_raw(Some(&o.out), o.raw, started)?;
     let printer = Printer { quiet };

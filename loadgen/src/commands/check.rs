@@ -18,6 +18,9 @@ pub fn check(o: &CheckOpts) -> anyhow::Result<()> {
     if let Some(n) = o.require_replicas {
         problems.extend(replica_problems(&run, n));
     }
+    if let Some(n) = o.require_workers {
+        problems.extend(worker_problems(&run, n));
+    }
     anyhow::ensure!(
         problems.is_empty(),
         "run {} is incomplete:\n  {}",
@@ -35,6 +38,9 @@ pub fn check(o: &CheckOpts) -> anyhow::Result<()> {
             .unwrap_or_default()
             + &o.require_replicas
                 .map(|n| format!(", {n}+ replicas answering each"))
+                .unwrap_or_default()
+            + &o.require_workers
+                .map(|n| format!(", {n} generator workers adding up on each"))
                 .unwrap_or_default()
     );
     Ok(())
@@ -89,6 +95,30 @@ pub fn problems(run: &Run, servers: &[String], require_usage: Option<&str>) -> V
                     c.spec.name
                 )),
                 Some(_) => {}
+            }
+        }
+    }
+    out
+}
+
+/// Measured repetitions that did not run on `n` workers each making calls, or
+/// whose calls are not the sum of the workers'.
+pub fn worker_problems(run: &Run, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for c in run.cases.iter().filter(|c| c.skipped.is_none()) {
+        for (i, r) in c.repetitions.iter().enumerate() {
+            let lines: Vec<_> = c.workers.iter().filter(|w| w.repetition == i).collect();
+            let at = format!("{} repetition {}", c.spec.name, i + 1);
+            let working = lines.iter().filter(|w| w.requests > 0).count();
+            if working < n {
+                out.push(format!("{at}: {working} of {n} workers made calls"));
+            }
+            let sum: u64 = lines.iter().map(|w| w.requests).sum();
+            if sum != r.summary.requests {
+                out.push(format!(
+                    "{at}: {} calls, the workers' add up to {sum}",
+                    r.summary.requests
+                ));
             }
         }
     }
@@ -195,6 +225,46 @@ mod tests {
             "{p:?}"
         );
         assert!(p[1].contains("no server resource use"), "{p:?}");
+    }
+
+    #[test]
+    fn every_case_must_run_on_every_worker_and_add_up() {
+        use protolab_bench::fleet::{Segment, WorkerLine};
+        let line = |name: &str, index, requests| WorkerLine {
+            name: name.into(),
+            segment: Segment { index, count: 2 },
+            repetition: 0,
+            status: protolab_bench::Status::Valid,
+            requests,
+            errors: 0,
+            rps: 0.0,
+            p99_us: 0,
+            connections: 1,
+            client_cpu_fraction: None,
+            send_lag_p99_us: None,
+            start_late_ms: 0.0,
+            clock_offset_ms: 0.0,
+            clock_rtt_ms: 0.0,
+            problems: Vec::new(),
+        };
+        let mut good = case("rest-h1", true, None);
+        let calls = good.repetitions[0].summary.requests;
+        good.workers = vec![line("w1", 0, calls - 1), line("w2", 1, 1)];
+        let mut idle = case("framed", true, None);
+        idle.workers = vec![line("w1", 0, calls), line("w2", 1, 0)];
+        let mut short = case("net001", true, None);
+        short.workers = vec![line("w1", 0, 1), line("w2", 1, 1)];
+        let r = run(vec![good, idle, short]);
+        let p = worker_problems(&r, 2);
+        assert_eq!(p.len(), 2, "{p:?}");
+        assert!(
+            p[0].starts_with("framed") && p[0].contains("1 of 2 workers"),
+            "{p:?}"
+        );
+        assert!(
+            p[1].starts_with("net001") && p[1].contains("add up to 2"),
+            "{p:?}"
+        );
     }
 
     #[test]

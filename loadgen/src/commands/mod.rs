@@ -32,6 +32,7 @@ pub async fn execute(opts: Opts) -> anyhow::Result<()> {
         Command::Check(ref c) => check::check(c),
         Command::Dashboard(ref d) => crate::dashboard::run(d).await.context("dashboard"),
         Command::Stack(ref s) => stack(s),
+        Command::Worker(ref w) => crate::fleet::worker(w).await,
         Command::Certs { ref out } => {
             protolab_core::certs::write_to(out)
                 .with_context(|| format!("writing certificates to {}", out.display()))?;
@@ -69,6 +70,7 @@ fn stack(o: &crate::cli::StackOpts) -> anyhow::Result<()> {
     };
     let opts = crate::lab::stack::StackOptions {
         replicas: o.replicas,
+        workers: o.workers,
         project_dir,
         servers: o
             .servers

@@ -272,6 +272,7 @@ async fn run(state: &Arc<AppState>, launch: &Launch) -> Result<Done, String> {
         items: launch.items,
         quiet: true,
         out: Some(&state.results),
+        fleet: None,
     };
     // Stop ends the run after the case in progress; what was measured is kept.
     let stop = tokio_util::sync::CancellationToken::new();

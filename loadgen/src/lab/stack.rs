@@ -6,7 +6,11 @@
 //! (docker-compose 1.29 needs it for `cpus`, `mem_limit` and `cpuset`). So the stack
 //! file is derived from compose.yaml, never written by hand, and the two cannot drift:
 //!
-//! - services under a profile (the loadgen tools, the dashboard) are left out;
+//! - services under a profile (the loadgen tools, the dashboard) are left out, but
+//!   for the generator's workers (profile `workers`, `loadgen worker`), which are
+//!   kept when workers are asked for: that many replicas, each told its slot
+//!   (`TASK_SLOT`, its index in the fleet), placed away from nodes labelled
+//!   `protolab.role=server`;
 //! - one-shot services others wait for (`service_completed_successfully`: the seed)
 //!   are left out; swarm has no such ordering. Each server seeds the dataset itself
 //!   when it finds none (atomically: a temp file renamed into place), so the volumes
@@ -43,7 +47,12 @@ pub struct StackOptions {
     pub project_dir: std::path::PathBuf,
     /// Only these servers (all when empty).
     pub servers: Vec<String>,
+    /// Replicas of the generator's worker service (0: left out).
+    pub workers: u32,
 }
+
+/// The profile of compose.yaml's generator workers.
+pub const WORKERS_PROFILE: &str = "workers";
 
 /// Errors turning compose.yaml into a stack file.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +79,8 @@ const DROPPED: [&str; 10] = [
 
 /// The node label that keeps servers off the generator's nodes.
 pub const SERVER_PLACEMENT: &str = "node.labels.protolab.role != loadgen";
+/// The node label that keeps generator workers off the servers' nodes.
+pub const WORKER_PLACEMENT: &str = "node.labels.protolab.role != server";
 
 /// The stack file (YAML) for compose file `compose`.
 pub fn stack_of(compose: &str, opts: &StackOptions) -> Result<String, StackError> {
@@ -95,6 +106,12 @@ pub fn stack_of(compose: &str, opts: &StackOptions) -> Result<String, StackError
         let (Some(name), Value::Mapping(service)) = (name.as_str(), service) else {
             continue;
         };
+        if in_profile(service, WORKERS_PROFILE) {
+            if opts.workers > 0 {
+                out_services.insert(name.into(), worker(service, &written, opts).into());
+            }
+            continue;
+        }
         let unasked = !opts.servers.is_empty() && !opts.servers.iter().any(|s| s == name);
         if service.contains_key("profiles") || one_shots.contains(name) || unasked {
             continue;
@@ -217,6 +234,34 @@ fn server(service: &Mapping, written: &BTreeSet<String>, opts: &StackOptions) ->
     out
 }
 
+/// Whether `service` is under `profile`.
+fn in_profile(service: &Mapping, profile: &str) -> bool {
+    service
+        .get("profiles")
+        .and_then(Value::as_sequence)
+        .is_some_and(|p| p.iter().any(|v| v.as_str() == Some(profile)))
+}
+
+/// The generator's worker service as swarm runs it: a server's conversion, with
+/// its own replicas and placement, and each replica told its slot.
+fn worker(service: &Mapping, written: &BTreeSet<String>, opts: &StackOptions) -> Mapping {
+    let mut out = server(service, written, opts);
+    out.remove("profiles");
+    if let Some(Value::Mapping(deploy)) = out.get_mut("deploy") {
+        deploy.insert("replicas".into(), opts.workers.into());
+        let mut placement = Mapping::new();
+        placement.insert("constraints".into(), vec![WORKER_PLACEMENT].into());
+        deploy.insert("placement".into(), placement.into());
+    }
+    let mut env = match out.get("environment") {
+        Some(Value::Mapping(m)) => m.clone(),
+        _ => Mapping::new(),
+    };
+    env.insert("TASK_SLOT".into(), "{{.Task.Slot}}".into());
+    out.insert("environment".into(), env.into());
+    out
+}
+
 /// A short-syntax mount (`source:target[:mode]`): a written volume loses `:ro`, a
 /// relative bind source becomes absolute.
 fn volume(short: &str, written: &BTreeSet<String>, project_dir: &Path) -> String {
@@ -287,6 +332,7 @@ mod tests {
             replicas,
             project_dir: "/srv/protolab".into(),
             servers: Vec::new(),
+            workers: 0,
         };
         let text = stack_of(COMPOSE, &opts).expect("compose.yaml converts");
         match serde_norway::from_str(&text) {
@@ -381,6 +427,7 @@ mod tests {
             replicas: 2,
             project_dir: ".".into(),
             servers: vec!["rest".into(), "binary".into()],
+            workers: 0,
         };
         let stack: Value = serde_norway::from_str(&stack_of(COMPOSE, &opts)?)?;
         let names: Vec<&str> = stack["services"]
@@ -390,6 +437,35 @@ mod tests {
             .filter_map(Value::as_str)
             .collect();
         assert_eq!(names, ["rest", "binary"]);
+        Ok(())
+    }
+
+    #[test]
+    fn workers_join_the_stack_when_asked_each_told_its_slot() -> Result<(), StackError> {
+        let opts = StackOptions {
+            replicas: 2,
+            project_dir: "/srv/protolab".into(),
+            servers: vec!["rest".into()],
+            workers: 3,
+        };
+        let stack: Value = serde_norway::from_str(&stack_of(COMPOSE, &opts)?)?;
+        let worker = &stack["services"]["loadgen-worker"];
+        assert_eq!(worker["deploy"]["replicas"].as_u64(), Some(3));
+        assert_eq!(worker["deploy"]["endpoint_mode"].as_str(), Some("dnsrr"));
+        assert_eq!(
+            worker["deploy"]["placement"]["constraints"][0].as_str(),
+            Some(WORKER_PLACEMENT)
+        );
+        assert_eq!(
+            worker["environment"]["TASK_SLOT"].as_str(),
+            Some("{{.Task.Slot}}")
+        );
+        assert!(worker.get("profiles").is_none());
+        assert_eq!(worker["command"][0].as_str(), Some("worker"));
+        assert_eq!(
+            worker["volumes"][0].as_str(),
+            Some("/srv/protolab/certs:/certs:ro")
+        );
         Ok(())
     }
 
@@ -408,6 +484,7 @@ mod tests {
             replicas: 1,
             project_dir: ".".into(),
             servers: Vec::new(),
+            workers: 0,
         };
         assert!(matches!(
             stack_of("version: '2.4'\n", &opts),

@@ -46,8 +46,71 @@ pub fn document(run: &Run, charts: &[&Chart], story: &[&Chart], failed: &[String
         }
     }
     replicas(&mut md, run);
+    workers(&mut md, run);
     slowest(&mut md, run);
     md
+}
+
+/// A distributed run (`bench --workers N`): each worker's share of every case.
+fn workers(md: &mut String, run: &Run) {
+    let rows: Vec<Vec<String>> = run
+        .cases
+        .iter()
+        .flat_map(|case| case.workers.iter().map(move |w| (case, w)))
+        .map(|(case, w)| {
+            let opt = |v: Option<String>| v.unwrap_or_else(|| "–".to_string());
+            vec![
+                cell(&case.spec.name),
+                (w.repetition + 1).to_string(),
+                cell(&w.name),
+                w.segment.to_string(),
+                w.connections.to_string(),
+                w.requests.to_string(),
+                format!("{:.0}", w.rps),
+                format!("{:.3}", w.p99_us as f64 / 1000.0),
+                opt(w.client_cpu_fraction.map(|f| format!("{:.0}%", f * 100.0))),
+                opt(w
+                    .send_lag_p99_us
+                    .map(|l| format!("{:.3}", l as f64 / 1000.0))),
+                format!("{:+.1}", w.start_late_ms),
+                format!("{:+.2}", w.clock_offset_ms),
+                w.status.as_str().to_string(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    md.push_str(
+        "## Generator workers
+
+",
+    );
+    md.push_str(
+        "Each case ran on every worker at once, each its segment of the load (k6's \
+         execution segments: connections split, or rate/n with the schedule offset), from \
+         one start time in each worker's clock. The case's figures above are the sum of \
+         the workers' histograms, never an average of their percentiles. A worker's own \
+         verdict (its CPU, its send lag) counts in the case's; a worker lost, silent for \
+         5 s or starting over 250 ms late makes the case FAILED.\n\n",
+    );
+    let header = [
+        "case",
+        "rep",
+        "worker",
+        "segment",
+        "conns",
+        "calls",
+        "calls/s",
+        "p99 ms",
+        "CPU",
+        "send lag p99 ms",
+        "start ms",
+        "clock ms",
+        "verdict",
+    ];
+    md.push_str(&md_table(&header, &rows));
+    md.push('\n');
 }
 
 /// Servers with several replicas (a swarm stack): how each case's calls spread.
