@@ -61,7 +61,7 @@ clean: ## remove build output, generated files, the lab's containers, volume and
 	$(CARGO) clean
 	rm -rf $(CERTS)/*.crt $(CERTS)/*.key protolab.db vendor .env
 	@if [ -n "$(COMPOSE)" ] && docker info >/dev/null 2>&1; then \
-	  $(COMPOSE) --profile tools --profile dashboard down --remove-orphans --volumes; \
+	  $(COMPOSE) --profile tools --profile dashboard --profile workers down --remove-orphans --volumes; \
 	  docker image ls -q 'protolab/*' | sort -u | xargs -r docker image rm -f >/dev/null; \
 	  echo "removed the lab's containers, dataset volume and images (base images: docker image rm protolab/builder:bookworm protolab/runtime:distroless)"; \
 	fi
@@ -155,7 +155,7 @@ SERVER_REPLICAS ?= 1
 STACK ?= protolab
 SWARM = env STACK=$(STACK) SERVERS='$(SERVERS)' SERVER_REPLICAS=$(SERVER_REPLICAS) UP_TIMEOUT=$(UP_TIMEOUT) bash services/swarm.sh
 
-swarm-up: lab-prereqs ## the servers as a swarm stack (STACK, default protolab), SERVER_REPLICAS of each (a single-node swarm is made when none is active), healthy
+swarm-up: lab-prereqs ## the servers as a swarm stack (STACK, default protolab), SERVER_REPLICAS of each, LOADGEN_WORKERS generator workers (a single-node swarm is made when none is active), healthy
 	@$(TIMED) "swarm stack up" $(SWARM) up
 
 swarm-down: ## remove the stack, its network and volume (and the swarm, when swarm-up made it)
@@ -165,7 +165,7 @@ swarm-bench: ## the $(SUITE) suite from a loadgen container on the stack's netwo
 	@$(TIMED) "suite $(SUITE) on stack $(STACK)" $(SWARM) loadgen bench --suite $(SUITE) --host compose $(BENCH_ARGS)
 
 down: ## stop and remove the lab's containers and network (keeps the dataset volume)
-	$(COMPOSE) --profile tools --profile dashboard down --remove-orphans
+	$(COMPOSE) --profile tools --profile dashboard --profile workers down --remove-orphans
 
 logs: ## follow the lab's logs (SERVICES=rest to narrow)
 	$(COMPOSE) logs -f --tail=100 $(SERVICES)

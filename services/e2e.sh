@@ -13,11 +13,15 @@
 #      a copy of the repository in a folder of another name, after `make up` there,
 #      with none of the Makefile's variables (E2E_README=0 skips it);
 #   6. the swarm stack (E2E_SWARM=0 skips it): the compose lab down, `make swarm-up`
-#      with 2 replicas of rest and binary (a single-node swarm made for it), the smoke
-#      suite on their endpoints from a loadgen container on the stack's network, then
-#      `check --require-replicas 2` (every case with 2+ connections reached both
-#      replicas, by the servers' own counters) and `make swarm-down`, after which no
-#      service, stack network or volume, nor the swarm, may be left;
+#      with 2 replicas of rest and binary and 2 generator workers (a single-node
+#      swarm made for it), the smoke suite on their endpoints from a loadgen
+#      container on the stack's network, then `check --require-replicas 2` (every
+#      case with 2+ connections reached both replicas, by the servers' own
+#      counters); the fleet suite coordinated over the 2 workers, `check
+#      --require-workers 2` (each case ran on both, its calls the sum of theirs);
+#      the fleet suite again with one worker killed mid-case, which must end (no
+#      hang) with that case FAILED naming the worker; then `make swarm-down`, after
+#      which no service, stack network or volume, nor the swarm, may be left;
 #   7. the lab is taken down again, whatever happened (E2E_KEEP=1 keeps it up).
 #
 # On failure the servers' last log lines are printed. Run from the repository root.
@@ -41,7 +45,7 @@ finish() {
   fi
   if [[ ${E2E_KEEP:-0} != 1 ]]; then
     log "taking the lab down"
-    $COMPOSE --profile tools --profile dashboard down --remove-orphans >/dev/null 2>&1 || true
+    $COMPOSE --profile tools --profile dashboard --profile workers down --remove-orphans >/dev/null 2>&1 || true
     if [[ -n $readme_dir ]]; then rm -rf "$readme_dir"; fi
     if [[ -n $swarm_used ]]; then $MAKE --no-print-directory swarm-down >/dev/null 2>&1 || true; fi
   fi
@@ -77,11 +81,11 @@ if [[ ${E2E_README:-1} == 1 ]]; then
   README_COPY_DIR=$readme_dir MAKE=$MAKE bash services/readme-commands.sh
 fi
 if [[ ${E2E_SWARM:-1} == 1 ]]; then
-  log "swarm: the compose lab down, then 2 replicas of rest and binary as stack protolab"
+  log "swarm: the compose lab down, then 2 replicas of rest and binary and 2 workers as stack protolab"
   $COMPOSE --profile tools --profile dashboard down --remove-orphans >/dev/null
   swarm_used=1
   created_swarm=$([[ $(docker info --format '{{.Swarm.LocalNodeState}}') == active ]] || echo 1)
-  SERVERS="rest binary" SERVER_REPLICAS=2 $MAKE --no-print-directory swarm-up
+  SERVERS="rest binary" SERVER_REPLICAS=2 LOADGEN_WORKERS=2 $MAKE --no-print-directory swarm-up
   swarm_out=$OUT/swarm
   mkdir -p "$swarm_out"
   log "swarm: smoke suite on rest and framed through a loadgen container on the stack's network"
@@ -91,6 +95,33 @@ if [[ ${E2E_SWARM:-1} == 1 ]]; then
     --require-usage admin --require-replicas 2
   grep -q '^## Replicas' "$(ls -1d "$swarm_out"/*/ | sort | tail -n1)report.md" ||
     { echo "e2e: the swarm run's report has no Replicas section" >&2; exit 1; }
+  fleet_out=$OUT/fleet
+  mkdir -p "$fleet_out"
+  log "swarm: the fleet suite coordinated over 2 generator workers"
+  bash services/swarm.sh loadgen --quiet bench --suite fleet --workers 2 --targets rest,binary \
+    --endpoints rest-h1,framed --out "/$fleet_out"
+  bash services/swarm.sh loadgen check latest --out "/$fleet_out" --servers rest,binary \
+    --require-workers 2 --require-replicas 2
+  grep -q '^## Generator workers' "$(ls -1d "$fleet_out"/*/ | sort | tail -n1)report.md" ||
+    { echo "e2e: the fleet run's report has no Generator workers section" >&2; exit 1; }
+  kill_out=$OUT/fleet-kill
+  mkdir -p "$kill_out"
+  log "swarm: a worker killed mid-case: the case must fail naming it, and the bench end"
+  rc=0
+  timeout 300 bash services/swarm.sh loadgen --quiet bench --suite fleet --workers 2 --targets rest \
+    --endpoints rest-h1 --repeat 6 --out "/$kill_out" > "$kill_out/bench.log" 2>&1 &
+  bench_pid=$!
+  sleep 10
+  victim=$(docker ps -q --filter label=com.docker.swarm.service.name=protolab_loadgen-worker | head -n1)
+  [[ -n $victim ]] || { echo "e2e: no worker container to kill" >&2; exit 1; }
+  docker kill "$victim" >/dev/null
+  wait "$bench_pid" || rc=$?
+  ((rc != 0 && rc != 124)) ||
+    { echo "e2e: bench with a killed worker exited $rc"; cat "$kill_out/bench.log"; exit 1; } >&2
+  killed_run=$(ls -1d "$kill_out"/*/ | sort | tail -n1)run.json
+  grep -Eq 'worker protolab_loadgen-worker\.[0-9]+ (lost|stalled)' "$killed_run" ||
+    { echo "e2e: no case FAILED naming the killed worker"; cat "$kill_out/bench.log"; exit 1; } >&2
+  log "swarm: the killed worker's case FAILED with its name; the bench ended (exit $rc)"
   log "swarm: make swarm-down"
   SERVERS="rest binary" $MAKE --no-print-directory swarm-down
   swarm_used=

@@ -5,9 +5,11 @@
 #                                 .swarm-created, so `down` leaves a swarm it did not
 #                                 make); the stack file from compose.yaml (`loadgen stack`,
 #                                 run from the loadgen image: .swarm-stack.yaml, SERVERS
-#                                 only, SERVER_REPLICAS of each); `docker stack deploy`;
-#                                 then waits until every replica is running and healthy
-#                                 (at most UP_TIMEOUT seconds, default 180)
+#                                 only, SERVER_REPLICAS of each, and LOADGEN_WORKERS
+#                                 generator workers, default none); `docker stack
+#                                 deploy`; then waits until every replica is running
+#                                 and every one with a healthcheck is healthy (at most
+#                                 UP_TIMEOUT seconds, default 180)
 #   services/swarm.sh down        removes the stack, waits until its containers and
 #                                 network are gone, removes its volume, and leaves the
 #                                 swarm when `up` made it
@@ -15,7 +17,9 @@
 #                                 one loadgen container on the stack's (attachable)
 #                                 network, as compose.yaml's loadgen service runs:
 #                                 results/ and certs/ mounted, the Docker socket for the
-#                                 controller, servers by their service names
+#                                 controller, servers by their service names;
+#                                 with LOADGEN_WORKERS, `bench` coordinates that many
+#                                 workers (found at loadgen-worker:7070)
 #
 # Images come from `make images`; a stack deploy never builds (nor pulls: no registry
 # is asked, `--resolve-image never`). Run from the repository root.
@@ -26,6 +30,7 @@ IMAGE_TAG=${IMAGE_TAG:-latest}
 SERVER_REPLICAS=${SERVER_REPLICAS:-1}
 UP_TIMEOUT=${UP_TIMEOUT:-180}
 SERVERS=${SERVERS:-}
+LOADGEN_WORKERS=${LOADGEN_WORKERS:-0}
 STACK_FILE=.swarm-stack.yaml
 MARKER=.swarm-created
 export IMAGE_TAG
@@ -48,23 +53,27 @@ up() {
   esac
   [[ $(docker info --format '{{.Swarm.ControlAvailable}}') == true ]] ||
     die "this node is a swarm worker: run make swarm-up on a manager"
-  docker run --rm -i -e SERVER_REPLICAS="$SERVER_REPLICAS" "protolab/loadgen:$IMAGE_TAG" \
+  docker run --rm -i -e SERVER_REPLICAS="$SERVER_REPLICAS" -e LOADGEN_WORKERS="$LOADGEN_WORKERS" \
+    "protolab/loadgen:$IMAGE_TAG" \
     stack --compose - --project-dir "$PWD" --servers "${SERVERS// /,}" \
     < compose.yaml > "$STACK_FILE.tmp"
   mv "$STACK_FILE.tmp" "$STACK_FILE"
-  log "deploying stack $STACK: $SERVER_REPLICAS replica(s) of ${SERVERS:-every server}"
+  log "deploying stack $STACK: $SERVER_REPLICAS replica(s) of ${SERVERS:-every server}, $LOADGEN_WORKERS generator worker(s)"
   docker stack deploy --resolve-image never --prune -c "$STACK_FILE" "$STACK"
   wait_ready
 }
 
-# Until every service has its replicas running and every container is healthy.
+# Until every service has its replicas running and every container with a
+# healthcheck is healthy (the generator's workers have none: they wait for a
+# coordinator, which checks each one as it joins).
 wait_ready() {
   local began=$SECONDS pending
   while :; do
     pending=$(docker service ls --filter "$label" --format '{{.Name}} {{.Replicas}}' |
       awk '{split($2, r, "/"); if (r[1] != r[2] || r[2] == 0) print $1 " " $2}')
     if [[ -z $pending ]]; then
-      pending=$(docker ps --filter "$label" --format '{{.Names}} {{.Status}}' | grep -v '(healthy)' || true)
+      pending=$(docker ps --filter "$label" --format '{{.Names}} {{.Status}}' |
+        grep -E '\((health: starting|unhealthy)\)' || true)
     fi
     [[ -z $pending ]] && break
     if ((SECONDS - began > UP_TIMEOUT)); then
@@ -107,7 +116,7 @@ loadgen() {
     -v "$PWD/results:/results" -v "$PWD/certs:/certs:ro" \
     -e LOADGEN_HOST=compose -e LOADGEN_OUT=/results -e COMPOSE_PROJECT_NAME="$STACK" \
     -e TLS_CA=/certs/ca.crt -e TLS_CLIENT_CERT=/certs/client.crt -e TLS_CLIENT_KEY=/certs/client.key \
-    -e PROTOLAB_COMMIT -e RUST_LOG \
+    -e PROTOLAB_COMMIT -e RUST_LOG -e LOADGEN_WORKERS -e LOADGEN_WORKER_ADDR \
     "protolab/loadgen:$IMAGE_TAG" "$@"
 }
 
