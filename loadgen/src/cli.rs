@@ -224,7 +224,7 @@ pub struct CompareOpts {
 
 #[derive(Debug, Args)]
 pub struct BenchOpts {
-    /// Built-in suite (quick, full, smoke, fleet) or a TOML file
+    /// Built-in suite (quick, full, smoke, fleet, scale, scale-full) or a TOML file
     #[arg(long, default_value = "quick", env = "LOADGEN_SUITE")]
     pub suite: String,
     /// Servers to benchmark, comma-separated [default: every server with a driver]

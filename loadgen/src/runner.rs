@@ -163,15 +163,35 @@ async fn run_endpoint<'a>(
         let why = format!("restarting {}: {err:#}", e.server());
         return Some(CaseResult::failed(spec, why));
     }
-    let sampler = lab.sampler(e.server()).await;
-    if let Some(f) = fleet {
-        let server = lab.server_probe(e.server()).await;
-        let mut result = f.run_case(e.name, spec, server.as_ref(), progress).await;
-        if let Some(s) = sampler {
-            result.server_usage = Some(s.finish().await);
+    if let Some(r) = template.replicas {
+        if let Err(why) = lab.scale(e.server(), r).await {
+            let mut skipped = CaseResult::skipped(spec, why);
+            skipped.cell = template.cell;
+            return Some(skipped);
         }
-        return Some(result);
     }
+    let sampler = lab.sampler(e.server()).await;
+    let server = lab.server_probe(e.server()).await;
+    let mut result = match fleet {
+        Some(f) => f.run_case(e.name, spec, server.as_ref(), progress).await,
+        None => run_here(lab, e, spec, server, progress, raw).await,
+    };
+    if let Some(s) = sampler {
+        result.server_usage = Some(s.finish().await);
+    }
+    result.cell = template.cell;
+    Some(result)
+}
+
+/// `spec` on `e` by this process's own engine.
+async fn run_here<'a>(
+    lab: &Lab,
+    e: &Endpoint,
+    spec: CaseSpec,
+    server: Option<protolab_bench::usage::ServerProbe>,
+    progress: &'a CaseProgress<'a>,
+    raw: Option<&'a mut dyn protolab_bench::RawSink>,
+) -> CaseResult {
     let config = DriverConfig {
         target: spec.target.clone(),
         http: e.http,
@@ -183,7 +203,7 @@ async fn run_endpoint<'a>(
         progress,
         raw,
         admin: protolab_drivers::admin_view(&spec.kind),
-        server: lab.server_probe(e.server()).await,
+        server,
         same_clock: lab.same_clock(),
     };
     let op = spec.op.clone();
@@ -192,17 +212,10 @@ async fn run_endpoint<'a>(
         spec: |_: &str| spec,
         hooks: &mut hooks,
     };
-    let mut result = match with_driver(e.protocol, &config, &op, user).await {
+    match with_driver(e.protocol, &config, &op, user).await {
         Ok(r) => r,
-        Err(err) => {
-            let why = format!("target {}: {err}", config.target);
-            return Some(CaseResult::failed(failed, why));
-        }
-    };
-    if let Some(s) = sampler {
-        result.server_usage = Some(s.finish().await);
+        Err(err) => CaseResult::failed(failed, format!("target {}: {err}", config.target)),
     }
-    Some(result)
 }
 
 /// Runs one case with whatever driver its endpoint has; `spec` makes the case from

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use protolab_bench::Kind;
 use protolab_bench::OpSpec;
-use protolab_bench::{LoadPlan, Model};
+use protolab_bench::{LoadPlan, MatrixCell, Model};
 
 use protolab_bench::engine::DEFAULT_MAX_LAG;
 
@@ -18,6 +18,8 @@ pub const BUILT_IN: &[(&str, &str)] = &[
     ("full", include_str!("../suites/full.toml")),
     ("smoke", include_str!("../suites/smoke.toml")),
     ("fleet", include_str!("../suites/fleet.toml")),
+    ("scale", include_str!("../suites/scale.toml")),
+    ("scale-full", include_str!("../suites/scale-full.toml")),
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +30,8 @@ pub enum SuiteError {
     Io(String, std::io::Error),
     #[error("case {case}: {msg}")]
     Case { case: usize, msg: String },
+    #[error("matrix {matrix}: {msg}")]
+    Matrix { matrix: usize, msg: String },
 }
 
 /// One value or a list of values (`rate = 1000` or `rate = [500, 1000]`).
@@ -86,6 +90,8 @@ struct Knobs {
     count: Option<u64>,
     interval_ms: Option<u64>,
     subscribers: Option<usize>,
+    /// Replicas of the server, set before the case runs (a swarm stack).
+    replicas: Option<OneOrMany<u32>>,
 }
 
 impl Knobs {
@@ -123,7 +129,8 @@ impl Knobs {
             hold,
             count,
             interval_ms,
-            subscribers
+            subscribers,
+            replicas
         )
     }
 }
@@ -182,6 +189,9 @@ struct SuiteFile {
     defaults: Knobs,
     #[serde(default)]
     case: Vec<toml::Table>,
+    /// reference/003's grids: replicas × clients × messages (or × rate).
+    #[serde(default)]
+    matrix: Vec<toml::Table>,
 }
 
 /// A case of a suite, before it is bound to an endpoint.
@@ -197,6 +207,10 @@ pub struct CaseTemplate {
     pub max_errors: f64,
     /// Only these endpoints, when set.
     pub endpoints: Option<Vec<String>>,
+    /// The server's replicas for this case (scaled to before it runs).
+    pub replicas: Option<u32>,
+    /// A matrix case's cell.
+    pub cell: Option<MatrixCell>,
 }
 
 /// Loads a built-in suite by name, or a TOML file by path.
@@ -209,7 +223,8 @@ pub fn load(name_or_path: &str) -> Result<Vec<CaseTemplate>, SuiteError> {
     parse(&text)
 }
 
-/// Parses a suite and expands list-valued knobs into one case per value.
+/// Parses a suite and expands list-valued knobs into one case per value, then each
+/// `[[matrix]]` into one case per cell.
 pub fn parse(text: &str) -> Result<Vec<CaseTemplate>, SuiteError> {
     let file: SuiteFile = toml::from_str(text)?;
     let mut out = Vec::new();
@@ -217,20 +232,97 @@ pub fn parse(text: &str) -> Result<Vec<CaseTemplate>, SuiteError> {
         let err = |msg: String| SuiteError::Case { case: i + 1, msg };
         let def = CaseDef::from_table(table).map_err(err)?;
         let k = def.knobs.or(&file.defaults);
-        let rates: Vec<Option<f64>> = k
-            .rate
-            .as_ref()
-            .map(|r| r.values().into_iter().map(Some).collect())
-            .unwrap_or(vec![None]);
-        let sizes: Vec<Option<usize>> = k
-            .size
-            .as_ref()
-            .map(|s| s.values().into_iter().map(Some).collect())
-            .unwrap_or(vec![None]);
-        for rate in &rates {
-            for size in &sizes {
-                for bulk in bulk_kinds(&def.kind, &k, *rate, *size).map_err(err)? {
-                    out.push(template(&def, &k, *rate, *size, bulk).map_err(err)?);
+        let rates = optional_list(&k.rate);
+        let sizes = optional_list(&k.size);
+        for replicas in optional_list(&k.replicas) {
+            for rate in &rates {
+                for size in &sizes {
+                    for bulk in bulk_kinds(&def.kind, &k, *rate, *size).map_err(err)? {
+                        let mut t = template(&def, &k, *rate, *size, bulk).map_err(err)?;
+                        if let Some(r) = replicas {
+                            t.name.push_str(&format!("/r{r}"));
+                        }
+                        t.replicas = replicas;
+                        out.push(t);
+                    }
+                }
+            }
+        }
+    }
+    for (i, table) in file.matrix.into_iter().enumerate() {
+        let err = |msg: String| SuiteError::Matrix { matrix: i + 1, msg };
+        out.extend(matrix(table, &file.defaults).map_err(err)?);
+    }
+    Ok(out)
+}
+
+/// Every value of a list knob, or one `None` when it is not set.
+fn optional_list<T: Clone>(v: &Option<OneOrMany<T>>) -> Vec<Option<T>> {
+    v.as_ref()
+        .map_or(vec![None], |l| l.values().into_iter().map(Some).collect())
+}
+
+/// A `[[matrix]]`: one case per cell of replicas × clients × messages (kind
+/// `concurrency`, the default: each client its own connection making `messages`
+/// calls one at a time; or `pipeline`, reference/003's own: each client sends its
+/// messages with up to `depth` unanswered) or × rate (kind `rate`; `throughput`
+/// takes clients only), replicas outermost so the server is rescaled once per
+/// replica count. Every cell is repeated `repeat` times.
+fn matrix(mut table: toml::Table, defaults: &Knobs) -> Result<Vec<CaseTemplate>, String> {
+    table.entry("kind").or_insert_with(|| "concurrency".into());
+    table.entry("op").or_insert_with(|| "get_item".into());
+    let def = CaseDef::from_table(table)?;
+    if !matches!(
+        def.kind.as_str(),
+        "concurrency" | "pipeline" | "rate" | "throughput"
+    ) {
+        return Err(format!(
+            "a matrix runs kind concurrency, pipeline, rate or throughput, not {}",
+            def.kind
+        ));
+    }
+    let k = def.knobs.or(defaults);
+    let replicas = k
+        .replicas
+        .as_ref()
+        .map(OneOrMany::values)
+        .ok_or("a matrix needs replicas")?;
+    let clients = list(&k.clients, k.connections.unwrap_or(10));
+    let messages = match def.kind.as_str() {
+        "concurrency" | "pipeline" => list(&k.messages, k.requests_each.unwrap_or(100))
+            .into_iter()
+            .map(Some)
+            .collect(),
+        _ => vec![None],
+    };
+    let mut out = Vec::new();
+    for &r in &replicas {
+        for rate in optional_list(&k.rate) {
+            for &c in &clients {
+                for &m in &messages {
+                    let mut cell = k.clone();
+                    cell.connections = Some(c);
+                    cell.requests_each = m;
+                    cell.rate = None;
+                    let pipeline = m.filter(|_| def.kind == "pipeline").map(|messages| {
+                        let depth = list(&k.depth, 16)[0].max(1);
+                        (Kind::Pipeline { depth, messages }, Some(c))
+                    });
+                    let mut t = template(&def, &cell, rate, None, pipeline)?;
+                    let what = match (m, rate) {
+                        (Some(m), _) => format!("m{m}"),
+                        (None, Some(rate)) => format!("@{rate}"),
+                        (None, None) => def.kind.clone(),
+                    };
+                    t.name = format!("matrix/{}/r{r}/c{c}/{what}", t.op.name());
+                    t.replicas = Some(r);
+                    t.cell = Some(MatrixCell {
+                        replicas: r,
+                        clients: c,
+                        messages: m,
+                        rate,
+                    });
+                    out.push(t);
                 }
             }
         }
@@ -375,6 +467,8 @@ fn template(
             .max_errors
             .unwrap_or(protolab_bench::case::DEFAULT_MAX_ERRORS),
         endpoints: def.endpoints.clone(),
+        replicas: None,
+        cell: None,
     })
 }
 
@@ -421,6 +515,67 @@ fn plain_kind(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_matrix_expands_to_its_cells_replicas_outermost() {
+        let suite = parse(
+            r#"
+            [defaults]
+            repeat = 2
+            [[matrix]]
+            endpoints = ["framed"]
+            replicas = [1, 2]
+            clients = [10, 50]
+            messages = [1, 100, 1000]
+            "#,
+        )
+        .expect("parses");
+        assert_eq!(suite.len(), 12);
+        let first = &suite[0];
+        assert_eq!(first.name, "matrix/get_item/r1/c10/m1");
+        assert_eq!(first.kind, Kind::Concurrency);
+        assert_eq!(first.plan.connections, 10);
+        assert_eq!(first.plan.requests_per_worker, Some(1));
+        assert_eq!(first.repeat, 2);
+        assert_eq!(
+            first.endpoints.as_deref(),
+            Some(&["framed".to_string()][..])
+        );
+        let replicas: Vec<u32> = suite.iter().filter_map(|t| t.replicas).collect();
+        assert_eq!(replicas, [1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2]);
+        let last = suite.last().and_then(|t| t.cell).expect("a cell");
+        assert_eq!(
+            last,
+            MatrixCell {
+                replicas: 2,
+                clients: 50,
+                messages: Some(1000),
+                rate: None
+            }
+        );
+        let rates = parse(
+            "[[matrix]]\nkind = \"rate\"\nreplicas = [1]\nclients = [4]\nrate = [100, 200]\n",
+        )
+        .expect("parses");
+        assert_eq!(rates.len(), 2);
+        assert_eq!(rates[1].plan.model, Model::Open { rate: 200.0 });
+        assert_eq!(rates[1].name, "matrix/get_item/r1/c4/@200");
+        let piped = parse(
+            "[[matrix]]\nkind = \"pipeline\"\nreplicas = [1]\nclients = [4]\nmessages = [50]\n",
+        )
+        .expect("parses");
+        assert_eq!(
+            piped[0].kind,
+            Kind::Pipeline {
+                depth: 16,
+                messages: 50
+            }
+        );
+        let no_replicas = parse("[[matrix]]\nclients = [4]\n");
+        assert!(no_replicas.is_err_and(|e| e.to_string().contains("needs replicas")));
+        let wrong = parse("[[matrix]]\nkind = \"hold\"\nreplicas = [1]\n");
+        assert!(wrong.is_err());
+    }
 
     #[test]
     fn built_in_and_example_suites_parse() {

@@ -493,6 +493,25 @@ pub struct CaseResult {
     /// the load, what it measured, its own verdict), beside the merged figures.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub workers: Vec<crate::fleet::WorkerLine>,
+    /// A matrix case: its cell of the grid (the server's replicas, the clients, the
+    /// messages each or the rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cell: Option<MatrixCell>,
+}
+
+/// One cell of a suite's matrix (reference/003's replicas × clients × messages).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct MatrixCell {
+    /// Replicas of the server the case ran against.
+    pub replicas: u32,
+    /// Clients, each its own connection.
+    pub clients: usize,
+    /// Calls each client makes (a concurrency case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub messages: Option<u64>,
+    /// The offered rate (a rate case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
 }
 
 /// A case's verdict.
@@ -578,6 +597,7 @@ impl CaseResult {
             clients: Vec::new(),
             skipped: None,
             workers: Vec::new(),
+            cell: None,
         }
     }
 }

@@ -27,7 +27,7 @@ pub mod usage;
 mod verdict;
 
 pub use case::{
-    CaseResult, CaseSpec, ConnectBreakdown, Kind, KindName, Metric, Repetition, Status,
+    CaseResult, CaseSpec, ConnectBreakdown, Kind, KindName, MatrixCell, Metric, Repetition, Status,
 };
 pub use driver::{CallError, CallOutcome, ConnectTimings, Driver, OpSpec, Refusal};
 pub use engine::{EngineError, LoadPlan, Model, Schedule};

@@ -84,6 +84,17 @@ pub enum ControlError {
     },
     #[error("re-seeding failed: the seed container exited with {0} ({1})")]
     SeedFailed(i64, String),
+    #[error("{0}: replicas can be set on a swarm stack only (make swarm-up)")]
+    NotAStack(String),
+    #[error(
+        "{service}: {replicas} replica(s) not running and ready after {waited:?} ({running} are)"
+    )]
+    NotScaled {
+        service: String,
+        replicas: u32,
+        running: usize,
+        waited: Duration,
+    },
     #[error("docker: {0}")]
     Docker(#[from] bollard::errors::Error),
 }
@@ -395,6 +406,65 @@ impl Controller {
             }
         }
         Ok(())
+    }
+
+    /// Sets a stack service's replicas (bollard's service API, as `docker service
+    /// scale`) and waits until that many containers run and are ready (their
+    /// healthcheck run now rather than at Docker's next interval). Nothing changes
+    /// when the service already has that many.
+    pub async fn scale(
+        &self,
+        service: &str,
+        replicas: u32,
+        timeout: Duration,
+    ) -> Result<(), ControlError> {
+        if self.flavour().await? != Some(Flavour::Stack) {
+            return Err(ControlError::NotAStack(service.to_string()));
+        }
+        let name = Flavour::Stack.label_value(&self.project, service);
+        let current = self
+            .docker
+            .inspect_service(
+                &name,
+                None::<bollard::query_parameters::InspectServiceOptions>,
+            )
+            .await?;
+        let version = current.version.and_then(|v| v.index).unwrap_or(0);
+        let mut spec = current.spec.unwrap_or_default();
+        let mode = spec.mode.get_or_insert_with(Default::default);
+        let wanted = Some(i64::from(replicas));
+        if mode.replicated.as_ref().and_then(|r| r.replicas) != wanted {
+            mode.replicated = Some(bollard::secret::ServiceSpecModeReplicated { replicas: wanted });
+            let options = bollard::query_parameters::UpdateServiceOptions {
+                version: i32::try_from(version).unwrap_or(i32::MAX),
+                ..Default::default()
+            };
+            self.docker
+                .update_service(&name, spec, options, None)
+                .await?;
+        }
+        let began = Instant::now();
+        loop {
+            let ids = self.containers(service).await?;
+            let mut ready = 0;
+            for id in &ids {
+                if self.state_of(service, id).await?.is_ready() {
+                    ready += 1;
+                }
+            }
+            if ids.len() == replicas as usize && ready == ids.len() {
+                return Ok(());
+            }
+            if began.elapsed() >= timeout {
+                return Err(ControlError::NotScaled {
+                    service: service.to_string(),
+                    replicas,
+                    running: ready,
+                    waited: began.elapsed(),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 
     /// Runs a container's healthcheck `test` now (exec form only: the images have no

@@ -152,6 +152,24 @@ impl Lab {
             || matches!(self.host.as_str(), "127.0.0.1" | "localhost" | "::1")
     }
 
+    /// Sets `server`'s replicas (a swarm stack's service) and waits until each is
+    /// ready. One replica is what every other lab has already; more need the stack.
+    pub async fn scale(&self, server: &str, replicas: u32) -> Result<(), String> {
+        match &self.docker {
+            Some(c) => c
+                .scale(server, replicas, RESTART_TIMEOUT)
+                .await
+                .or_else(|e| match e {
+                    controller::ControlError::NotAStack(_) if replicas == 1 => Ok(()),
+                    e => Err(e.to_string()),
+                }),
+            None if replicas == 1 => Ok(()),
+            None => Err(format!(
+                "{server}: {replicas} replicas need the swarm stack (make swarm-up)"
+            )),
+        }
+    }
+
     /// The compose lab with `--restart`: restarts `server` and waits until it is
     /// healthy again.
     pub async fn restart_if_asked(&self, server: &str) -> anyhow::Result<()> {

@@ -32,6 +32,41 @@ pub enum Plot {
     Bars(BarPlot),
     Boxes(BoxPlot),
     Stacked(StackedPlot),
+    Heatmap(HeatmapPlot),
+    Surface(SurfacePlot),
+}
+
+/// Values on a grid (rows × columns), one panel per value of a third variable,
+/// every panel on one colour scale, each cell's value printed in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatmapPlot {
+    /// Row labels, bottom to top, and what they are.
+    pub rows: Vec<String>,
+    pub row_title: String,
+    /// Column labels, left to right, and what they are.
+    pub columns: Vec<String>,
+    pub column_title: String,
+    pub panels: Vec<HeatPanel>,
+    /// Whether a higher value is the better one (coloured brighter).
+    pub higher_is_better: bool,
+}
+
+/// One panel: `values[row][column]`, `None` where no case measured the cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeatPanel {
+    pub title: String,
+    pub values: Vec<Vec<Option<f64>>>,
+}
+
+/// A surface over a grid: `z[i][j]` at (`x[i]`, `y[j]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SurfacePlot {
+    pub x_title: String,
+    pub x: Vec<f64>,
+    pub y_title: String,
+    pub y: Vec<f64>,
+    pub z_title: String,
+    pub z: Vec<Vec<f64>>,
 }
 
 /// Lines over an x axis, with optional marked points and horizontal limits.
@@ -172,6 +207,8 @@ impl Chart {
                 (170 + bars * 26 + b.groups.len() as u32 * 14).clamp(300, 1800)
             }
             Plot::Stacked(s) => (200 + s.rows.len() as u32 * 46).clamp(300, 1200),
+            Plot::Heatmap(h) => (230 + h.rows.len() as u32 * 64).clamp(360, 900),
+            Plot::Surface(_) => 700,
         };
         (WIDTH, h)
     }
@@ -221,6 +258,8 @@ impl Chart {
                 Plot::Bars(p) => draw::bars::draw(&area, p)?,
                 Plot::Boxes(p) => draw::boxes::draw(&area, p)?,
                 Plot::Stacked(p) => draw::stacked::draw(&area, p)?,
+                Plot::Heatmap(p) => draw::heat::draw(&area, p)?,
+                Plot::Surface(p) => draw::surface::draw(&area, p)?,
             }
             root.present()?;
             Ok::<(), draw::DrawError>(())

@@ -16,10 +16,50 @@ pub fn section(run: &Run, section: &str) -> String {
     let cases: Vec<&CaseResult> = run
         .cases
         .iter()
-        .filter(|c| c.spec.kind.name() == section)
+        .filter(|c| super::plan::section_of(c) == section)
         .collect();
+    if section == super::plan::matrix::SECTION {
+        return matrix(&cases).unwrap_or_default();
+    }
     let builders: [Builder; 7] = [repetitions, connect, sweep, push, transfer, hold, server];
     builders.iter().filter_map(|b| b(&cases)).collect()
+}
+
+/// A matrix's cells: the coordinates, calls/s across repetitions (mean, 95% CI,
+/// CV, outliers the z-score rule removed), P99 and the verdict.
+fn matrix(cases: &[&CaseResult]) -> Option<String> {
+    use super::plan::matrix::{p99_ms, rps};
+    let rows = cases
+        .iter()
+        .filter_map(|c| Some((c.cell?, c)))
+        .map(|(cell, c)| {
+            let s = c.stats.get(&protolab_bench::Metric::Rps);
+            let opt = |v: Option<String>| v.unwrap_or_else(|| "–".to_string());
+            vec![
+                c.spec.protocol.clone(),
+                cell.replicas.to_string(),
+                cell.clients.to_string(),
+                opt(cell.messages.map(|m| m.to_string())),
+                opt(cell.rate.map(|r| format!("{r:.0}"))),
+                opt(rps(c).map(|v| format!("{v:.0}"))),
+                opt(s
+                    .filter(|s| !s.ci95_degenerate)
+                    .map(|s| format!("{:.0} .. {:.0}", s.ci95_low, s.ci95_high))),
+                opt(s.map(|s| format!("{:.1}%", s.cv * 100.0))),
+                opt(s.map(|s| format!("{} of {}", s.removed.len(), s.n))),
+                opt(p99_ms(c).map(|v| format!("{v:.3}"))),
+                c.verdict_label().to_string(),
+            ]
+        })
+        .collect();
+    titled(
+        "Cells",
+        &[
+            "endpoint", "replicas", "clients", "messages", "rate", "calls/s", "95% CI", "CV",
+            "outliers", "p99 ms", "verdict",
+        ],
+        rows,
+    )
 }
 
 fn ms(us: u64) -> String {

@@ -243,7 +243,11 @@ fn notes(case: &CaseResult, s: &crate::stats::Summary) -> Vec<String> {
         notes.push(kinds.join(" "));
     }
     if !case.valid {
-        notes.push(format!("INVALID: {}", case.problems.join("; ")));
+        notes.push(format!(
+            "{}: {}",
+            case.verdict_label(),
+            case.problems.join("; ")
+        ));
     }
     notes
 }
@@ -340,6 +344,6 @@ pub fn brief(r: &CaseResult) -> String {
             rep.summary.rps,
             rep.summary.latency.p99_us as f64 / 1000.0
         ),
-        _ => format!("INVALID: {}", r.problems.join("; ")),
+        _ => format!("{}: {}", r.verdict_label(), r.problems.join("; ")),
     }
 }

@@ -4,8 +4,10 @@
 
 pub mod bars;
 pub mod boxes;
+pub mod heat;
 pub mod lines;
 pub mod stacked;
+pub mod surface;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -53,6 +55,50 @@ where
         Some(s) => area.titled(s, text(16).color(&GREY))?,
         None => area,
     })
+}
+
+/// A colour for `share` (0..=1) of a scale: dark blue through teal to yellow, as
+/// viridis runs (readable in grey and by colour-blind readers).
+pub fn scale_colour(share: f64) -> RGBColor {
+    const STOPS: [(f64, (f64, f64, f64)); 5] = [
+        (0.0, (68.0, 1.0, 84.0)),
+        (0.25, (59.0, 82.0, 139.0)),
+        (0.5, (33.0, 145.0, 140.0)),
+        (0.75, (94.0, 201.0, 98.0)),
+        (1.0, (253.0, 231.0, 37.0)),
+    ];
+    let t = if share.is_finite() {
+        share.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    let i = STOPS
+        .iter()
+        .rposition(|(at, _)| *at <= t)
+        .unwrap_or(0)
+        .min(3);
+    let ((a, ca), (b, cb)) = (STOPS[i], STOPS[i + 1]);
+    let f = (t - a) / (b - a);
+    let mix = |x: f64, y: f64| (x + (y - x) * f).round() as u8;
+    RGBColor(mix(ca.0, cb.0), mix(ca.1, cb.1), mix(ca.2, cb.2))
+}
+
+/// A number in at most 4 characters' worth of digits: 12.3k, 1.2M, 523, 0.84.
+pub fn short_number(v: f64) -> String {
+    let a = v.abs();
+    if a >= 1e6 {
+        format!("{:.1}M", v / 1e6)
+    } else if a >= 1e4 {
+        format!("{:.0}k", v / 1e3)
+    } else if a >= 1e3 {
+        format!("{:.1}k", v / 1e3)
+    } else if a >= 100.0 {
+        format!("{v:.0}")
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    }
 }
 
 /// Legend box style: white, slightly transparent, thin border.

@@ -60,6 +60,12 @@ pub(super) fn section(md: &mut String, run: &Run, story: &[&Chart]) {
             deciders(&answers)
         );
     }
+    for line in plan::matrix::answers(run) {
+        let _ = writeln!(md, "- {line}");
+    }
+    if !plan::matrix::grids(run).is_empty() {
+        md.push('\n');
+    }
     for c in story {
         image(md, c);
     }

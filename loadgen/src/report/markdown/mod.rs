@@ -388,6 +388,7 @@ fn describe(kind: &str) -> Option<&'static str> {
         "connect" => "A new connection per attempt at a fixed rate: TCP, TLS, protocol handshake and the first call, timed apart.",
         "bandwidth" => "Echo at each payload size: MB/s both ways.",
         "sweep" => "Open-loop steps of rising rate until P99, the error rate or the achieved rate gives out; the last good step is the knee.",
+        "matrix" => "reference/003's grid: the server's replicas × clients × messages per client (or × offered rate), each cell repeated; the statistics across repetitions drop z-score outliers and say how many. Replicas on one host share its cores, so past the core count a curve shows the host's limit, not the protocol's.",
         _ => return None,
     })
 }

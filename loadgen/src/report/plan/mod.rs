@@ -4,6 +4,7 @@
 //! generically (latency spectrum, throughput, resources) rather than skipped.
 
 mod latency;
+pub mod matrix;
 mod resources;
 mod throughput;
 mod transfers;
@@ -22,10 +23,11 @@ pub struct Workload<'a> {
     pub cases: Vec<&'a CaseResult>,
 }
 
-/// The run's workloads in order of first appearance.
+/// The run's workloads in order of first appearance (a matrix's cells are not
+/// workloads: `matrix` charts them as grids).
 pub fn workloads(run: &Run) -> Vec<Workload<'_>> {
     let mut out: Vec<Workload<'_>> = Vec::new();
-    for c in &run.cases {
+    for c in run.cases.iter().filter(|c| c.cell.is_none()) {
         match out.iter_mut().find(|w| w.name == c.workload()) {
             Some(w) => w.cases.push(c),
             None => out.push(Workload {
@@ -38,15 +40,25 @@ pub fn workloads(run: &Run) -> Vec<Workload<'_>> {
     out
 }
 
-/// Sections (kind names) in order of first appearance.
+/// Sections (kind names, and `matrix` for a matrix's cells) in order of first
+/// appearance.
 pub fn sections(run: &Run) -> Vec<&'static str> {
     let mut out: Vec<&'static str> = Vec::new();
     for c in &run.cases {
-        if !out.contains(&c.spec.kind.name()) {
-            out.push(c.spec.kind.name());
+        let s = section_of(c);
+        if !out.contains(&s) {
+            out.push(s);
         }
     }
     out
+}
+
+/// The report section a case belongs to.
+pub fn section_of(c: &CaseResult) -> &'static str {
+    match c.cell {
+        Some(_) => matrix::SECTION,
+        None => c.spec.kind.name(),
+    }
 }
 
 /// How a kind is charted.
@@ -83,6 +95,7 @@ pub fn charts(run: &Run) -> Vec<Chart> {
     all.extend(latency::pushes(&ws, &palette));
     all.extend(resources::usage(&ws, &palette));
     all.extend(resources::efficiency(&ws, &palette));
+    all.extend(matrix::charts(run));
     let order = sections(run);
     all.sort_by_key(|c| order.iter().position(|s| *s == c.section));
     let mut seen = std::collections::HashSet::new();
