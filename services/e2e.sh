@@ -20,8 +20,10 @@
 #      counters); the fleet suite coordinated over the 2 workers, `check
 #      --require-workers 2` (each case ran on both, its calls the sum of theirs);
 #      the fleet suite again with one worker killed mid-case, which must end (no
-#      hang) with that case FAILED naming the worker; then `make swarm-down`, after
-#      which no service, stack network or volume, nor the swarm, may be left;
+#      hang) with that case FAILED naming the worker; a small matrix (replicas 1, 2
+#      × messages 50, 200 on framed, over the fleet), whose report must have the
+#      matrix section and its charts; then `make swarm-down`, after which no
+#      service, stack network or volume, nor the swarm, may be left;
 #   7. the lab is taken down again, whatever happened (E2E_KEEP=1 keeps it up).
 #
 # On failure the servers' last log lines are printed. Run from the repository root.
@@ -122,6 +124,22 @@ if [[ ${E2E_SWARM:-1} == 1 ]]; then
   grep -Eq 'worker protolab_loadgen-worker\.[0-9]+ (lost|stalled)' "$killed_run" ||
     { echo "e2e: no case FAILED naming the killed worker"; cat "$kill_out/bench.log"; exit 1; } >&2
   log "swarm: the killed worker's case FAILED with its name; the bench ended (exit $rc)"
+  matrix_out=$OUT/matrix
+  mkdir -p "$matrix_out"
+  printf '%s\n' '[[matrix]]' 'endpoints = ["framed"]' 'replicas = [1, 2]' 'clients = [4]' \
+    'messages = [50, 200]' 'repeat = 2' > "$matrix_out/suite.toml"
+  log "swarm: a matrix on framed over the fleet, binary rescaled from 1 to 2 replicas"
+  bash services/swarm.sh loadgen --quiet bench --suite "/$matrix_out/suite.toml" --workers 2 \
+    --targets binary --endpoints framed --out "/$matrix_out"
+  bash services/swarm.sh loadgen check latest --out "/$matrix_out" --servers binary --require-workers 2
+  matrix_run=$(ls -1d "$matrix_out"/*/ | sort | tail -n1)
+  grep -q '^## matrix' "${matrix_run}report.md" ||
+    { echo "e2e: the matrix run's report has no matrix section" >&2; exit 1; }
+  for chart in matrix-rps matrix-p99 matrix-scaling; do
+    [[ -s ${matrix_run}charts/$chart-framed-concurrency_get_item.png ]] ||
+      { echo "e2e: no $chart chart in $matrix_run" >&2; exit 1; }
+  done
+  log "swarm: matrix ok: $matrix_run"
   log "swarm: make swarm-down"
   SERVERS="rest binary" $MAKE --no-print-directory swarm-down
   swarm_used=
