@@ -153,20 +153,44 @@ impl Lab {
     }
 
     /// Sets `server`'s replicas (a swarm stack's service) and waits until each is
-    /// ready. One replica is what every other lab has already; more need the stack.
+    /// ready and its name resolves to every replica (a service update leaves the
+    /// name unresolved for a moment). One replica is what every other lab has
+    /// already; more need the stack.
     pub async fn scale(&self, server: &str, replicas: u32) -> Result<(), String> {
-        match &self.docker {
-            Some(c) => c
-                .scale(server, replicas, RESTART_TIMEOUT)
-                .await
-                .or_else(|e| match e {
-                    controller::ControlError::NotAStack(_) if replicas == 1 => Ok(()),
-                    e => Err(e.to_string()),
-                }),
-            None if replicas == 1 => Ok(()),
-            None => Err(format!(
-                "{server}: {replicas} replicas need the swarm stack (make swarm-up)"
-            )),
+        let Some(c) = &self.docker else {
+            return match replicas {
+                1 => Ok(()),
+                _ => Err(format!(
+                    "{server}: {replicas} replicas need the swarm stack (make swarm-up)"
+                )),
+            };
+        };
+        match c.scale(server, replicas, RESTART_TIMEOUT).await {
+            Ok(()) => {}
+            Err(controller::ControlError::NotAStack(_)) if replicas == 1 => return Ok(()),
+            Err(e) => return Err(e.to_string()),
+        }
+        let Some(admin) = self.addr(server).map(|a| a.admin()) else {
+            return Ok(());
+        };
+        let began = std::time::Instant::now();
+        loop {
+            let found: std::collections::BTreeSet<std::net::IpAddr> =
+                match tokio::net::lookup_host(admin.as_str()).await {
+                    Ok(addrs) => addrs.map(|a| a.ip()).collect(),
+                    Err(_) => Default::default(),
+                };
+            if found.len() == replicas as usize {
+                return Ok(());
+            }
+            if began.elapsed() >= RESTART_TIMEOUT {
+                return Err(format!(
+                    "{server}: {admin} resolves to {} address(es), not {replicas}, after {:?}",
+                    found.len(),
+                    began.elapsed()
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
 
