@@ -12,11 +12,10 @@ use anyhow::Context;
 use protolab_bench::fleet::{self, CaseRunner, Fleet, Identity};
 use protolab_bench::usage::ServerProbe;
 use protolab_bench::{CaseResult, CaseSpec, Hooks, Progress};
-use protolab_drivers::{with_driver, DriverConfig, TlsOptions, ENDPOINTS};
+use protolab_drivers::{TlsOptions, ENDPOINTS};
 use tokio::sync::Mutex;
 
 use crate::cli::{FleetOpts, WorkerOpts};
-use crate::runner::RunCase;
 
 /// `loadgen worker`: serves coordinators until killed.
 pub async fn worker(o: &WorkerOpts) -> anyhow::Result<()> {
@@ -57,13 +56,6 @@ impl CaseRunner for Runner {
             let why = format!("this worker has no endpoint {endpoint}");
             return CaseResult::failed(spec, why);
         };
-        let config = DriverConfig {
-            target: spec.target.clone(),
-            http: e.http,
-            tls: self.tls.clone(),
-            auth: None,
-            seed: protolab_core::dataset::DEFAULT_SEED,
-        };
         let mut hooks = Hooks {
             progress,
             raw: None,
@@ -71,16 +63,7 @@ impl CaseRunner for Runner {
             server: None,
             same_clock: false,
         };
-        let op = spec.op.clone();
-        let failed = spec.clone();
-        let user = RunCase {
-            spec: |_: &str| spec,
-            hooks: &mut hooks,
-        };
-        match with_driver(e.protocol, &config, &op, user).await {
-            Ok(r) => r,
-            Err(err) => CaseResult::failed(failed, format!("target {}: {err}", config.target)),
-        }
+        crate::runner::run_on(e, spec, self.tls.clone(), &mut hooks).await
     }
 }
 

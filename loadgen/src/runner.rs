@@ -6,7 +6,7 @@
 use std::path::Path;
 
 use protolab_bench::{run_case, CaseResult, CaseSpec, Driver, Hooks, Kind, OpSpec, Tick};
-use protolab_drivers::{admin_summary, with_driver, DriverConfig, Endpoint, UseDriver};
+use protolab_drivers::{admin_summary, with_driver, DriverConfig, Endpoint, TlsOptions, UseDriver};
 use tokio_util::sync::CancellationToken;
 
 use crate::lab::Lab;
@@ -192,13 +192,6 @@ async fn run_here<'a>(
     progress: &'a CaseProgress<'a>,
     raw: Option<&'a mut dyn protolab_bench::RawSink>,
 ) -> CaseResult {
-    let config = DriverConfig {
-        target: spec.target.clone(),
-        http: e.http,
-        tls: lab.tls.clone(),
-        auth: None,
-        seed: protolab_core::dataset::DEFAULT_SEED,
-    };
     let mut hooks = Hooks {
         progress,
         raw,
@@ -206,11 +199,29 @@ async fn run_here<'a>(
         server,
         same_clock: lab.same_clock(),
     };
+    run_on(e, spec, lab.tls.clone(), &mut hooks).await
+}
+
+/// `spec` with `e`'s driver (TLS targets reached with `tls`): its result, FAILED
+/// with the reason when the driver could not be made (the target unreachable).
+pub async fn run_on(
+    e: &Endpoint,
+    spec: CaseSpec,
+    tls: TlsOptions,
+    hooks: &mut Hooks<'_>,
+) -> CaseResult {
+    let config = DriverConfig {
+        target: spec.target.clone(),
+        http: e.http,
+        tls,
+        auth: None,
+        seed: protolab_core::dataset::DEFAULT_SEED,
+    };
     let op = spec.op.clone();
     let failed = spec.clone();
     let user = RunCase {
         spec: |_: &str| spec,
-        hooks: &mut hooks,
+        hooks,
     };
     match with_driver(e.protocol, &config, &op, user).await {
         Ok(r) => r,
