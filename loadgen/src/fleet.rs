@@ -1,8 +1,8 @@
 //! The distributed generator's two ends in the binary (the protocol-free logic is
 //! `protolab_bench::fleet`): `loadgen worker`, which runs each job with the driver
 //! of its endpoint, and the coordinator a bench forms with `--workers N`, which
-//! finds the workers by name (a swarm service's `tasks.<name>` lists every task's
-//! address) and refills itself from the same name after losing one.
+//! finds the workers by name (in dnsrr mode, and in compose, a service's name lists
+//! every replica's address) and refills itself from the same name after losing one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
