@@ -300,15 +300,14 @@ fn matrix(mut table: toml::Table, defaults: &Knobs) -> Result<Vec<CaseTemplate>,
         for rate in optional_list(&k.rate) {
             for &c in &clients {
                 for &m in &messages {
-                    let mut cell = k.clone();
-                    cell.connections = Some(c);
-                    cell.requests_each = m;
-                    cell.rate = None;
+                    let mut knobs = k.clone();
+                    knobs.connections = Some(c);
+                    knobs.requests_each = m;
                     let pipeline = m.filter(|_| def.kind == "pipeline").map(|messages| {
                         let depth = list(&k.depth, 16)[0].max(1);
                         (Kind::Pipeline { depth, messages }, Some(c))
                     });
-                    let mut t = template(&def, &cell, rate, None, pipeline)?;
+                    let mut t = template(&def, &knobs, rate, None, pipeline)?;
                     let what = match (m, rate) {
                         (Some(m), _) => format!("m{m}"),
                         (None, Some(rate)) => format!("@{rate}"),

@@ -373,8 +373,9 @@ impl Fleet {
                     match msg {
                         Ok(ToCoordinator::Tick { job: j, tick }) if j == job => {
                             ticks[i] = Some(tick);
-                            progress.tick(sum(&ticks));
-                            progress.set_position(sum(&ticks).requests);
+                            let fleet = sum(&ticks);
+                            progress.tick(fleet);
+                            progress.set_position(fleet.requests);
                             continue;
                         }
                         Ok(ToCoordinator::Done { job: j, outcome }) if j == job => {

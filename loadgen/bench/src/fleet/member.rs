@@ -77,16 +77,19 @@ async fn session<R: CaseRunner>(
         .await?;
     loop {
         match reader.recv::<ToMember>(None).await? {
-            ToMember::Clock { seq } => {
-                let member_unix = crate::unix_now();
-                writer
-                    .send(&ToCoordinator::Clock { seq, member_unix })
-                    .await?;
-            }
+            ToMember::Clock { seq } => writer.send(&clock(seq)).await?,
             ToMember::Job(job) => run_job(*job, &mut reader, &mut writer, runner).await?,
             // Nothing runs: an abort that crossed the job's end.
             ToMember::Abort => {}
         }
+    }
+}
+
+/// The answer to clock probe `seq`: this member's clock now.
+fn clock(seq: u64) -> ToCoordinator {
+    ToCoordinator::Clock {
+        seq,
+        member_unix: crate::unix_now(),
     }
 }
 
@@ -123,10 +126,7 @@ async fn run_job<R: CaseRunner>(
             _ = beat.tick() => writer.send(&ToCoordinator::Alive { job: id }).await?,
             msg = reader.recv::<ToMember>(None) => match msg? {
                 ToMember::Abort => return writer.send(&ToCoordinator::Aborted { job: id }).await,
-                ToMember::Clock { seq } => {
-                    let member_unix = crate::unix_now();
-                    writer.send(&ToCoordinator::Clock { seq, member_unix }).await?;
-                }
+                ToMember::Clock { seq } => writer.send(&clock(seq)).await?,
                 ToMember::Job(_) => tracing::warn!("a job arrived while one runs: ignored"),
             },
         }

@@ -20,8 +20,7 @@ where
         .flat_map(|panel| panel.values.iter().flatten().flatten().copied())
         .filter(|v| v.is_finite())
         .collect();
-    let lo = all.iter().copied().fold(f64::INFINITY, f64::min);
-    let hi = all.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    let (lo, hi) = crate::report::axis::bounds(all.iter().copied());
     let share = |v: f64| {
         let s = if hi > lo { (v - lo) / (hi - lo) } else { 0.5 };
         if p.higher_is_better {

@@ -14,13 +14,11 @@ where
     DB::ErrorType: 'static,
 {
     let span = |v: &[f64]| {
-        let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
-        let hi = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        if lo.is_finite() && hi > lo {
+        let (lo, hi) = crate::report::axis::bounds(v.iter().copied());
+        if hi > lo {
             lo..hi
         } else {
-            let at = if lo.is_finite() { lo } else { 0.0 };
-            at - 0.5..at + 0.5
+            lo - 0.5..lo + 0.5
         }
     };
     let zs: Vec<f64> =
