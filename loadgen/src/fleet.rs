@@ -12,7 +12,7 @@ use anyhow::Context;
 use protolab_bench::fleet::{self, CaseRunner, Fleet, Identity};
 use protolab_bench::usage::ServerProbe;
 use protolab_bench::{CaseResult, CaseSpec, Hooks, Progress};
-use protolab_drivers::{TlsOptions, ENDPOINTS};
+use protolab_drivers::{Peers, TlsOptions, ENDPOINTS};
 use tokio::sync::Mutex;
 
 use crate::cli::{FleetOpts, WorkerOpts};
@@ -142,9 +142,10 @@ async fn workers_at(
         let mut addrs = Vec::new();
         let mut why = None;
         for name in names {
-            match tokio::net::lookup_host(name.as_str()).await {
-                Ok(found) => addrs.extend(found),
-                Err(e) => why = Some(format!("{name}: {e}")),
+            // One address family: a dual-stack name is one worker, not two.
+            match Peers::resolve(name).await {
+                Ok(found) => addrs.extend_from_slice(found.addrs()),
+                Err(e) => why = Some(e.to_string()),
             }
         }
         addrs.sort();

@@ -13,7 +13,7 @@ use std::time::Duration;
 use std::sync::Arc;
 
 use protolab_bench::usage::{Probe, Reading, Sampler, ServerProbe};
-use protolab_drivers::{admin_summaries, ServerAddr, TlsOptions};
+use protolab_drivers::{admin_summaries, Peers, ServerAddr, TlsOptions};
 
 use controller::Controller;
 use local::LocalLab;
@@ -175,18 +175,14 @@ impl Lab {
         };
         let began = std::time::Instant::now();
         loop {
-            let found: std::collections::BTreeSet<std::net::IpAddr> =
-                match tokio::net::lookup_host(admin.as_str()).await {
-                    Ok(addrs) => addrs.map(|a| a.ip()).collect(),
-                    Err(_) => Default::default(),
-                };
-            if found.len() == replicas as usize {
+            // Counted as the drivers and the admin probe will see them.
+            let found = Peers::resolve(&admin).await.map_or(0, |p| p.addrs().len());
+            if found == replicas as usize {
                 return Ok(());
             }
             if began.elapsed() >= RESTART_TIMEOUT {
                 return Err(format!(
-                    "{server}: {admin} resolves to {} address(es), not {replicas}, after {:?}",
-                    found.len(),
+                    "{server}: {admin} resolves to {found} address(es), not {replicas}, after {:?}",
                     began.elapsed()
                 ));
             }
